@@ -1,0 +1,381 @@
+//! Turns one parsed file into chunks: definitions from the language's query,
+//! nested into a hierarchy, plus a module-header chunk for what precedes them.
+
+use std::collections::HashMap;
+
+use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator};
+
+use crate::chunk::{Chunk, ChunkKind};
+use crate::language::{LanguageSpec, definition_query};
+
+/// Signatures longer than this are cut (generated code has huge ones).
+const MAX_SIGNATURE_CHARS: usize = 240;
+/// Doc summaries longer than this are cut.
+const MAX_DOC_CHARS: usize = 300;
+
+/// A definition found by the query, before it becomes a chunk.
+struct Definition<'tree> {
+    kind: ChunkKind,
+    name: String,
+    /// The definition node itself (its body field gives the signature).
+    node: Node<'tree>,
+    /// First byte including leading doc comments, attributes and decorators.
+    start_byte: usize,
+    end_byte: usize,
+    parent: Option<usize>,
+    /// Whether it becomes a chunk (definitions inside functions do not).
+    emitted: bool,
+    /// Index of its first emitted child, if any.
+    first_child: Option<usize>,
+}
+
+/// Chunks `source` (already decoded) of the file at `rel_path`.
+pub(crate) fn chunk_source(spec: &'static LanguageSpec, rel_path: &str, source: &str) -> Vec<Chunk> {
+    let mut parser = Parser::new();
+    if parser.set_language(&spec.grammar()).is_err() {
+        return Vec::new();
+    }
+    // tree-sitter recovers from syntax errors, so a tree comes back for any
+    // input; `None` only follows a cancellation we never request.
+    let Some(tree) = parser.parse(source, None) else {
+        return Vec::new();
+    };
+    let bytes = source.as_bytes();
+    let mut definitions = collect_definitions(spec, tree.root_node(), bytes);
+    link_hierarchy(&mut definitions);
+
+    let mut chunks = Vec::new();
+    let first_top_level = definitions
+        .iter()
+        .filter(|d| d.emitted)
+        .map(|d| d.start_byte)
+        .min()
+        .unwrap_or(bytes.len());
+    let mut builder = ChunkBuilder::new(spec, rel_path, source);
+    if let Some(header) = builder.module_header(first_top_level) {
+        chunks.push(header);
+    }
+    // (chunk id, qualified name) of every emitted definition, by index;
+    // parents precede their children in `definitions`.
+    let mut emitted: Vec<Option<(String, String)>> = vec![None; definitions.len()];
+    for (index, definition) in definitions.iter().enumerate() {
+        if !definition.emitted {
+            continue;
+        }
+        let parent = definition.parent.and_then(|p| emitted[p].clone());
+        let end_byte = match definition.first_child {
+            Some(child) => definitions[child].start_byte,
+            None => definition.end_byte,
+        };
+        let chunk = builder.definition(definition, end_byte, parent);
+        emitted[index] = Some((chunk.id.clone(), chunk.qualified_name.clone()));
+        chunks.push(chunk);
+    }
+    chunks
+}
+
+fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, bytes: &[u8]) -> Vec<Definition<'tree>> {
+    let query = definition_query(spec);
+    let capture_names = query.capture_names();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, root, bytes);
+    let mut definitions: Vec<Definition> = Vec::new();
+    while let Some(found) = matches.next() {
+        let mut kind_node = None;
+        let mut name = String::new();
+        for capture in found.captures() {
+            let capture_name = capture_names[capture.index as usize];
+            if capture_name == "name" {
+                name = node_text(capture.node, bytes);
+            } else if let Some(kind) = ChunkKind::from_capture(capture_name) {
+                kind_node = Some((kind, capture.node));
+            }
+        }
+        let Some((kind, node)) = kind_node else {
+            continue;
+        };
+        if definitions.iter().any(|d| d.node.id() == node.id()) {
+            continue;
+        }
+        let range_node = match node.parent() {
+            Some(parent) if spec.wrapper_kinds.contains(&parent.kind()) => parent,
+            _ => node,
+        };
+        definitions.push(Definition {
+            kind,
+            name: simple_name(&name),
+            node,
+            start_byte: leading_start(range_node),
+            end_byte: range_node.end_byte(),
+            parent: None,
+            emitted: false,
+            first_child: None,
+        });
+    }
+    definitions.sort_by_key(|d| (d.start_byte, std::cmp::Reverse(d.end_byte)));
+    definitions
+}
+
+/// Nests definitions by containment and decides which become chunks.
+fn link_hierarchy(definitions: &mut [Definition]) {
+    let mut stack: Vec<usize> = Vec::new();
+    for index in 0..definitions.len() {
+        while let Some(&top) = stack.last() {
+            if definitions[top].end_byte <= definitions[index].start_byte {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        let parent = stack.last().copied();
+        definitions[index].parent = parent;
+        definitions[index].emitted = match parent {
+            None => true,
+            Some(p) => definitions[p].emitted && definitions[p].kind.is_container(),
+        };
+        if let Some(p) = parent.filter(|_| definitions[index].emitted) {
+            if definitions[index].kind == ChunkKind::Function && definitions[p].kind != ChunkKind::Module {
+                definitions[index].kind = ChunkKind::Method;
+            }
+            definitions[p].first_child.get_or_insert(index);
+        }
+        stack.push(index);
+    }
+}
+
+/// Start of a definition including the doc comments, attributes and
+/// decorators directly above it (no blank line in between).
+fn leading_start(node: Node) -> usize {
+    let mut start = node;
+    while let Some(previous) = start.prev_sibling() {
+        let kind = previous.kind();
+        let attached = previous.end_position().row + 1 >= start.start_position().row;
+        if attached && (kind.contains("comment") || kind.contains("attribute")) {
+            start = previous;
+        } else {
+            break;
+        }
+    }
+    start.start_byte()
+}
+
+fn node_text(node: Node, bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[node.byte_range()]).into_owned()
+}
+
+/// `Foo<T>` -> `Foo`, `crate::a::Foo` -> `Foo`: the name a user searches for.
+fn simple_name(raw: &str) -> String {
+    let base = raw.split('<').next().unwrap_or(raw).trim();
+    let base = base.rsplit("::").next().unwrap_or(base);
+    base.trim_start_matches('&').trim().to_string()
+}
+
+/// Assembles chunks of one file and keeps the sibling ordinals that make ids
+/// unique.
+struct ChunkBuilder<'a> {
+    spec: &'static LanguageSpec,
+    rel_path: &'a str,
+    source: &'a str,
+    /// Line starts, for byte -> line conversion.
+    line_starts: Vec<usize>,
+    ordinals: HashMap<(String, ChunkKind), u32>,
+}
+
+impl<'a> ChunkBuilder<'a> {
+    fn new(spec: &'static LanguageSpec, rel_path: &'a str, source: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            spec,
+            rel_path,
+            source,
+            line_starts,
+            ordinals: HashMap::new(),
+        }
+    }
+
+    /// The text before the first definition (imports, module docs), if any.
+    fn module_header(&mut self, end_byte: usize) -> Option<Chunk> {
+        let end_byte = self.trim_end(0, end_byte);
+        if self.source[..end_byte].trim().is_empty() {
+            return None;
+        }
+        Some(self.make_chunk(ChunkDraft {
+            kind: ChunkKind::ModuleHeader,
+            name: String::new(),
+            qualified_name: String::new(),
+            signature: String::new(),
+            doc: None,
+            parent_id: None,
+            start_byte: 0,
+            end_byte,
+        }))
+    }
+
+    fn definition(&mut self, definition: &Definition, end_byte: usize, parent: Option<(String, String)>) -> Chunk {
+        let (parent_id, parent_qualified) = match parent {
+            Some((id, qualified)) => (Some(id), qualified),
+            None => (None, String::new()),
+        };
+        let qualified_name = if parent_qualified.is_empty() {
+            definition.name.clone()
+        } else {
+            format!("{parent_qualified}{}{}", self.spec.scope_separator, definition.name)
+        };
+        let end_byte = self.trim_end(definition.start_byte, end_byte);
+        self.make_chunk(ChunkDraft {
+            kind: definition.kind,
+            name: definition.name.clone(),
+            qualified_name,
+            signature: self.signature(definition.node),
+            doc: self.doc(definition),
+            parent_id,
+            start_byte: definition.start_byte,
+            end_byte,
+        })
+    }
+
+    fn make_chunk(&mut self, draft: ChunkDraft) -> Chunk {
+        let ordinal_key = (draft.qualified_name.clone(), draft.kind);
+        let ordinal = self.ordinals.entry(ordinal_key).or_insert(0);
+        let id = chunk_id(self.rel_path, &draft.qualified_name, draft.kind, *ordinal);
+        *ordinal += 1;
+        let content = self.source[draft.start_byte..draft.end_byte].to_string();
+        let breadcrumb = if draft.qualified_name.is_empty() {
+            draft.kind.as_str()
+        } else {
+            &draft.qualified_name
+        };
+        let embedding_text = format!("{} · {} · {}\n{}", self.rel_path, self.spec.name, breadcrumb, content);
+        Chunk {
+            id,
+            kind: draft.kind,
+            name: draft.name,
+            qualified_name: draft.qualified_name,
+            signature: draft.signature,
+            doc: draft.doc,
+            parent_id: draft.parent_id,
+            start_line: self.line_of(draft.start_byte),
+            end_line: self.line_of(draft.end_byte.saturating_sub(1).max(draft.start_byte)),
+            start_byte: draft.start_byte,
+            end_byte: draft.end_byte,
+            language: self.spec.name,
+            content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
+            content,
+            embedding_text,
+        }
+    }
+
+    /// 1-based line of a byte offset.
+    fn line_of(&self, byte: usize) -> u32 {
+        let index = self.line_starts.partition_point(|&start| start <= byte);
+        index.max(1) as u32
+    }
+
+    /// Moves `end` back over trailing whitespace, never before `start`.
+    fn trim_end(&self, start: usize, end: usize) -> usize {
+        start + self.source[start..end].trim_end().len()
+    }
+
+    /// Declaration text up to the body, whitespace collapsed.
+    fn signature(&self, node: Node) -> String {
+        let end = node
+            .child_by_field_name("body")
+            .map(|body| body.start_byte())
+            .unwrap_or_else(|| {
+                let text = &self.source[node.start_byte()..node.end_byte()];
+                node.start_byte() + text.find('\n').unwrap_or(text.len())
+            });
+        let raw = &self.source[node.start_byte()..end.max(node.start_byte())];
+        let collapsed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let collapsed = collapsed.trim_end_matches(['{', ':']).trim_end();
+        truncate_chars(collapsed, MAX_SIGNATURE_CHARS)
+    }
+
+    /// First paragraph of the doc comments above, or of a leading docstring.
+    fn doc(&self, definition: &Definition) -> Option<String> {
+        let above = &self.source[definition.start_byte..definition.node.start_byte()];
+        let from_comments: Vec<&str> = above
+            .lines()
+            .map(str::trim)
+            .filter(|line| is_doc_comment(line))
+            .map(strip_comment_markers)
+            .collect();
+        let text = if from_comments.iter().any(|line| !line.is_empty()) {
+            from_comments.join("\n")
+        } else {
+            self.docstring(definition.node)?
+        };
+        let paragraph: Vec<&str> = text
+            .trim()
+            .lines()
+            .map(str::trim)
+            .take_while(|line| !line.is_empty())
+            .collect();
+        let summary = paragraph.join(" ");
+        (!summary.is_empty()).then(|| truncate_chars(&summary, MAX_DOC_CHARS))
+    }
+
+    /// A string literal that is the first statement of the body (Python style).
+    fn docstring(&self, node: Node) -> Option<String> {
+        let body = node.child_by_field_name("body")?;
+        let first = body.named_child(0)?;
+        let literal = if first.kind() == "expression_statement" {
+            first.named_child(0)?
+        } else {
+            first
+        };
+        if literal.kind() != "string" {
+            return None;
+        }
+        let text = &self.source[literal.byte_range()];
+        let text = text.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        Some(text.trim_matches(|c| c == '"' || c == '\'').to_string())
+    }
+}
+
+/// The fields of a chunk known before its id, lines and text are derived.
+struct ChunkDraft {
+    kind: ChunkKind,
+    name: String,
+    qualified_name: String,
+    signature: String,
+    doc: Option<String>,
+    parent_id: Option<String>,
+    start_byte: usize,
+    end_byte: usize,
+}
+
+fn is_doc_comment(line: &str) -> bool {
+    ["///", "//!", "/**", "/*!", "*", "#"]
+        .iter()
+        .any(|marker| line.starts_with(marker))
+        && !line.starts_with("#[")
+        && !line.starts_with("#!")
+}
+
+fn strip_comment_markers(line: &str) -> &str {
+    line.trim_start_matches(['/', '*', '!', '#'])
+        .trim_end_matches("*/")
+        .trim()
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Stable chunk id: path, qualified name, kind and ordinal among siblings of
+/// the same name; line numbers never enter it.
+fn chunk_id(rel_path: &str, qualified_name: &str, kind: ChunkKind, ordinal: u32) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in [rel_path, qualified_name, kind.as_str()] {
+        hasher.update(part.as_bytes());
+        hasher.update(&[0]);
+    }
+    hasher.update(&ordinal.to_le_bytes());
+    hasher.finalize().to_hex()[..16].to_string()
+}
