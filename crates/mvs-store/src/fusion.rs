@@ -1,0 +1,100 @@
+//! Weighted reciprocal rank fusion of the vector and keyword lanes.
+//!
+//! LanceDB's own `RRFReranker` has neither lane weights nor per-lane ranks in
+//! its output; callers need both (tuning, and judging a hit), so fusion is
+//! done here over the two lanes' ranked ids.
+
+use std::collections::HashMap;
+
+/// The RRF constant: damps the advantage of the very first ranks.
+pub const RRF_K: f32 = 60.0;
+
+/// One candidate's standing in one lane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneHit {
+    /// 1-based rank in the lane.
+    pub rank: u32,
+    /// The lane's own score (cosine similarity, BM25).
+    pub score: f32,
+}
+
+/// A fused candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    /// Chunk id.
+    pub id: String,
+    /// Fused score in (0, 1]: the weighted RRF sum divided by its maximum.
+    pub score: f32,
+    /// Standing in the vector lane, if it was there.
+    pub vector: Option<LaneHit>,
+    /// Standing in the keyword lane, if it was there.
+    pub keyword: Option<LaneHit>,
+}
+
+/// Fuses two ranked id lists (best first) with weights, best first.
+pub fn fuse(
+    vector: &[(String, f32)],
+    keyword: &[(String, f32)],
+    vector_weight: f32,
+    keyword_weight: f32,
+) -> Vec<Fused> {
+    let mut by_id: HashMap<&str, Fused> = HashMap::new();
+    for (lane, is_vector) in [(vector, true), (keyword, false)] {
+        for (index, (id, score)) in lane.iter().enumerate() {
+            let hit = LaneHit {
+                rank: index as u32 + 1,
+                score: *score,
+            };
+            let entry = by_id.entry(id.as_str()).or_insert_with(|| Fused {
+                id: id.clone(),
+                score: 0.0,
+                vector: None,
+                keyword: None,
+            });
+            let slot = if is_vector {
+                &mut entry.vector
+            } else {
+                &mut entry.keyword
+            };
+            slot.get_or_insert(hit);
+        }
+    }
+    let best_possible = (vector_weight + keyword_weight) / (RRF_K + 1.0);
+    let mut fused: Vec<Fused> = by_id
+        .into_values()
+        .map(|mut candidate| {
+            let lane = |hit: Option<LaneHit>, weight: f32| hit.map_or(0.0, |h| weight / (RRF_K + h.rank as f32));
+            let raw = lane(candidate.vector, vector_weight) + lane(candidate.keyword, keyword_weight);
+            candidate.score = raw / best_possible;
+            candidate
+        })
+        .collect();
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lane(ids: &[&str]) -> Vec<(String, f32)> {
+        ids.iter().map(|id| (id.to_string(), 1.0)).collect()
+    }
+
+    #[test]
+    fn agreement_between_lanes_wins() {
+        let fused = fuse(&lane(&["a", "b", "c"]), &lane(&["b", "d", "e"]), 1.0, 1.0);
+        assert_eq!(fused[0].id, "b");
+        assert_eq!(fused[0].vector.unwrap().rank, 2);
+        assert_eq!(fused[0].keyword.unwrap().rank, 1);
+        assert_eq!(fused.len(), 5);
+        assert!(fused.iter().all(|f| f.score > 0.0 && f.score <= 1.0));
+    }
+
+    #[test]
+    fn weights_tilt_the_order() {
+        let fused = fuse(&lane(&["a"]), &lane(&["k"]), 1.0, 3.0);
+        assert_eq!(fused[0].id, "k");
+        assert!(fused[1].keyword.is_none());
+    }
+}

@@ -1,0 +1,511 @@
+//! Chunks, vectors and file records in an embedded LanceDB.
+//!
+//! * [`Store::open`] creates or opens the index in a directory and checks it
+//!   was built with the same model.
+//! * [`Store::replace_files`] swaps all chunks of a set of files in one
+//!   commit (`merge_insert` deleting the files' rows that are not in the new
+//!   set), so readers see either the old or the new chunks of a file.
+//! * [`Store::search`] runs the vector lane (exact cosine), the keyword lane
+//!   (LanceDB full-text index with the code analyzer: identifiers are split
+//!   on case, `_`, `-`, `.` and `::` and kept whole too) or both, fused by
+//!   weighted reciprocal rank fusion ([`fusion`]).
+
+pub mod fusion;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{RecordBatch, RecordBatchIterator};
+use futures::TryStreamExt;
+use lancedb::index::Index;
+use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use lancedb::table::OptimizeAction;
+use lancedb::{Connection, DistanceType, Table};
+use serde::{Deserialize, Serialize};
+
+pub use schema::{ChunkRecord, FileRecord, FileStatus, SCHEMA_VERSION};
+use schema::{chunk_col, file_col};
+
+/// Errors of the store; messages say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// LanceDB failed.
+    #[error("index storage error: {0}")]
+    Lance(#[from] lancedb::Error),
+    /// Arrow failed to build a batch.
+    #[error("index data error: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// The index was built differently than asked for.
+    #[error("{0}")]
+    Incompatible(String),
+    /// Bad data handed to the store.
+    #[error("{0}")]
+    Invalid(String),
+    /// Filesystem error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// What an index was built with (`meta.json` beside the tables).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// [`SCHEMA_VERSION`] at creation.
+    pub schema_version: u32,
+    /// Embedding model id.
+    pub model_id: String,
+    /// Vector dimension.
+    pub dimension: usize,
+    /// Version of the tool that created the index.
+    pub tool_version: String,
+}
+
+const META_FILE: &str = "meta.json";
+/// Column LanceDB adds to vector results.
+const DISTANCE_COLUMN: &str = "_distance";
+/// Column LanceDB adds to full-text results.
+const BM25_COLUMN: &str = "_score";
+const TABLES_DIR: &str = "lance";
+
+/// Which lanes a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// Vector and keyword lanes fused.
+    #[default]
+    Hybrid,
+    /// Semantic similarity only.
+    Vector,
+    /// Full-text only.
+    Keyword,
+}
+
+/// A search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The query as typed (keyword lane).
+    pub text: String,
+    /// The query embedding (vector lane); required unless mode is keyword.
+    pub vector: Option<Vec<f32>>,
+    /// Lanes.
+    pub mode: SearchMode,
+    /// Results wanted.
+    pub limit: usize,
+}
+
+/// One result with its fused score and per-lane standing.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// The chunk.
+    #[serde(flatten)]
+    pub chunk: ChunkRecord,
+    /// Fused score in (0, 1]: weighted RRF over the lanes in use, divided by
+    /// its best possible value, so thresholds mean the same in every mode.
+    pub score: f32,
+    /// 1-based rank in the vector lane.
+    pub vector_rank: Option<u32>,
+    /// Cosine similarity to the query.
+    pub vector_score: Option<f32>,
+    /// 1-based rank in the keyword lane.
+    pub keyword_rank: Option<u32>,
+    /// BM25 score.
+    pub keyword_score: Option<f32>,
+}
+
+/// Row counts of an index.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IndexStats {
+    /// Files recorded (indexed or skipped).
+    pub files: usize,
+    /// Files parsed into chunks.
+    pub indexed_files: usize,
+    /// Chunks stored.
+    pub chunks: usize,
+    /// Chunks with a vector.
+    pub vectors: usize,
+    /// Per language: (files, chunks).
+    pub languages: HashMap<String, (usize, usize)>,
+    /// Skipped files per reason.
+    pub skipped: HashMap<String, usize>,
+}
+
+/// An open index.
+pub struct Store {
+    meta: IndexMeta,
+    chunks: Table,
+    files: Table,
+    _db: Connection,
+}
+
+impl Store {
+    /// Opens the index in `dir`, creating it for `model_id`/`dimension` when
+    /// absent. An index built with another model is refused with the command
+    /// that rebuilds it.
+    pub async fn open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
+        let meta_path = dir.join(META_FILE);
+        let meta = match read_meta(dir)? {
+            Some(meta) => {
+                if meta.schema_version != SCHEMA_VERSION {
+                    return Err(StoreError::Incompatible(format!(
+                        "the index in {} has schema version {} but this build uses {SCHEMA_VERSION}; \
+                         run `mcp-vector-search index --force` to rebuild it",
+                        dir.display(),
+                        meta.schema_version
+                    )));
+                }
+                if meta.model_id != model_id || meta.dimension != dimension {
+                    return Err(StoreError::Incompatible(format!(
+                        "the index in {} was built with model {} ({}-d) but {model_id} ({dimension}-d) is configured; \
+                         run `mcp-vector-search index --force` to rebuild it with the new model",
+                        dir.display(),
+                        meta.model_id,
+                        meta.dimension
+                    )));
+                }
+                meta
+            }
+            None => {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+                let meta = IndexMeta {
+                    schema_version: SCHEMA_VERSION,
+                    model_id: model_id.to_string(),
+                    dimension,
+                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                };
+                write_atomically(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
+                meta
+            }
+        };
+        // Strong read consistency: a reader sees every commit of the writer
+        // (another process, or a background job) at the cost of one
+        // manifest check per query on local disk.
+        let db = lancedb::connect(&tables_uri(dir))
+            .read_consistency_interval(std::time::Duration::ZERO)
+            .execute()
+            .await?;
+        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
+        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
+        Ok(Self {
+            meta,
+            chunks,
+            files,
+            _db: db,
+        })
+    }
+
+    /// Opens an existing index with whatever model built it, for reading;
+    /// `None` when `dir` holds no index.
+    pub async fn open_existing(dir: &Path) -> Result<Option<Self>> {
+        match read_meta(dir)? {
+            Some(meta) => Ok(Some(Self::open(dir, &meta.model_id, meta.dimension).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// What the index was built with.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// Replaces, per file, all stored chunks by `chunks` (which must belong
+    /// to files in `files`) and records the files. Chunks commit first: a
+    /// crash before the file records commit leaves the old records, so the
+    /// next run redoes those files.
+    pub async fn replace_files(
+        &self,
+        files: &[FileRecord],
+        chunks: &[ChunkRecord],
+        vectors: &[Vec<f32>],
+    ) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let in_files = format!("{} IN ({})", chunk_col::FILE_PATH, sql_list(&paths));
+        if chunks.is_empty() {
+            self.chunks.delete(in_files.as_str()).await?;
+        } else {
+            let batch = schema::chunks_batch(chunks, vectors, self.meta.dimension)?;
+            let mut merge = self.chunks.merge_insert(&[chunk_col::ID]);
+            merge
+                .when_matched_update_all(None)
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(Some(in_files));
+            merge.execute(reader(batch)).await?;
+        }
+        self.record_files(files).await
+    }
+
+    /// Inserts or updates file records without touching their chunks.
+    pub async fn record_files(&self, files: &[FileRecord]) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let batch = schema::files_batch(files)?;
+        let mut merge = self.files.merge_insert(&[file_col::PATH]);
+        merge.when_matched_update_all(None).when_not_matched_insert_all();
+        merge.execute(reader(batch)).await?;
+        Ok(())
+    }
+
+    /// Forgets files (deleted from disk): their chunks, then their records.
+    pub async fn delete_files(&self, paths: &[String]) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let list = sql_list(&refs);
+        self.chunks
+            .delete(format!("{} IN ({list})", chunk_col::FILE_PATH).as_str())
+            .await?;
+        self.files
+            .delete(format!("{} IN ({list})", file_col::PATH).as_str())
+            .await?;
+        Ok(())
+    }
+
+    /// Every file record.
+    pub async fn file_records(&self) -> Result<Vec<FileRecord>> {
+        let batches: Vec<RecordBatch> = self.files.query().execute().await?.try_collect().await?;
+        let mut records = Vec::new();
+        for batch in &batches {
+            records.extend(schema::files_from_batch(batch)?);
+        }
+        Ok(records)
+    }
+
+    /// Creates the full-text index, or folds new rows into it.
+    pub async fn refresh_keyword_index(&self) -> Result<()> {
+        if self.chunks.count_rows(None).await? == 0 {
+            return Ok(());
+        }
+        let exists = self
+            .chunks
+            .list_indices()
+            .await?
+            .iter()
+            .any(|index| index.columns.iter().any(|c| c == chunk_col::SEARCH_TEXT));
+        if exists {
+            self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+        } else {
+            let analyzer = FtsIndexBuilder::code().split_identifiers(true);
+            self.chunks
+                .create_index(&[chunk_col::SEARCH_TEXT], Index::FTS(analyzer))
+                .replace(true)
+                .execute()
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a search.
+    pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let limit = request.limit.max(1);
+        // Each lane contributes more candidates than asked for, so fusion can
+        // promote a result that only one lane ranks highly.
+        let depth = (limit * 3).max(30);
+        let (want_vector, want_keyword) = match request.mode {
+            SearchMode::Hybrid => (true, true),
+            SearchMode::Vector => (true, false),
+            SearchMode::Keyword => (false, true),
+        };
+        let mut chunks_by_id: HashMap<String, ChunkRecord> = HashMap::new();
+        let vector_lane = if want_vector {
+            let vector = request
+                .vector
+                .as_ref()
+                .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
+            self.vector_lane(vector, depth, &mut chunks_by_id).await?
+        } else {
+            Vec::new()
+        };
+        let keyword_lane = if want_keyword && !request.text.trim().is_empty() {
+            match self.keyword_lane(&request.text, depth, &mut chunks_by_id).await {
+                Ok(lane) => lane,
+                // The keyword lane must not take the vector lane down with it
+                // (e.g. an index created before the full-text index exists).
+                Err(err) if want_vector => {
+                    tracing::warn!("keyword lane unavailable, using vectors only: {err}");
+                    Vec::new()
+                }
+                Err(err) => return Err(err),
+            }
+        } else {
+            Vec::new()
+        };
+        let (vector_weight, keyword_weight) = match request.mode {
+            SearchMode::Hybrid => (1.0, 1.0),
+            SearchMode::Vector => (1.0, 0.0),
+            SearchMode::Keyword => (0.0, 1.0),
+        };
+        let fused = fusion::fuse(&vector_lane, &keyword_lane, vector_weight, keyword_weight);
+        Ok(fused
+            .into_iter()
+            .take(limit)
+            .filter_map(|f| {
+                let chunk = chunks_by_id.remove(&f.id)?;
+                Some(SearchHit {
+                    chunk,
+                    score: f.score,
+                    vector_rank: f.vector.map(|h| h.rank),
+                    vector_score: f.vector.map(|h| h.score),
+                    keyword_rank: f.keyword.map(|h| h.rank),
+                    keyword_score: f.keyword.map(|h| h.score),
+                })
+            })
+            .collect())
+    }
+
+    async fn vector_lane(
+        &self,
+        vector: &[f32],
+        depth: usize,
+        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+    ) -> Result<Vec<(String, f32)>> {
+        let query = self
+            .chunks
+            .query()
+            .nearest_to(vector)?
+            .distance_type(DistanceType::Cosine);
+        let batches = run_lane(query, DISTANCE_COLUMN, depth).await?;
+        collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, chunks_by_id)
+    }
+
+    async fn keyword_lane(
+        &self,
+        text: &str,
+        depth: usize,
+        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+    ) -> Result<Vec<(String, f32)>> {
+        let query = FullTextSearchQuery::new(text.to_string())
+            .with_column(chunk_col::SEARCH_TEXT.to_string())
+            .map_err(|err| StoreError::Invalid(format!("bad keyword query: {err}")))?;
+        let batches = run_lane(self.chunks.query().full_text_search(query), BM25_COLUMN, depth).await?;
+        let mut lane = collect_lane(&batches, BM25_COLUMN, |score| score, chunks_by_id)?;
+        // LanceDB returns BM25 hits unordered across fragments.
+        lane.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(lane)
+    }
+
+    /// Row counts, per language and per skip reason.
+    pub async fn stats(&self) -> Result<IndexStats> {
+        let mut stats = IndexStats {
+            chunks: self.chunks.count_rows(None).await?,
+            ..IndexStats::default()
+        };
+        stats.vectors = stats.chunks;
+        for file in self.file_records().await? {
+            stats.files += 1;
+            match file.status {
+                FileStatus::Indexed => {
+                    stats.indexed_files += 1;
+                    let language = file.language.unwrap_or_else(|| "unknown".into());
+                    let entry = stats.languages.entry(language).or_default();
+                    entry.0 += 1;
+                    entry.1 += file.chunks as usize;
+                }
+                FileStatus::Skipped => {
+                    let reason = file.reason.unwrap_or_else(|| "unknown".into());
+                    *stats.skipped.entry(reason).or_default() += 1;
+                }
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// Runs one lane's query for the result columns plus its score column.
+async fn run_lane(
+    query: impl ExecutableQuery + QueryBase,
+    score_column: &str,
+    depth: usize,
+) -> Result<Vec<RecordBatch>> {
+    let columns = Select::Columns(schema::chunk_result_columns(score_column));
+    Ok(query
+        .select(columns)
+        .limit(depth)
+        .execute()
+        .await?
+        .try_collect()
+        .await?)
+}
+
+/// Turns result batches into `(id, score)` best-first and remembers the rows.
+fn collect_lane(
+    batches: &[RecordBatch],
+    score_column: &str,
+    to_score: impl Fn(f32) -> f32,
+    chunks_by_id: &mut HashMap<String, ChunkRecord>,
+) -> Result<Vec<(String, f32)>> {
+    let mut lane = Vec::new();
+    for batch in batches {
+        let scores = schema::score_column(batch, score_column);
+        for (chunk, score) in schema::chunks_from_batch(batch)?.into_iter().zip(scores) {
+            lane.push((chunk.chunk_id.clone(), to_score(score.unwrap_or(0.0))));
+            chunks_by_id.entry(chunk.chunk_id.clone()).or_insert(chunk);
+        }
+    }
+    Ok(lane)
+}
+
+fn tables_uri(dir: &Path) -> String {
+    dir.join(TABLES_DIR).to_string_lossy().into_owned()
+}
+
+fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
+    let path = dir.join(META_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
+            StoreError::Incompatible(format!(
+                "{} is unreadable ({err}); run `mcp-vector-search index --force` to rebuild the index",
+                path.display()
+            ))
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let staged = path.with_extension("tmp");
+    std::fs::write(&staged, bytes)
+        .and_then(|()| std::fs::rename(&staged, path))
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+async fn open_or_create(db: &Connection, name: &str, schema: arrow_schema::SchemaRef) -> Result<Table> {
+    let names = db.table_names().execute().await?;
+    if names.iter().any(|n| n == name) {
+        Ok(db.open_table(name).execute().await?)
+    } else {
+        Ok(db.create_empty_table(name, schema).execute().await?)
+    }
+}
+
+fn reader(batch: RecordBatch) -> Box<dyn arrow_array::RecordBatchReader + Send> {
+    let schema = batch.schema();
+    Box::new(RecordBatchIterator::new(vec![Ok(batch)], schema))
+}
+
+/// A SQL list of string literals, quotes escaped.
+fn sql_list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

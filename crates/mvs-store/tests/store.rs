@@ -1,0 +1,146 @@
+//! The store against a real LanceDB in a temp dir. Vectors are synthetic:
+//! this tests storage and ranking mechanics, not the model.
+
+use mvs_store::{ChunkRecord, FileRecord, FileStatus, SearchMode, SearchRequest, Store, StoreError};
+
+const DIM: usize = 8;
+
+/// A unit vector pointing mostly along `axis`.
+fn vector(axis: usize) -> Vec<f32> {
+    let mut v = [0.05f32; DIM];
+    v[axis] = 1.0;
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / norm).collect()
+}
+
+fn chunk(file: &str, name: &str, content: &str) -> ChunkRecord {
+    ChunkRecord {
+        chunk_id: format!("{file}#{name}"),
+        file_path: file.into(),
+        language: "rust".into(),
+        kind: "function".into(),
+        name: name.into(),
+        qualified_name: name.into(),
+        signature: format!("fn {name}()"),
+        doc: None,
+        parent_id: None,
+        start_line: 1,
+        end_line: 3,
+        start_byte: 0,
+        end_byte: content.len() as u64,
+        content: content.into(),
+        content_hash: format!("{:x}", content.len()),
+    }
+}
+
+fn file(path: &str, chunks: u32) -> FileRecord {
+    FileRecord {
+        path: path.into(),
+        size: 10,
+        mtime_ns: 1,
+        content_hash: "h".into(),
+        language: Some("rust".into()),
+        status: FileStatus::Indexed,
+        reason: None,
+        chunks,
+        indexed_at_ms: 0,
+    }
+}
+
+async fn search(store: &Store, text: &str, vector: Option<Vec<f32>>, mode: SearchMode) -> Vec<String> {
+    store
+        .search(&SearchRequest {
+            text: text.into(),
+            vector,
+            mode,
+            limit: 5,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|hit| hit.chunk.chunk_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn round_trip_replace_delete_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    let a = vec![
+        chunk(
+            "src/config.rs",
+            "parseConfigFile",
+            "fn parseConfigFile() { read settings }",
+        ),
+        chunk("src/config.rs", "write_settings", "fn write_settings() { save }"),
+    ];
+    let b = vec![chunk("src/net.rs", "HttpClient::send", "fn send() { socket }")];
+    store
+        .replace_files(&[file("src/config.rs", 2)], &a, &[vector(0), vector(1)])
+        .await
+        .unwrap();
+    store
+        .replace_files(&[file("src/net.rs", 1)], &b, &[vector(2)])
+        .await
+        .unwrap();
+    store.refresh_keyword_index().await.unwrap();
+
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.files, stats.chunks, stats.vectors), (2, 3, 3));
+    assert_eq!(stats.languages["rust"], (2, 3));
+
+    // Vector lane: nearest first.
+    let hits = search(&store, "", Some(vector(2)), SearchMode::Vector).await;
+    assert_eq!(hits[0], "src/net.rs#HttpClient::send");
+    // Keyword lane: code-aware tokens (camelCase split, `::` paths).
+    let hits = search(&store, "parse", None, SearchMode::Keyword).await;
+    assert_eq!(hits, vec!["src/config.rs#parseConfigFile"]);
+    let hits = search(&store, "HttpClient", None, SearchMode::Keyword).await;
+    assert_eq!(hits, vec!["src/net.rs#HttpClient::send"]);
+    // Hybrid: both lanes, with per-lane ranks.
+    let hybrid = store
+        .search(&SearchRequest {
+            text: "settings".into(),
+            vector: Some(vector(1)),
+            mode: SearchMode::Hybrid,
+            limit: 3,
+        })
+        .await
+        .unwrap();
+    assert_eq!(hybrid[0].chunk.chunk_id, "src/config.rs#write_settings");
+    assert_eq!(hybrid[0].vector_rank, Some(1));
+    assert!(hybrid[0].keyword_rank.is_some());
+    assert!(hybrid.windows(2).all(|w| w[0].score >= w[1].score));
+
+    // Replacing a file swaps all its chunks and leaves other files alone.
+    let a2 = vec![chunk("src/config.rs", "load", "fn load() {}")];
+    store
+        .replace_files(&[file("src/config.rs", 1)], &a2, &[vector(3)])
+        .await
+        .unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.chunks, 2);
+    let hits = search(&store, "", Some(vector(0)), SearchMode::Vector).await;
+    assert!(!hits.contains(&"src/config.rs#parseConfigFile".to_string()));
+
+    // Deleting a file removes its rows and record.
+    store.delete_files(&["src/net.rs".to_string()]).await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.files, stats.chunks), (1, 1));
+    store.refresh_keyword_index().await.unwrap();
+    assert!(search(&store, "HttpClient", None, SearchMode::Keyword).await.is_empty());
+
+    // Reopening sees the same data.
+    drop(store);
+    let reopened = Store::open_existing(dir.path()).await.unwrap().unwrap();
+    assert_eq!(reopened.stats().await.unwrap().chunks, 1);
+}
+
+#[tokio::test]
+async fn another_model_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path(), "model-a", DIM).await.unwrap();
+    let err = Store::open(dir.path(), "model-b", 16).await.err().unwrap();
+    assert!(matches!(err, StoreError::Incompatible(_)));
+    assert!(err.to_string().contains("index --force"), "{err}");
+}
