@@ -1,0 +1,163 @@
+//! Which files of a project are indexed: git's ignore rules (nested
+//! `.gitignore`, `.git/info/exclude`, global excludes, `.ignore`), default
+//! excludes for build output and dependencies, and the project's own
+//! `.mcp-vector-search/ignore`.
+
+use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::{DirEntry, WalkBuilder};
+
+use crate::project::{INDEX_DIR_NAME, Project};
+
+/// Excluded in every project: dependencies, build output, caches, lock files
+/// and minified bundles are never what an agent searches for.
+const DEFAULT_EXCLUDES: &[&str] = &[
+    ".git/",
+    "node_modules/",
+    "target/",
+    "dist/",
+    "build/",
+    "vendor/",
+    ".venv/",
+    "venv/",
+    "__pycache__/",
+    ".tox/",
+    ".mypy_cache/",
+    ".pytest_cache/",
+    "*.lock",
+    "package-lock.json",
+    "*.min.js",
+    "*.min.css",
+];
+
+/// A file found by discovery.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Path relative to the project root, `/`-separated.
+    pub rel_path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+}
+
+/// A path discovery could not use, with the reason.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    /// The path, as reported.
+    pub path: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The project-level exclusion rules (defaults + the project's ignore file),
+/// shared by the indexer and the watcher.
+pub struct ProjectIgnore {
+    matcher: Gitignore,
+}
+
+impl ProjectIgnore {
+    /// Builds the matcher for a project.
+    pub fn new(project: &Project) -> Self {
+        let mut builder = GitignoreBuilder::new(project.root());
+        for pattern in DEFAULT_EXCLUDES {
+            builder
+                .add_line(None, pattern)
+                .expect("default exclude patterns are valid globs");
+        }
+        builder
+            .add_line(None, &format!("{INDEX_DIR_NAME}/"))
+            .expect("valid glob");
+        let project_file = project.index_dir().join("ignore");
+        if let Some(err) = project_file.is_file().then(|| builder.add(&project_file)).flatten() {
+            tracing::warn!("{}: {err}", project_file.display());
+        }
+        let matcher = builder.build().unwrap_or_else(|err| {
+            tracing::warn!("project ignore rules unusable, using none: {err}");
+            Gitignore::empty()
+        });
+        Self { matcher }
+    }
+
+    /// Whether `path` (absolute, inside the project) is excluded.
+    pub fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
+        self.matcher.matched_path_or_any_parents(path, is_dir).is_ignore()
+    }
+}
+
+/// Walks the project and returns the files to consider, plus what could not
+/// be read. Symlinks are not followed, so loops cannot occur.
+pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
+    let excludes = ProjectIgnore::new(project);
+    let root = project.root().to_path_buf();
+    let mut walker = WalkBuilder::new(&root);
+    walker
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(true)
+        .git_exclude(true)
+        .ignore(true)
+        .parents(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |entry: &DirEntry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !excludes.is_excluded(entry.path(), is_dir)
+        });
+    let mut files = Vec::new();
+    let mut unreadable = Vec::new();
+    for result in walker.build() {
+        let entry = match result {
+            Ok(entry) => entry,
+            Err(err) => {
+                unreadable.push(Unreadable {
+                    path: error_path(&err).and_then(|p| project.relative(p)).unwrap_or_default(),
+                    reason: err.to_string(),
+                });
+                continue;
+            }
+        };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Some(rel_path) = project.relative(entry.path()) else {
+            continue;
+        };
+        match entry.metadata() {
+            Ok(metadata) => files.push(Discovered {
+                path: entry.path().to_path_buf(),
+                rel_path,
+                size: metadata.len(),
+                mtime_ns: mtime_ns(&metadata),
+            }),
+            Err(err) => unreadable.push(Unreadable {
+                path: rel_path,
+                reason: err.to_string(),
+            }),
+        }
+    }
+    files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    (files, unreadable)
+}
+
+/// Modification time in ns since the epoch (0 when the platform has none).
+pub fn mtime_ns(metadata: &std::fs::Metadata) -> i64 {
+    metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// The path an `ignore` walk error is about, if it names one.
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::Loop { child, .. } => Some(child),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}

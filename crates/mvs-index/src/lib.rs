@@ -1,0 +1,235 @@
+//! Keeping a project's index current, and reading it.
+//!
+//! * [`Project`]: the root, the `.mcp-vector-search/` index directory and the
+//!   cross-process [`WriterLock`].
+//! * [`discover`]: the files to index, under git's ignore rules plus defaults.
+//! * [`index_project`]: change detection and the parse -> embed -> write
+//!   pipeline, reporting [`Progress`] and returning an [`IndexReport`].
+//! * [`project_status`] and [`search`]: what the index holds, and queries.
+
+mod discovery;
+mod pipeline;
+mod project;
+mod run_record;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use mvs_embed::{EmbedError, Embedder};
+use mvs_store::{SearchHit, SearchMode, SearchRequest, Store, StoreError};
+use serde::Serialize;
+
+pub use discovery::{Discovered, ProjectIgnore, Unreadable, discover};
+pub use pipeline::{IndexOptions, IndexReport, Progress, index_project};
+pub use project::{INDEX_DIR_NAME, Project, WriterLock};
+
+/// Errors of indexing and reading an index; messages say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// Another process is writing this index.
+    #[error(
+        "another process{} is indexing {}; wait for it to finish (searching works meanwhile)",
+        .pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        .index_dir.display()
+    )]
+    LockHeld {
+        /// The index directory.
+        index_dir: PathBuf,
+        /// The holder's pid, when known.
+        pid: Option<u32>,
+    },
+    /// The project has no index yet.
+    #[error("{0} has no index yet; run `mcp-vector-search index` there first")]
+    NotIndexed(PathBuf),
+    /// The project root is not a directory.
+    #[error("{0} is not a directory")]
+    NotADirectory(PathBuf),
+    /// Embedding failed.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A background task died.
+    #[error("internal task failed: {0}")]
+    Task(String),
+    /// Filesystem error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl IndexError {
+    fn task(err: tokio::task::JoinError) -> Self {
+        IndexError::Task(err.to_string())
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Opens the project's store for a model, creating the index directory.
+pub(crate) async fn open_store_for(project: &Project, model_id: &str, dimension: usize) -> Result<Store, IndexError> {
+    project.ensure_index_dir()?;
+    Ok(Store::open(project.index_dir(), model_id, dimension).await?)
+}
+
+/// Deletes the index data (not the directory, its `.gitignore` or the lock).
+pub(crate) fn wipe_index(project: &Project) -> Result<(), IndexError> {
+    for name in ["lance", "meta.json", run_record::FILE_NAME] {
+        let path = project.index_dir().join(name);
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match result {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(IndexError::Io { path, source }),
+        }
+    }
+    Ok(())
+}
+
+/// Files and chunks of one language.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LanguageCounts {
+    /// Files parsed.
+    pub files: usize,
+    /// Chunks stored.
+    pub chunks: usize,
+}
+
+/// What an index holds and whether it is being written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectStatus {
+    /// `not_indexed`, `indexing` or `ready`.
+    pub state: String,
+    /// The project root.
+    pub project_root: PathBuf,
+    /// Files recorded (indexed or skipped).
+    pub files: usize,
+    /// Files parsed into chunks.
+    pub indexed_files: usize,
+    /// Chunks stored.
+    pub chunks: usize,
+    /// Vectors stored.
+    pub vectors: usize,
+    /// Embedding model of the index.
+    pub model: Option<String>,
+    /// Vector dimension.
+    pub dimension: Option<usize>,
+    /// Device of the last indexing run.
+    pub device: Option<String>,
+    /// Per-language counts.
+    pub languages: BTreeMap<String, LanguageCounts>,
+    /// Skipped files per reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// The last completed run.
+    pub last_run: Option<IndexReport>,
+    /// Pid of the process indexing now.
+    pub writer_pid: Option<u32>,
+}
+
+/// Reads the index's status without loading the model.
+pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexError> {
+    let writer_pid = project.writer_active();
+    let last_run = run_record::load(project);
+    let mut status = ProjectStatus {
+        state: "not_indexed".into(),
+        project_root: project.root().to_path_buf(),
+        files: 0,
+        indexed_files: 0,
+        chunks: 0,
+        vectors: 0,
+        model: None,
+        dimension: None,
+        device: last_run.as_ref().map(|r| r.device.clone()),
+        languages: BTreeMap::new(),
+        skipped: BTreeMap::new(),
+        last_run,
+        writer_pid,
+    };
+    if let Some(store) = Store::open_existing(project.index_dir()).await? {
+        let stats = store.stats().await?;
+        status.files = stats.files;
+        status.indexed_files = stats.indexed_files;
+        status.chunks = stats.chunks;
+        status.vectors = stats.vectors;
+        status.model = Some(store.meta().model_id.clone());
+        status.dimension = Some(store.meta().dimension);
+        status.languages = stats
+            .languages
+            .into_iter()
+            .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
+            .collect();
+        status.skipped = stats.skipped.into_iter().collect();
+        status.state = if status.last_run.is_some() {
+            "ready"
+        } else {
+            "not_indexed"
+        }
+        .into();
+    }
+    if writer_pid.is_some() {
+        status.state = "indexing".into();
+    }
+    Ok(status)
+}
+
+/// A query against a project's index.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The query text.
+    pub text: String,
+    /// Lanes to use.
+    pub mode: SearchMode,
+    /// Results wanted.
+    pub limit: usize,
+}
+
+/// The answer to a search, as printed by `search --json` and returned by
+/// the `search_code` tool (field names are a stable contract).
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    /// The query text.
+    pub query: String,
+    /// Best first.
+    pub results: Vec<SearchHit>,
+}
+
+/// Searches an open store; embeds the query unless the search is keyword-only.
+pub async fn search(store: &Store, embedder: Option<&Embedder>, query: &Query) -> Result<Vec<SearchHit>, IndexError> {
+    let vector = match (query.mode, embedder) {
+        (SearchMode::Keyword, _) => None,
+        (_, Some(embedder)) => Some(embedder.embed_query(&query.text)?),
+        (_, None) => {
+            return Err(IndexError::Task(
+                "a vector or hybrid search needs the embedding model".into(),
+            ));
+        }
+    };
+    Ok(store
+        .search(&SearchRequest {
+            text: query.text.clone(),
+            vector,
+            mode: query.mode,
+            limit: query.limit,
+        })
+        .await?)
+}
+
+/// Opens a project's index for reading.
+pub async fn open_index(project: &Project) -> Result<Store, IndexError> {
+    Store::open_existing(project.index_dir())
+        .await?
+        .ok_or_else(|| IndexError::NotIndexed(project.root().to_path_buf()))
+}

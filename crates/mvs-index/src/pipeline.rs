@@ -1,0 +1,505 @@
+//! The indexing run: discovery and change detection, then a pipeline of
+//! parse workers (blocking threads) -> bounded channel -> one embedding
+//! consumer batching chunks -> bounded channel -> a writer batching commits.
+//! Stages overlap, so the model works while files are read and rows written.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mvs_embed::Embedder;
+use mvs_parse::{Chunk, ChunkOptions, FileChunks};
+use mvs_store::{ChunkRecord, FileRecord, FileStatus, Store};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+
+use crate::discovery::{Discovered, discover};
+use crate::project::{Project, WriterLock};
+use crate::{IndexError, open_store_for, run_record};
+
+/// Files in flight between parsers and the embedder (backpressure).
+const PARSED_QUEUE: usize = 64;
+/// Embedded batches in flight between the embedder and the writer.
+const EMBEDDED_QUEUE: usize = 4;
+/// Chunks per embedding call.
+const EMBED_BATCH_CHUNKS: usize = 64;
+/// Chunks per store commit (fewer, larger commits keep LanceDB fast).
+const WRITE_BATCH_CHUNKS: usize = 512;
+/// Files per store commit, for runs of files without chunks.
+const WRITE_BATCH_FILES: usize = 256;
+
+/// Knobs of an indexing run.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// Re-index every file, ignoring change detection.
+    pub force: bool,
+    /// Parse worker threads.
+    pub parse_workers: usize,
+    /// File limits for the chunker.
+    pub chunk_options: ChunkOptions,
+}
+
+impl IndexOptions {
+    /// Defaults from the machine; `MCP_VECTOR_SEARCH_MAX_WORKERS` overrides
+    /// the worker count.
+    pub fn from_env() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = std::env::var("MCP_VECTOR_SEARCH_MAX_WORKERS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(cores);
+        Self {
+            force: false,
+            parse_workers: workers,
+            chunk_options: ChunkOptions::default(),
+        }
+    }
+}
+
+/// Where a run is, for progress displays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// `discovering`, `indexing`, `finishing` or `done`.
+    pub phase: String,
+    /// Files to (re)process in this run.
+    pub files_total: usize,
+    /// Files committed so far.
+    pub files_done: usize,
+    /// Chunks committed so far.
+    pub chunks_done: usize,
+}
+
+/// What a run did, with stage metrics.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IndexReport {
+    /// Files found by discovery.
+    pub files_seen: usize,
+    /// Files parsed (new or changed).
+    pub files_parsed: usize,
+    /// Files skipped by change detection.
+    pub files_unchanged: usize,
+    /// Files whose records were dropped because they are gone.
+    pub files_deleted: usize,
+    /// Files recorded as skipped (binary, too large, unsupported ...).
+    pub files_skipped: usize,
+    /// Paths that could not be read, with reasons.
+    pub unreadable: Vec<(String, String)>,
+    /// Chunks embedded and written.
+    pub chunks_written: usize,
+    /// Wall time of the run.
+    pub elapsed_ms: u64,
+    /// Time parse workers spent reading and chunking (summed over workers).
+    pub parse_busy_ms: u64,
+    /// Time spent in the model.
+    pub embed_busy_ms: u64,
+    /// Time spent committing to the store.
+    pub write_busy_ms: u64,
+    /// Embedding model id.
+    pub model: String,
+    /// Device inference ran on.
+    pub device: String,
+    /// When the run finished, ms since the epoch.
+    pub finished_at_ms: i64,
+}
+
+impl IndexReport {
+    /// Chunks per second of wall time.
+    pub fn chunks_per_second(&self) -> f64 {
+        self.chunks_written as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
+    }
+}
+
+/// A file after reading and chunking.
+struct ParsedFile {
+    record: FileRecord,
+    chunks: Vec<Chunk>,
+    /// Same content as stored (only the mtime moved): keep the stored chunks.
+    unchanged_content: bool,
+}
+
+impl ParsedFile {
+    fn new(record: FileRecord, chunks: Vec<Chunk>) -> Self {
+        Self {
+            record,
+            chunks,
+            unchanged_content: false,
+        }
+    }
+}
+
+/// Files and their chunks with vectors, ready to commit.
+#[derive(Default)]
+struct EmbeddedBatch {
+    /// Files whose chunks are replaced by `chunks`.
+    files: Vec<FileRecord>,
+    chunks: Vec<ChunkRecord>,
+    vectors: Vec<Vec<f32>>,
+    /// Files whose stored chunks stay; only their records are refreshed.
+    touched: Vec<FileRecord>,
+}
+
+impl EmbeddedBatch {
+    fn append(&mut self, mut other: EmbeddedBatch) {
+        self.files.append(&mut other.files);
+        self.chunks.append(&mut other.chunks);
+        self.vectors.append(&mut other.vectors);
+        self.touched.append(&mut other.touched);
+    }
+
+    fn file_count(&self) -> usize {
+        self.files.len() + self.touched.len()
+    }
+}
+
+/// Indexes `project`: only new and changed files are parsed and embedded,
+/// deleted files lose their rows. Holds the writer lock for the whole run.
+pub async fn index_project(
+    project: &Project,
+    embedder: Arc<Embedder>,
+    options: &IndexOptions,
+    progress: &watch::Sender<Progress>,
+) -> Result<IndexReport, IndexError> {
+    let started = Instant::now();
+    let _lock = WriterLock::acquire(project)?;
+    let spec = embedder.spec().clone();
+    if options.force {
+        crate::wipe_index(project)?;
+    }
+    let store = Arc::new(open_store_for(project, &spec.id, spec.dimension).await?);
+    progress.send_replace(Progress {
+        phase: "discovering".into(),
+        ..Progress::default()
+    });
+    let discovery_project = project.clone();
+    let (discovered, unreadable) = tokio::task::spawn_blocking(move || discover(&discovery_project))
+        .await
+        .map_err(IndexError::task)?;
+
+    let stored: HashMap<String, FileRecord> = store
+        .file_records()
+        .await?
+        .into_iter()
+        .map(|r| (r.path.clone(), r))
+        .collect();
+    let mut report = IndexReport {
+        files_seen: discovered.len(),
+        unreadable: unreadable.into_iter().map(|u| (u.path, u.reason)).collect(),
+        model: spec.id.clone(),
+        device: embedder.device().device.clone(),
+        ..IndexReport::default()
+    };
+    let seen: std::collections::HashSet<&str> = discovered.iter().map(|d| d.rel_path.as_str()).collect();
+    let deleted: Vec<String> = stored
+        .keys()
+        .filter(|path| !seen.contains(path.as_str()))
+        .cloned()
+        .collect();
+    report.files_deleted = deleted.len();
+    store.delete_files(&deleted).await?;
+
+    let mut work: VecDeque<(Discovered, Option<FileRecord>)> = VecDeque::new();
+    for file in discovered {
+        let previous = stored.get(&file.rel_path).cloned();
+        let unchanged = !options.force
+            && previous
+                .as_ref()
+                .is_some_and(|p| p.size == file.size && p.mtime_ns == file.mtime_ns);
+        if unchanged {
+            report.files_unchanged += 1;
+        } else {
+            work.push_back((file, previous));
+        }
+    }
+    let files_total = work.len();
+    progress.send_replace(Progress {
+        phase: "indexing".into(),
+        files_total,
+        ..Progress::default()
+    });
+
+    let (parsed_tx, parsed_rx) = mpsc::channel::<ParsedFile>(PARSED_QUEUE);
+    let (embedded_tx, embedded_rx) = mpsc::channel::<EmbeddedBatch>(EMBEDDED_QUEUE);
+    let parse_busy = Arc::new(Mutex::new(Duration::ZERO));
+    let work = Arc::new(Mutex::new(work));
+    let mut parsers = Vec::new();
+    for _ in 0..options.parse_workers.max(1).min(files_total.max(1)) {
+        let work = Arc::clone(&work);
+        let tx = parsed_tx.clone();
+        let busy = Arc::clone(&parse_busy);
+        let chunk_options = options.chunk_options.clone();
+        let force = options.force;
+        parsers.push(tokio::task::spawn_blocking(move || {
+            parse_worker(&work, &tx, &busy, &chunk_options, force)
+        }));
+    }
+    drop(parsed_tx);
+
+    let embed_stage = tokio::spawn(embed_stage(parsed_rx, embedded_tx, Arc::clone(&embedder)));
+    let write_stage = tokio::spawn(write_stage(
+        embedded_rx,
+        Arc::clone(&store),
+        progress.clone(),
+        files_total,
+    ));
+
+    for parser in parsers {
+        parser.await.map_err(IndexError::task)?;
+    }
+    let embed_busy = embed_stage.await.map_err(IndexError::task)??;
+    let written = write_stage.await.map_err(IndexError::task)??;
+
+    progress.send_modify(|p| p.phase = "finishing".into());
+    store.refresh_keyword_index().await?;
+
+    report.files_parsed = written.parsed;
+    report.files_unchanged += written.unchanged;
+    report.files_skipped = written.skipped;
+    report.chunks_written = written.chunks;
+    report.parse_busy_ms = parse_busy.lock().map_or(0, |d| d.as_millis() as u64);
+    report.embed_busy_ms = embed_busy.as_millis() as u64;
+    report.write_busy_ms = written.busy.as_millis() as u64;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report.finished_at_ms = crate::now_ms();
+    run_record::save(project, &report)?;
+    progress.send_modify(|p| p.phase = "done".into());
+    tracing::info!(
+        files = report.files_seen,
+        parsed = report.files_parsed,
+        unchanged = report.files_unchanged,
+        deleted = report.files_deleted,
+        chunks = report.chunks_written,
+        elapsed_ms = report.elapsed_ms,
+        parse_busy_ms = report.parse_busy_ms,
+        embed_busy_ms = report.embed_busy_ms,
+        write_busy_ms = report.write_busy_ms,
+        "indexing finished"
+    );
+    Ok(report)
+}
+
+/// Pops files off the shared queue, reads and chunks them, and sends them on.
+fn parse_worker(
+    work: &Mutex<VecDeque<(Discovered, Option<FileRecord>)>>,
+    tx: &mpsc::Sender<ParsedFile>,
+    busy: &Mutex<Duration>,
+    chunk_options: &ChunkOptions,
+    force: bool,
+) {
+    loop {
+        let Some((file, previous)) = work.lock().ok().and_then(|mut q| q.pop_front()) else {
+            return;
+        };
+        let started = Instant::now();
+        let parsed = parse_one(&file, previous.as_ref(), chunk_options, force);
+        if let Ok(mut total) = busy.lock() {
+            *total += started.elapsed();
+        }
+        if tx.blocking_send(parsed).is_err() {
+            // The consumer is gone (its error ends the run).
+            return;
+        }
+    }
+}
+
+fn parse_one(
+    file: &Discovered,
+    previous: Option<&FileRecord>,
+    chunk_options: &ChunkOptions,
+    force: bool,
+) -> ParsedFile {
+    let mut record = FileRecord {
+        path: file.rel_path.clone(),
+        size: file.size,
+        mtime_ns: file.mtime_ns,
+        content_hash: String::new(),
+        language: None,
+        status: FileStatus::Skipped,
+        reason: None,
+        chunks: 0,
+        indexed_at_ms: crate::now_ms(),
+    };
+    if file.size > chunk_options.max_file_bytes {
+        record.reason = Some(mvs_parse::SkipReason::TooLarge.as_str().into());
+        return ParsedFile::new(record, Vec::new());
+    }
+    let bytes = match std::fs::read(&file.path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::warn!("{}: {err}", file.rel_path);
+            record.reason = Some("unreadable".into());
+            return ParsedFile::new(record, Vec::new());
+        }
+    };
+    record.content_hash = blake3::hash(&bytes).to_hex().to_string();
+    if let Some(previous) = previous.filter(|p| !force && p.content_hash == record.content_hash) {
+        // Touched but identical: keep the stored chunks, refresh the record.
+        record.status = previous.status;
+        record.reason = previous.reason.clone();
+        record.language = previous.language.clone();
+        record.chunks = previous.chunks;
+        return ParsedFile {
+            record,
+            chunks: Vec::new(),
+            unchanged_content: true,
+        };
+    }
+    match mvs_parse::chunk_file(&file.rel_path, &bytes, chunk_options) {
+        FileChunks::Parsed {
+            language,
+            chunks,
+            lossy,
+        } => {
+            if lossy {
+                tracing::warn!(
+                    "{} is not valid UTF-8; indexed with replacement characters",
+                    file.rel_path
+                );
+            }
+            record.status = FileStatus::Indexed;
+            record.language = Some(language.to_string());
+            record.chunks = chunks.len() as u32;
+            ParsedFile::new(record, chunks)
+        }
+        FileChunks::Skipped(reason) => {
+            record.reason = Some(reason.as_str().into());
+            ParsedFile::new(record, Vec::new())
+        }
+    }
+}
+
+/// Batches chunks across files, embeds them and hands them to the writer.
+/// Returns the time spent in the model.
+async fn embed_stage(
+    mut rx: mpsc::Receiver<ParsedFile>,
+    tx: mpsc::Sender<EmbeddedBatch>,
+    embedder: Arc<Embedder>,
+) -> Result<Duration, IndexError> {
+    let mut busy = Duration::ZERO;
+    let mut pending: Vec<ParsedFile> = Vec::new();
+    let mut pending_chunks = 0;
+    loop {
+        let next = rx.recv().await;
+        let closed = next.is_none();
+        if let Some(file) = next {
+            pending_chunks += file.chunks.len();
+            pending.push(file);
+        }
+        let full = pending_chunks >= EMBED_BATCH_CHUNKS || pending.len() >= WRITE_BATCH_FILES;
+        if (full || closed) && !pending.is_empty() {
+            let files = std::mem::take(&mut pending);
+            pending_chunks = 0;
+            let embedder = Arc::clone(&embedder);
+            let started = Instant::now();
+            let batch = tokio::task::spawn_blocking(move || embed_files(&embedder, files))
+                .await
+                .map_err(IndexError::task)??;
+            busy += started.elapsed();
+            if tx.send(batch).await.is_err() {
+                // The writer failed; its error ends the run.
+                return Ok(busy);
+            }
+        }
+        if closed {
+            return Ok(busy);
+        }
+    }
+}
+
+fn embed_files(embedder: &Embedder, files: Vec<ParsedFile>) -> Result<EmbeddedBatch, IndexError> {
+    let texts: Vec<&str> = files
+        .iter()
+        .flat_map(|f| f.chunks.iter().map(|c| c.embedding_text.as_str()))
+        .collect();
+    let vectors = if texts.is_empty() {
+        Vec::new()
+    } else {
+        embedder.embed_documents(&texts)?
+    };
+    let mut batch = EmbeddedBatch {
+        vectors,
+        ..EmbeddedBatch::default()
+    };
+    for file in files {
+        if file.unchanged_content {
+            batch.touched.push(file.record);
+            continue;
+        }
+        batch
+            .chunks
+            .extend(file.chunks.into_iter().map(|c| chunk_record(&file.record.path, c)));
+        batch.files.push(file.record);
+    }
+    Ok(batch)
+}
+
+fn chunk_record(file_path: &str, chunk: Chunk) -> ChunkRecord {
+    ChunkRecord {
+        chunk_id: chunk.id,
+        file_path: file_path.to_string(),
+        language: chunk.language.to_string(),
+        kind: chunk.kind.as_str().to_string(),
+        name: chunk.name,
+        qualified_name: chunk.qualified_name,
+        signature: chunk.signature,
+        doc: chunk.doc,
+        parent_id: chunk.parent_id,
+        start_line: chunk.start_line,
+        end_line: chunk.end_line,
+        start_byte: chunk.start_byte as u64,
+        end_byte: chunk.end_byte as u64,
+        content: chunk.content,
+        content_hash: chunk.content_hash,
+    }
+}
+
+/// What the writer committed.
+#[derive(Default)]
+struct Written {
+    parsed: usize,
+    unchanged: usize,
+    skipped: usize,
+    chunks: usize,
+    busy: Duration,
+}
+
+/// Commits embedded batches in large groups and reports progress.
+async fn write_stage(
+    mut rx: mpsc::Receiver<EmbeddedBatch>,
+    store: Arc<Store>,
+    progress: watch::Sender<Progress>,
+    files_total: usize,
+) -> Result<Written, IndexError> {
+    let mut written = Written::default();
+    let mut pending = EmbeddedBatch::default();
+    loop {
+        let next = rx.recv().await;
+        let closed = next.is_none();
+        if let Some(batch) = next {
+            pending.append(batch);
+        }
+        let full = pending.chunks.len() >= WRITE_BATCH_CHUNKS || pending.file_count() >= WRITE_BATCH_FILES;
+        if (full || closed) && pending.file_count() > 0 {
+            let batch = std::mem::take(&mut pending);
+            let started = Instant::now();
+            store.replace_files(&batch.files, &batch.chunks, &batch.vectors).await?;
+            store.record_files(&batch.touched).await?;
+            written.busy += started.elapsed();
+            written.unchanged += batch.touched.len();
+            written.chunks += batch.chunks.len();
+            for file in &batch.files {
+                match file.status {
+                    FileStatus::Indexed => written.parsed += 1,
+                    FileStatus::Skipped => written.skipped += 1,
+                }
+            }
+            progress.send_modify(|p| {
+                p.files_done = (p.files_done + batch.file_count()).min(files_total);
+                p.chunks_done += batch.chunks.len();
+            });
+        }
+        if closed {
+            return Ok(written);
+        }
+    }
+}

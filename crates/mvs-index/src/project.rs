@@ -1,0 +1,140 @@
+//! A project on disk: its root, its index directory and the writer lock.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use crate::IndexError;
+
+/// Name of the index directory inside a project.
+pub const INDEX_DIR_NAME: &str = ".mcp-vector-search";
+
+/// A project root and where its index lives.
+#[derive(Debug, Clone)]
+pub struct Project {
+    root: PathBuf,
+    index_dir: PathBuf,
+}
+
+impl Project {
+    /// A project rooted at `root` (canonicalised when possible, so every
+    /// path handed out is inside the real root).
+    pub fn new(root: &Path) -> Result<Self, IndexError> {
+        let root = root.canonicalize().map_err(|source| IndexError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if !root.is_dir() {
+            return Err(IndexError::NotADirectory(root));
+        }
+        let index_dir = root.join(INDEX_DIR_NAME);
+        Ok(Self { root, index_dir })
+    }
+
+    /// The project containing `start`: the nearest ancestor holding an index,
+    /// else the nearest holding `.git`, else `start` itself.
+    pub fn containing(start: &Path) -> Result<Self, IndexError> {
+        let start = start.canonicalize().map_err(|source| IndexError::Io {
+            path: start.to_path_buf(),
+            source,
+        })?;
+        let with = |marker: &str| {
+            start
+                .ancestors()
+                .find(|dir| dir.join(marker).exists())
+                .map(Path::to_path_buf)
+        };
+        let root = with(INDEX_DIR_NAME).or_else(|| with(".git")).unwrap_or(start);
+        Self::new(&root)
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `<root>/.mcp-vector-search`.
+    pub fn index_dir(&self) -> &Path {
+        &self.index_dir
+    }
+
+    /// Path of `path` relative to the root, `/`-separated; `None` outside it.
+    pub fn relative(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("/"))
+    }
+
+    /// Creates the index directory with a `.gitignore` of `*`, so git ignores
+    /// the index without the user's own ignore files being touched.
+    pub fn ensure_index_dir(&self) -> Result<(), IndexError> {
+        let io = |source| IndexError::Io {
+            path: self.index_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.index_dir).map_err(io)?;
+        let gitignore = self.index_dir.join(".gitignore");
+        if !gitignore.exists() {
+            std::fs::write(&gitignore, "*\n").map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Whether another process holds the writer lock now.
+    pub fn writer_active(&self) -> Option<u32> {
+        match WriterLock::acquire(self) {
+            Ok(_lock) => None,
+            Err(IndexError::LockHeld { pid, .. }) => Some(pid.unwrap_or(0)),
+            Err(_) => None,
+        }
+    }
+}
+
+/// The per-index cross-process writer lock (an OS file lock, released by the
+/// kernel when the holder exits, so a killed indexer leaves no stale lock).
+/// The holder's pid is written into the file for error messages.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: File,
+}
+
+const LOCK_FILE: &str = "writer.lock";
+
+impl WriterLock {
+    /// Takes the lock or reports who holds it.
+    pub fn acquire(project: &Project) -> Result<Self, IndexError> {
+        project.ensure_index_dir()?;
+        let path = project.index_dir().join(LOCK_FILE);
+        let io = |source| IndexError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0).map_err(io)?;
+                file.rewind().map_err(io)?;
+                write!(file, "{}", std::process::id()).map_err(io)?;
+                Ok(Self { _file: file })
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Err(IndexError::LockHeld {
+                    index_dir: project.index_dir().to_path_buf(),
+                    pid: holder.trim().parse().ok(),
+                })
+            }
+            Err(TryLockError::Error(source)) => Err(io(source)),
+        }
+    }
+}
