@@ -1,0 +1,305 @@
+//! `mcp-vector-search`: index a repository and search it by meaning and by
+//! keyword, from the command line or as an MCP stdio server.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mvs_embed::{Home, Verify};
+use mvs_index::{IndexError, IndexOptions, Progress, Project, Query, SearchResponse};
+use tokio::sync::watch;
+
+/// Local hybrid semantic + keyword code search for coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-vector-search", version, about)]
+struct Cli {
+    /// Directory with model.onnx, tokenizer.json and model.json to use
+    /// instead of the default model (all-MiniLM-L6-v2).
+    #[arg(long, global = true, env = "MCP_VECTOR_SEARCH_MODEL_DIR")]
+    model_dir: Option<PathBuf>,
+    /// Log more (to stderr).
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch and verify the ONNX Runtime library and the default model
+    /// (done automatically on first use).
+    Setup,
+    /// Index a project (only new and changed files unless --force).
+    Index {
+        /// Project root (default: the current directory's project).
+        path: Option<PathBuf>,
+        /// Re-index every file.
+        #[arg(long)]
+        force: bool,
+        /// Print the run report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search an indexed project.
+    Search {
+        /// What to find: behaviour in words, or an identifier.
+        query: String,
+        /// Maximum results.
+        #[arg(long, short = 'n', default_value_t = 10)]
+        limit: usize,
+        /// hybrid (default), vector or keyword (bm25).
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Project root (default: the current directory's project).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
+    },
+    /// Show what the index holds.
+    Status {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Project root (default: the current directory's project).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
+    },
+    /// Run the MCP server on stdio.
+    Mcp {
+        /// Project root (default: $MCP_PROJECT_ROOT, else the current directory).
+        #[arg(long, env = "MCP_PROJECT_ROOT")]
+        project_root: Option<PathBuf>,
+    },
+}
+
+/// Exit codes callers can tell apart.
+mod exit {
+    /// Any other failure.
+    pub const FAILURE: u8 = 1;
+    /// The project has no index.
+    pub const NOT_INDEXED: u8 = 3;
+    /// Another process holds the writer lock.
+    pub const LOCK_HELD: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            let code = match err.downcast_ref::<IndexError>() {
+                Some(IndexError::NotIndexed(_)) => exit::NOT_INDEXED,
+                Some(IndexError::LockHeld { .. }) => exit::LOCK_HELD,
+                _ => exit::FAILURE,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Logs go to stderr only: in `mcp` mode stdout carries MCP messages.
+fn init_logging(cli: &Cli) {
+    let default = match (&cli.command, cli.verbose) {
+        (_, true) => "info,lance=warn,lancedb=warn,datafusion=warn",
+        (Command::Mcp { .. }, false) => "info,lance=warn,lancedb=warn,datafusion=warn,ort=warn",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_VECTOR_SEARCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let model_dir = cli.model_dir.clone();
+    match cli.command {
+        Command::Setup => setup(model_dir.as_deref()).await,
+        Command::Index { path, force, json } => index(path, force, json, model_dir).await,
+        Command::Search {
+            query,
+            limit,
+            mode,
+            json,
+            project_root,
+        } => search(query, limit, &mode, json, project_root, model_dir).await,
+        Command::Status { json, project_root } => status(json, project_root).await,
+        Command::Mcp { project_root } => {
+            let root = match project_root {
+                Some(root) => root,
+                None => std::env::current_dir().context("cannot read the current directory")?,
+            };
+            let loader: mvs_mcp::EmbedderLoader =
+                Arc::new(move || mvs_embed::load_embedder(model_dir.as_deref()).map_err(|err| err.to_string()));
+            mvs_mcp::serve_stdio(root, loader).await.map_err(anyhow::Error::msg)
+        }
+    }
+}
+
+fn project_at(path: Option<PathBuf>) -> anyhow::Result<Project> {
+    let project = match path {
+        Some(path) => Project::new(&path)?,
+        None => Project::containing(&std::env::current_dir().context("cannot read the current directory")?)?,
+    };
+    Ok(project)
+}
+
+async fn load_embedder(model_dir: Option<PathBuf>) -> anyhow::Result<Arc<mvs_embed::Embedder>> {
+    let embedder = tokio::task::spawn_blocking(move || mvs_embed::load_embedder(model_dir.as_deref())).await??;
+    Ok(Arc::new(embedder))
+}
+
+async fn setup(model_dir: Option<&Path>) -> anyhow::Result<()> {
+    let home = Home::from_env()?;
+    let runtime = home.ensure_runtime(Verify::Hash)?;
+    let model = match model_dir {
+        Some(dir) => mvs_embed::ModelFiles::from_dir(dir)?,
+        None => home.ensure_default_model(Verify::Hash)?,
+    };
+    let embedder = load_embedder(model_dir.map(Path::to_path_buf)).await?;
+    let device = embedder.device();
+    println!(
+        "runtime: {} (onnxruntime {})",
+        runtime.display(),
+        device.runtime_version
+    );
+    println!(
+        "model:   {} ({}-d) in {}",
+        model.spec.id,
+        model.spec.dimension,
+        model.dir.display()
+    );
+    println!("device:  {} ({})", device.device, device.provider);
+    println!("ready.");
+    Ok(())
+}
+
+async fn index(path: Option<PathBuf>, force: bool, json: bool, model_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let project = project_at(path)?;
+    let embedder = load_embedder(model_dir).await?;
+    let mut options = IndexOptions::from_env();
+    options.force = force;
+    let (progress_tx, mut progress_rx) = watch::channel(Progress::default());
+    let show_progress = std::io::stderr().is_terminal();
+    let reporter = tokio::spawn(async move {
+        while progress_rx.changed().await.is_ok() {
+            let progress = progress_rx.borrow_and_update().clone();
+            if show_progress && progress.files_total > 0 {
+                eprint!(
+                    "\r{}: {}/{} files, {} chunks   ",
+                    progress.phase, progress.files_done, progress.files_total, progress.chunks_done
+                );
+            }
+        }
+    });
+    let report = mvs_index::index_project(&project, embedder, &options, &progress_tx).await;
+    drop(progress_tx);
+    let _ = reporter.await;
+    if show_progress {
+        eprintln!();
+    }
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        eprintln!(
+            "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks in {:.1} s ({:.0} chunks/s)",
+            project.root().display(),
+            report.files_seen,
+            report.files_parsed,
+            report.files_unchanged,
+            report.files_deleted,
+            report.files_skipped,
+            report.chunks_written,
+            report.elapsed_ms as f64 / 1000.0,
+            report.chunks_per_second()
+        );
+        for (path, reason) in &report.unreadable {
+            eprintln!("  unreadable: {path}: {reason}");
+        }
+    }
+    Ok(())
+}
+
+async fn search(
+    query: String,
+    limit: usize,
+    mode: &str,
+    json: bool,
+    project_root: Option<PathBuf>,
+    model_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mode = mvs_mcp::parse_mode(Some(mode)).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!((1..=1000).contains(&limit), "--limit must be between 1 and 1000");
+    let project = project_at(project_root)?;
+    let store = mvs_index::open_index(&project).await?;
+    let embedder = match mode {
+        mvs_store::SearchMode::Keyword => None,
+        _ => Some(load_embedder(model_dir).await?),
+    };
+    let results = mvs_index::search(
+        &store,
+        embedder.as_deref(),
+        &Query {
+            text: query.clone(),
+            mode,
+            limit,
+        },
+    )
+    .await?;
+    let response = SearchResponse { query, results };
+    if json {
+        println!("{}", serde_json::to_string(&response)?);
+    } else {
+        print!("{}", mvs_mcp::render_results(&response));
+    }
+    Ok(())
+}
+
+async fn status(json: bool, project_root: Option<PathBuf>) -> anyhow::Result<()> {
+    let project = project_at(project_root)?;
+    let status = mvs_index::project_status(&project).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(());
+    }
+    println!("project:  {}", status.project_root.display());
+    println!("state:    {}", status.state);
+    println!("files:    {} ({} indexed)", status.files, status.indexed_files);
+    println!("chunks:   {} ({} with vectors)", status.chunks, status.vectors);
+    println!("model:    {}", status.model.as_deref().unwrap_or("none"));
+    println!("device:   {}", status.device.as_deref().unwrap_or("unknown"));
+    for (language, counts) in &status.languages {
+        println!("  {language}: {} files, {} chunks", counts.files, counts.chunks);
+    }
+    for (reason, count) in &status.skipped {
+        println!("  skipped ({reason}): {count}");
+    }
+    if let Some(run) = &status.last_run {
+        println!(
+            "last run: {} chunks in {:.1} s (parse {} ms, embed {} ms, write {} ms)",
+            run.chunks_written,
+            run.elapsed_ms as f64 / 1000.0,
+            run.parse_busy_ms,
+            run.embed_busy_ms,
+            run.write_busy_ms
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! The MCP tool layer: `search_code`, `index_project` and
+//! `get_project_status` over stdio (rmcp).
+//!
+//! The handshake never waits for the model or the index: the embedder loads
+//! in the background after start-up (or on first need), and indexing runs as
+//! a background job whose progress `get_project_status` reports.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use mvs_embed::Embedder;
+use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, SearchResponse};
+use mvs_store::SearchMode;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ErrorData, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokio::sync::{OnceCell, watch};
+
+/// Loads the embedding model; the server calls it at most once.
+pub type EmbedderLoader = Arc<dyn Fn() -> Result<Embedder, String> + Send + Sync>;
+
+/// How many results `search_code` returns at most.
+const MAX_LIMIT: usize = 50;
+/// Lines of each hit's content shown in the text rendering.
+const TEXT_PREVIEW_LINES: usize = 12;
+
+const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repository.\n\
+- search_code: find code by what it does (natural language) or by identifier; returns ranked chunks with file_path and line ranges.\n\
+- index_project: (re)index in the background; returns at once. Call it if get_project_status says not_indexed.\n\
+- get_project_status: index state, counts, model, progress of a running job.";
+
+/// A running or finished indexing job.
+struct Job {
+    id: String,
+    progress: watch::Receiver<Progress>,
+    outcome: Arc<Mutex<Option<Result<IndexReport, String>>>>,
+}
+
+impl Job {
+    fn is_running(&self) -> bool {
+        self.outcome.lock().is_ok_and(|o| o.is_none())
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        let outcome = self.outcome.lock().ok().and_then(|o| o.clone());
+        let (state, report, error) = match outcome {
+            None => ("running", None, None),
+            Some(Ok(report)) => ("done", Some(report), None),
+            Some(Err(error)) => ("failed", None, Some(error)),
+        };
+        serde_json::json!({
+            "job_id": self.id,
+            "state": state,
+            "progress": self.progress.borrow().clone(),
+            "report": report,
+            "error": error,
+        })
+    }
+}
+
+struct Shared {
+    project: Project,
+    loader: EmbedderLoader,
+    embedder: OnceCell<Arc<Embedder>>,
+    job: Mutex<Option<Job>>,
+    next_job: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    /// The embedder, loading it on first need (off the async threads).
+    async fn embedder(&self) -> Result<Arc<Embedder>, String> {
+        self.embedder
+            .get_or_try_init(|| async {
+                let loader = Arc::clone(&self.loader);
+                tokio::task::spawn_blocking(move || loader())
+                    .await
+                    .map_err(|err| err.to_string())?
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The MCP server for one project.
+#[derive(Clone)]
+pub struct SearchServer {
+    shared: Arc<Shared>,
+    tool_router: ToolRouter<Self>,
+}
+
+/// Arguments of `search_code`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchCodeArgs {
+    /// What to find: a description of behaviour or an identifier.
+    pub query: String,
+    /// Maximum results (default 10, at most 50).
+    pub limit: Option<usize>,
+    /// `hybrid` (default), `vector` or `keyword` (`bm25` is accepted too).
+    pub search_mode: Option<String>,
+}
+
+/// Arguments of `index_project`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct IndexProjectArgs {
+    /// Re-index every file, ignoring change detection.
+    pub force: Option<bool>,
+}
+
+/// Arguments of `get_project_status` (none).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct StatusArgs {}
+
+fn tool_error(message: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.into())])
+}
+
+fn structured(value: serde_json::Value, text: String) -> CallToolResult {
+    let mut result = CallToolResult::structured(value);
+    result.content = vec![ContentBlock::text(text)];
+    result
+}
+
+/// Parses a search mode name as the tool and CLI accept it.
+pub fn parse_mode(raw: Option<&str>) -> Result<SearchMode, String> {
+    match raw.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("hybrid") => Ok(SearchMode::Hybrid),
+        Some("vector") | Some("semantic") => Ok(SearchMode::Vector),
+        Some("keyword") | Some("bm25") => Ok(SearchMode::Keyword),
+        Some(other) => Err(format!(
+            "search_mode `{other}` is not one of hybrid, vector, keyword (bm25)"
+        )),
+    }
+}
+
+/// A compact text rendering of results: location, kind, name, score and the
+/// first lines of each chunk.
+pub fn render_results(response: &SearchResponse) -> String {
+    if response.results.is_empty() {
+        return format!("No results for {:?}.", response.query);
+    }
+    let mut out = String::new();
+    for (index, hit) in response.results.iter().enumerate() {
+        let chunk = &hit.chunk;
+        let label = if chunk.qualified_name.is_empty() {
+            &chunk.kind
+        } else {
+            &chunk.qualified_name
+        };
+        out.push_str(&format!(
+            "{}. {}:{}-{} {} {} (score {:.2})\n",
+            index + 1,
+            chunk.file_path,
+            chunk.start_line,
+            chunk.end_line,
+            chunk.kind,
+            label,
+            hit.score
+        ));
+        let lines: Vec<&str> = chunk.content.lines().collect();
+        for line in lines.iter().take(TEXT_PREVIEW_LINES) {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        if lines.len() > TEXT_PREVIEW_LINES {
+            out.push_str(&format!("    … {} more lines\n", lines.len() - TEXT_PREVIEW_LINES));
+        }
+    }
+    out
+}
+
+#[tool_router(router = tool_router)]
+impl SearchServer {
+    /// A server for `project`; `loader` loads the embedding model when first
+    /// needed.
+    pub fn new(project: Project, loader: EmbedderLoader) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                project,
+                loader,
+                embedder: OnceCell::new(),
+                job: Mutex::new(None),
+                next_job: std::sync::atomic::AtomicU64::new(1),
+            }),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Starts loading the model in the background so the first search does
+    /// not wait for it.
+    pub fn warm_up(&self) {
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            if let Err(err) = shared.embedder().await {
+                tracing::warn!("embedding model unavailable: {err}");
+            }
+        });
+    }
+
+    #[tool(
+        description = "Search the codebase by meaning and keywords (hybrid). Returns ranked code chunks \
+                       (functions, classes, methods) with file_path, start_line, end_line, kind, name, score and content.",
+        annotations(read_only_hint = true)
+    )]
+    async fn search_code(&self, Parameters(args): Parameters<SearchCodeArgs>) -> Result<CallToolResult, ErrorData> {
+        if args.query.trim().is_empty() {
+            return Err(ErrorData::invalid_params("query must not be empty", None));
+        }
+        let limit = args.limit.unwrap_or(10);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(ErrorData::invalid_params(
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+                None,
+            ));
+        }
+        let mode = parse_mode(args.search_mode.as_deref()).map_err(|m| ErrorData::invalid_params(m, None))?;
+        let store = match mvs_index::open_index(&self.shared.project).await {
+            Ok(store) => store,
+            Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+        };
+        let embedder = if mode == SearchMode::Keyword {
+            None
+        } else {
+            match self.shared.embedder().await {
+                Ok(embedder) => Some(embedder),
+                Err(err) => return Ok(tool_error(format!("embedding model unavailable: {err}"))),
+            }
+        };
+        let query = Query {
+            text: args.query.clone(),
+            mode,
+            limit,
+        };
+        match mvs_index::search(&store, embedder.as_deref(), &query).await {
+            Ok(results) => {
+                let response = SearchResponse {
+                    query: args.query,
+                    results,
+                };
+                let text = render_results(&response);
+                Ok(structured(serde_json::to_value(&response).unwrap_or_default(), text))
+            }
+            Err(err) => Ok(tool_error(err.to_string())),
+        }
+    }
+
+    #[tool(
+        description = "Index (or re-index) the project in the background; returns a job id at once. \
+                       Only changed files are processed unless force is true. Poll get_project_status for progress."
+    )]
+    async fn index_project(&self, Parameters(args): Parameters<IndexProjectArgs>) -> Result<CallToolResult, ErrorData> {
+        let mut slot = self
+            .shared
+            .job
+            .lock()
+            .map_err(|_| ErrorData::internal_error("job state poisoned", None))?;
+        if let Some(job) = slot.as_ref().filter(|job| job.is_running()) {
+            let described = job.describe();
+            return Ok(structured(
+                described,
+                format!("Indexing job {} is already running.", job.id),
+            ));
+        }
+        let id = format!(
+            "index-{}",
+            self.shared.next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let (progress_tx, progress_rx) = watch::channel(Progress::default());
+        let outcome = Arc::new(Mutex::new(None));
+        let job = Job {
+            id: id.clone(),
+            progress: progress_rx,
+            outcome: Arc::clone(&outcome),
+        };
+        let described = job.describe();
+        *slot = Some(job);
+        drop(slot);
+
+        let shared = Arc::clone(&self.shared);
+        let mut options = IndexOptions::from_env();
+        options.force = args.force.unwrap_or(false);
+        tokio::spawn(async move {
+            let result = match shared.embedder().await {
+                Ok(embedder) => mvs_index::index_project(&shared.project, embedder, &options, &progress_tx)
+                    .await
+                    .map_err(|err| err.to_string()),
+                Err(err) => Err(format!("embedding model unavailable: {err}")),
+            };
+            if let Err(err) = &result {
+                tracing::warn!("indexing job failed: {err}");
+            }
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(result);
+            }
+        });
+        Ok(structured(
+            described,
+            format!("Started indexing job {id}; poll get_project_status for progress."),
+        ))
+    }
+
+    #[tool(
+        description = "Index state (not_indexed, indexing, ready), file/chunk/vector counts per language, \
+                       skipped files by reason, model, device, last run metrics and the current job's progress.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_project_status(&self, Parameters(_args): Parameters<StatusArgs>) -> Result<CallToolResult, ErrorData> {
+        let status = match mvs_index::project_status(&self.shared.project).await {
+            Ok(status) => status,
+            Err(err) => return Ok(tool_error(err.to_string())),
+        };
+        let mut value = serde_json::to_value(&status).unwrap_or_default();
+        let job = self
+            .shared
+            .job
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(Job::describe));
+        if job.as_ref().is_some_and(|job| job["state"] == "running") {
+            value["state"] = "indexing".into();
+        }
+        value["job"] = job.unwrap_or(serde_json::Value::Null);
+        let text = format!(
+            "state: {}, files: {}, chunks: {}, vectors: {}, model: {}",
+            value["state"].as_str().unwrap_or("?"),
+            status.files,
+            status.chunks,
+            status.vectors,
+            status.model.as_deref().unwrap_or("none"),
+        );
+        Ok(structured(value, text))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for SearchServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-vector-search", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+/// Serves the project over stdio until the client disconnects.
+pub async fn serve_stdio(project_root: PathBuf, loader: EmbedderLoader) -> Result<(), String> {
+    let project = Project::new(&project_root).map_err(|err| err.to_string())?;
+    let server = SearchServer::new(project, loader);
+    let running = server
+        .clone()
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|err| format!("MCP handshake failed: {err}"))?;
+    server.warm_up();
+    running.waiting().await.map_err(|err| err.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! End-to-end: the real binary indexes a fixture project with the real model
+//! and LanceDB, answers `search --json` and `status --json`, and serves the
+//! same over MCP stdio to a real rmcp client.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-vector-search");
+
+/// A small polyglot project: the functions under test, an ignored directory,
+/// a file in an unsupported language and a binary file.
+fn fixture_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, content: &[u8]| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    };
+    write(
+        "src/billing.rs",
+        br#"use crate::model::LineItem;
+
+/// Sums the net price of every line item and applies the tax rate.
+pub fn compute_invoice_total(items: &[LineItem], tax_rate: f64) -> f64 {
+    let net: f64 = items.iter().map(|item| item.unit_price * item.quantity as f64).sum();
+    net * (1.0 + tax_rate)
+}
+
+pub struct Ledger {
+    entries: Vec<f64>,
+}
+
+impl Ledger {
+    pub fn record(&mut self, amount: f64) {
+        self.entries.push(amount);
+    }
+}
+"#,
+    );
+    write(
+        "app/auth.py",
+        br#"import hashlib
+
+
+class SessionStore:
+    """Keeps logged-in sessions in memory."""
+
+    def __init__(self):
+        self.sessions = {}
+
+    def expire_idle_sessions(self, now, max_idle):
+        for key, last_seen in list(self.sessions.items()):
+            if now - last_seen > max_idle:
+                del self.sessions[key]
+
+
+def verify_password(password, salt, expected_digest):
+    digest = hashlib.sha256(salt + password.encode()).hexdigest()
+    return digest == expected_digest
+"#,
+    );
+    write("notes.txt", b"plain notes, no grammar yet\n");
+    write("blob.rs", b"\x00\x01\x02binary");
+    write(".gitignore", b"ignored/\n");
+    write("ignored/secret.rs", b"pub fn compute_invoice_total_secret() {}\n");
+    dir
+}
+
+fn run(args: &[&str], project: &Path) -> Output {
+    let output = Command::new(BIN)
+        .args(args)
+        .current_dir(project)
+        .output()
+        .expect("binary runs");
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn run_json(args: &[&str], project: &Path) -> Value {
+    let output = run(args, project);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "{args:?} printed no JSON ({err}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn cli_indexes_searches_and_reports_status() {
+    let project = fixture_project();
+    let root = project.path();
+    let report = run_json(&["index", "--json", root.to_str().unwrap()], root);
+    assert_eq!(report["files_parsed"], 2, "{report}");
+    assert_eq!(
+        std::fs::read_to_string(root.join(".mcp-vector-search/.gitignore")).unwrap(),
+        "*\n"
+    );
+
+    let response = run_json(
+        &[
+            "search",
+            "add up the prices of invoice lines including tax",
+            "--json",
+            "--limit",
+            "3",
+            "--project-root",
+            root.to_str().unwrap(),
+        ],
+        root,
+    );
+    assert_eq!(response["query"], "add up the prices of invoice lines including tax");
+    let top = &response["results"][0];
+    assert_eq!(top["file_path"], "src/billing.rs", "{response:#}");
+    assert_eq!(top["name"], "compute_invoice_total");
+    assert_eq!(top["kind"], "function");
+    assert_eq!(top["language"], "rust");
+    assert_eq!(
+        (top["start_line"].as_u64(), top["end_line"].as_u64()),
+        (Some(3), Some(7))
+    );
+    assert!(top["content"].as_str().unwrap().contains("tax_rate"));
+    assert!(top["chunk_id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(top["score"].as_f64().unwrap() > 0.0);
+    let results = response["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| !r["file_path"].as_str().unwrap().starts_with("ignored/"))
+    );
+
+    // An identifier query works through the keyword lane.
+    let response = run_json(&["search", "verify_password", "--json", "--mode", "keyword"], root);
+    assert_eq!(response["results"][0]["name"], "verify_password");
+
+    let status = run_json(&["status", "--json"], root);
+    assert_eq!(status["state"], "ready");
+    assert_eq!(status["model"], "all-minilm-l6-v2");
+    assert_eq!(status["device"], "cpu");
+    assert_eq!(status["languages"]["rust"]["files"], 1);
+    assert_eq!(status["languages"]["python"]["files"], 1);
+    assert_eq!(status["skipped"]["unsupported_language"], 1);
+    assert_eq!(status["skipped"]["binary"], 1);
+    assert_eq!(status["chunks"], status["vectors"]);
+
+    // A second run parses nothing; an edit re-parses just that file.
+    let again = run_json(&["index", "--json"], root);
+    assert_eq!(again["files_parsed"], 0, "{again}");
+    assert_eq!(again["files_unchanged"], again["files_seen"]);
+    std::fs::write(root.join("app/auth.py"), "def renamed_helper():\n    return 1\n").unwrap();
+    std::fs::remove_file(root.join("notes.txt")).unwrap();
+    let edited = run_json(&["index", "--json"], root);
+    assert_eq!(
+        (edited["files_parsed"].as_u64(), edited["files_deleted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let response = run_json(&["search", "verify_password", "--json", "--mode", "keyword"], root);
+    assert!(
+        response["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["name"] != "verify_password"),
+        "stale chunk survived: {response:#}"
+    );
+}
+
+#[test]
+fn search_without_an_index_says_what_to_do() {
+    let project = fixture_project();
+    let output = Command::new(BIN)
+        .args(["search", "anything", "--project-root"])
+        .arg(project.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("mcp-vector-search index"));
+}
+
+async fn call(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> Value {
+    let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().unwrap().clone());
+    let result = client.call_tool(params).await.expect("tool call succeeds");
+    assert_ne!(result.is_error, Some(true), "{tool} failed: {result:?}");
+    result.structured_content.expect("structured content")
+}
+
+#[tokio::test]
+async fn mcp_stdio_handshake_index_and_search() {
+    let project = fixture_project();
+    let root = project.path().to_path_buf();
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp").env("MCP_PROJECT_ROOT", &root);
+    }))
+    .unwrap();
+    let client = ().serve(transport).await.expect("initialize");
+    let info = client.peer_info().expect("server info");
+    assert_eq!(
+        info.server_info.as_ref().map(|s| s.name.as_str()),
+        Some("mcp-vector-search")
+    );
+    assert!(info.instructions.as_deref().unwrap_or_default().contains("search_code"));
+
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort();
+    assert_eq!(names, ["get_project_status", "index_project", "search_code"]);
+
+    // Not indexed yet: a clear tool error, not a crash.
+    let params =
+        CallToolRequestParams::new("search_code").with_arguments(json!({"query": "x"}).as_object().unwrap().clone());
+    let result = client.call_tool(params).await.unwrap();
+    assert_eq!(result.is_error, Some(true));
+
+    // index_project returns at once with a job; status reports it.
+    let started = Instant::now();
+    let job = call(&client, "index_project", json!({})).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "index_project blocked");
+    assert!(job["job_id"].as_str().is_some());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = call(&client, "get_project_status", json!({})).await;
+        if status["state"] == "ready" {
+            assert_eq!(status["languages"]["python"]["files"], 1);
+            break;
+        }
+        assert!(status["job"]["state"] != "failed", "{status:#}");
+        assert!(Instant::now() < deadline, "indexing did not finish: {status:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let found = call(
+        &client,
+        "search_code",
+        json!({"query": "remove sessions that have been idle too long", "limit": 3}),
+    )
+    .await;
+    let top = &found["results"][0];
+    assert_eq!(top["file_path"], "app/auth.py", "{found:#}");
+    assert_eq!(top["name"], "expire_idle_sessions");
+    assert_eq!(top["kind"], "method");
+
+    // Invalid arguments are a protocol error naming the problem.
+    let params = CallToolRequestParams::new("search_code")
+        .with_arguments(json!({"query": "x", "limit": 500}).as_object().unwrap().clone());
+    let err = client.call_tool(params).await.unwrap_err().to_string();
+    assert!(err.contains("limit"), "{err}");
+
+    client.cancel().await.unwrap();
+}
