@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Release build, then a cold (--force) and a warm (nothing changed) index of
+# this repository, and search latency; prints numbers for docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+cargo build --release --locked --bin mcp-vector-search
+bin="${CARGO_TARGET_DIR:-target}/release/mcp-vector-search"
+"$bin" setup >/dev/null
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "--- cold index (--force)"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" index --force .
+echo "--- warm index (nothing changed)"
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" index .
+echo "--- search (process start to results, hybrid)"
+for i in 1 2 3; do
+  /usr/bin/time -f "wall %e s" "$bin" search "fuse vector and keyword search results" --limit 10 >/dev/null
+done
