@@ -98,6 +98,7 @@ pub struct SearchCodeArgs {
     /// What to find: a description of behaviour or an identifier.
     pub query: String,
     /// Maximum results (default 10, at most 50).
+    #[serde(default, deserialize_with = "lenient::number")]
     pub limit: Option<usize>,
     /// `hybrid` (default), `vector` or `keyword` (`bm25` is accepted too).
     pub search_mode: Option<String>,
@@ -107,7 +108,45 @@ pub struct SearchCodeArgs {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct IndexProjectArgs {
     /// Re-index every file, ignoring change detection.
+    #[serde(default, deserialize_with = "lenient::boolean")]
     pub force: Option<bool>,
+}
+
+/// Some clients (the MCP inspector's `--tool-arg k=v`, several agents) send
+/// numbers and booleans as strings; accept both spellings.
+mod lenient {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose<T> {
+        Typed(T),
+        Text(String),
+    }
+
+    fn parse<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + std::str::FromStr,
+    {
+        match Option::<Loose<T>>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(Loose::Typed(value)) => Ok(Some(value)),
+            Some(Loose::Text(text)) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("`{text}` is not a valid value here"))),
+        }
+    }
+
+    pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+        parse(deserializer)
+    }
+
+    pub fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+        parse(deserializer)
+    }
 }
 
 /// Arguments of `get_project_status` (none).
@@ -145,19 +184,18 @@ pub fn render_results(response: &SearchResponse) -> String {
     let mut out = String::new();
     for (index, hit) in response.results.iter().enumerate() {
         let chunk = &hit.chunk;
-        let label = if chunk.qualified_name.is_empty() {
-            &chunk.kind
+        let name = if chunk.qualified_name.is_empty() {
+            String::new()
         } else {
-            &chunk.qualified_name
+            format!("{} ", chunk.qualified_name)
         };
         out.push_str(&format!(
-            "{}. {}:{}-{} {} {} (score {:.2})\n",
+            "{}. {}:{}-{} {} {name}(score {:.2})\n",
             index + 1,
             chunk.file_path,
             chunk.start_line,
             chunk.end_line,
             chunk.kind,
-            label,
             hit.score
         ));
         let lines: Vec<&str> = chunk.content.lines().collect();

@@ -105,7 +105,7 @@ fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, by
             kind,
             name: simple_name(&name),
             node,
-            start_byte: leading_start(range_node),
+            start_byte: line_start(bytes, leading_start(range_node)),
             end_byte: range_node.end_byte(),
             parent: None,
             emitted: false,
@@ -157,6 +157,17 @@ fn leading_start(node: Node) -> usize {
         }
     }
     start.start_byte()
+}
+
+/// Moves `start` back to the beginning of its line when only indentation
+/// precedes it, so a chunk's first line reads like the file's.
+fn line_start(bytes: &[u8], start: usize) -> usize {
+    let line_begin = bytes[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if bytes[line_begin..start].iter().all(|&b| b == b' ' || b == b'\t') {
+        line_begin
+    } else {
+        start
+    }
 }
 
 fn node_text(node: Node, bytes: &[u8]) -> String {

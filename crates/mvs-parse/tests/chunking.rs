@@ -70,7 +70,10 @@ fn python_classes_methods_and_docstrings() {
     assert_eq!(circle.doc.as_deref(), Some("A circle given by its radius."));
     let area = find(&chunks, "Circle.area");
     assert_eq!(area.kind, ChunkKind::Method);
-    assert!(area.content.starts_with("@property"), "decorators belong to the chunk");
+    assert!(
+        area.content.starts_with("    @property"),
+        "decorators and indentation belong to the chunk"
+    );
     assert_eq!(area.doc.as_deref(), Some("Area of the circle."));
     let distance = find(&chunks, "distance");
     assert_eq!(distance.kind, ChunkKind::Function);
