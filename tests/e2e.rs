@@ -187,6 +187,61 @@ fn search_without_an_index_says_what_to_do() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("mcp-vector-search index"));
 }
 
+/// `--model-dir` and `ORT_DYLIB_PATH` replace the defaults; the index records
+/// the model, and searching it with another model is refused.
+#[test]
+fn model_dir_and_runtime_overrides_are_honoured() {
+    let home = mvs_embed::Home::from_env().unwrap();
+    let default_model = home.ensure_default_model(mvs_embed::Verify::Size).unwrap();
+    let runtime = home.ensure_runtime(mvs_embed::Verify::Size).unwrap();
+    let model_dir = tempfile::tempdir().unwrap();
+    for file in ["model.onnx", "tokenizer.json"] {
+        std::fs::copy(default_model.dir.join(file), model_dir.path().join(file)).unwrap();
+    }
+    std::fs::write(
+        model_dir.path().join("model.json"),
+        r#"{"id": "minilm-local", "dimension": 384, "max_tokens": 128, "pooling": "mean"}"#,
+    )
+    .unwrap();
+    let project = fixture_project();
+    let root = project.path();
+    let with_overrides = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--model-dir")
+            .arg(model_dir.path())
+            .env("ORT_DYLIB_PATH", &runtime)
+            .current_dir(root)
+            .output()
+            .unwrap()
+    };
+    assert!(with_overrides(&["index"]).status.success());
+    let status = run_json(&["status", "--json"], root);
+    assert_eq!(status["model"], "minilm-local");
+    let found = with_overrides(&["search", "invoice total with tax", "--json"]);
+    let found: Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(found["results"][0]["name"], "compute_invoice_total");
+
+    // The default model must not query vectors of another model.
+    let mixed = Command::new(BIN)
+        .args(["search", "invoice"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(!mixed.status.success());
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("minilm-local"));
+
+    // A runtime path that does not exist is a clear error.
+    let broken = Command::new(BIN)
+        .args(["search", "invoice", "--model-dir"])
+        .arg(model_dir.path())
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("ORT_DYLIB_PATH"));
+}
+
 async fn call(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> Value {
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().unwrap().clone());
     let result = client.call_tool(params).await.expect("tool call succeeds");

@@ -115,7 +115,7 @@ fn main() -> ExitCode {
 fn init_logging(cli: &Cli) {
     let default = match (&cli.command, cli.verbose) {
         (_, true) => "info,lance=warn,lancedb=warn,datafusion=warn",
-        (Command::Mcp { .. }, false) => "info,lance=warn,lancedb=warn,datafusion=warn,ort=warn",
+        (Command::Mcp { .. }, false) => "info,rmcp=warn,lance=warn,lancedb=warn,datafusion=warn,ort=warn",
         _ => "warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_VECTOR_SEARCH_LOG")

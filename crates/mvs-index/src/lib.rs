@@ -41,6 +41,17 @@ pub enum IndexError {
     /// The project has no index yet.
     #[error("{0} has no index yet; run `mcp-vector-search index` there first")]
     NotIndexed(PathBuf),
+    /// The index was built with another embedding model than the one loaded.
+    #[error(
+        "the index was built with model {index_model} but {loaded_model} is loaded; \
+         use the same model (--model-dir) or rebuild with `mcp-vector-search index --force`"
+    )]
+    ModelMismatch {
+        /// Model of the index.
+        index_model: String,
+        /// Model loaded for the query.
+        loaded_model: String,
+    },
     /// The project root is not a directory.
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),
@@ -210,7 +221,17 @@ pub struct SearchResponse {
 pub async fn search(store: &Store, embedder: Option<&Embedder>, query: &Query) -> Result<Vec<SearchHit>, IndexError> {
     let vector = match (query.mode, embedder) {
         (SearchMode::Keyword, _) => None,
-        (_, Some(embedder)) => Some(embedder.embed_query(&query.text)?),
+        (_, Some(embedder)) => {
+            // Vectors of different models live in different spaces.
+            let (index_model, loaded_model) = (&store.meta().model_id, &embedder.spec().id);
+            if index_model != loaded_model {
+                return Err(IndexError::ModelMismatch {
+                    index_model: index_model.clone(),
+                    loaded_model: loaded_model.clone(),
+                });
+            }
+            Some(embedder.embed_query(&query.text)?)
+        }
         (_, None) => {
             return Err(IndexError::Task(
                 "a vector or hybrid search needs the embedding model".into(),

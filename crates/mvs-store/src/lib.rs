@@ -146,56 +146,40 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the index in `dir`, creating it for `model_id`/`dimension` when
-    /// absent. An index built with another model is refused with the command
-    /// that rebuilds it.
+    /// Opens the index in `dir` for writing, creating it for
+    /// `model_id`/`dimension` when absent. An index built with another model
+    /// or schema is refused with the command that rebuilds it. Only the
+    /// writer (holding the writer lock) may call this.
     pub async fn open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
-        let meta_path = dir.join(META_FILE);
-        let meta = match read_meta(dir)? {
-            Some(meta) => {
-                if meta.schema_version != SCHEMA_VERSION {
-                    return Err(StoreError::Incompatible(format!(
-                        "the index in {} has schema version {} but this build uses {SCHEMA_VERSION}; \
-                         run `mcp-vector-search index --force` to rebuild it",
-                        dir.display(),
-                        meta.schema_version
-                    )));
-                }
-                if meta.model_id != model_id || meta.dimension != dimension {
-                    return Err(StoreError::Incompatible(format!(
-                        "the index in {} was built with model {} ({}-d) but {model_id} ({dimension}-d) is configured; \
-                         run `mcp-vector-search index --force` to rebuild it with the new model",
-                        dir.display(),
-                        meta.model_id,
-                        meta.dimension
-                    )));
-                }
-                meta
-            }
+        let existing = read_meta(dir)?;
+        match &existing {
+            Some(meta) => check_compatible(dir, meta, model_id, dimension)?,
+            None => std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?,
+        }
+        let db = connect(dir).await?;
+        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
+        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
+        let meta = match existing {
+            Some(meta) => meta,
             None => {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
+                // meta.json is what makes readers treat the directory as an
+                // index, so it appears only once the tables exist.
                 let meta = IndexMeta {
                     schema_version: SCHEMA_VERSION,
                     model_id: model_id.to_string(),
                     dimension,
                     tool_version: env!("CARGO_PKG_VERSION").to_string(),
                 };
-                write_atomically(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
+                write_atomically(
+                    &dir.join(META_FILE),
+                    &serde_json::to_vec_pretty(&meta).expect("meta serialises"),
+                )?;
                 meta
             }
         };
-        // Strong read consistency: a reader sees every commit of the writer
-        // (another process, or a background job) at the cost of one
-        // manifest check per query on local disk.
-        let db = lancedb::connect(&tables_uri(dir))
-            .read_consistency_interval(std::time::Duration::ZERO)
-            .execute()
-            .await?;
-        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
-        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
         Ok(Self {
             meta,
             chunks,
@@ -204,13 +188,30 @@ impl Store {
         })
     }
 
-    /// Opens an existing index with whatever model built it, for reading;
-    /// `None` when `dir` holds no index.
+    /// Opens an existing index for reading, with whatever model built it;
+    /// `None` when `dir` holds no (complete) index. Never creates anything,
+    /// so it is safe while a writer works.
     pub async fn open_existing(dir: &Path) -> Result<Option<Self>> {
-        match read_meta(dir)? {
-            Some(meta) => Ok(Some(Self::open(dir, &meta.model_id, meta.dimension).await?)),
-            None => Ok(None),
+        let Some(meta) = read_meta(dir)? else {
+            return Ok(None);
+        };
+        check_compatible(dir, &meta, &meta.model_id, meta.dimension)?;
+        let db = connect(dir).await?;
+        let names = db.table_names().execute().await?;
+        if ![schema::CHUNKS_TABLE, schema::FILES_TABLE]
+            .iter()
+            .all(|t| names.iter().any(|n| n == t))
+        {
+            return Ok(None);
         }
+        let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
+        let files = db.open_table(schema::FILES_TABLE).execute().await?;
+        Ok(Some(Self {
+            meta,
+            chunks,
+            files,
+            _db: db,
+        }))
     }
 
     /// What the index was built with.
@@ -459,8 +460,36 @@ fn collect_lane(
     Ok(lane)
 }
 
-fn tables_uri(dir: &Path) -> String {
-    dir.join(TABLES_DIR).to_string_lossy().into_owned()
+/// Connects to the tables of the index in `dir`, with strong read
+/// consistency: a reader sees every commit of the writer (another process, or
+/// a background job) for one manifest check per query on local disk.
+async fn connect(dir: &Path) -> Result<Connection> {
+    let uri = dir.join(TABLES_DIR).to_string_lossy().into_owned();
+    Ok(lancedb::connect(&uri)
+        .read_consistency_interval(std::time::Duration::ZERO)
+        .execute()
+        .await?)
+}
+
+fn check_compatible(dir: &Path, meta: &IndexMeta, model_id: &str, dimension: usize) -> Result<()> {
+    if meta.schema_version != SCHEMA_VERSION {
+        return Err(StoreError::Incompatible(format!(
+            "the index in {} has schema version {} but this build uses {SCHEMA_VERSION}; \
+             run `mcp-vector-search index --force` to rebuild it",
+            dir.display(),
+            meta.schema_version
+        )));
+    }
+    if meta.model_id != model_id || meta.dimension != dimension {
+        return Err(StoreError::Incompatible(format!(
+            "the index in {} was built with model {} ({}-d) but {model_id} ({dimension}-d) is configured; \
+             run `mcp-vector-search index --force` to rebuild it with the new model",
+            dir.display(),
+            meta.model_id,
+            meta.dimension
+        )));
+    }
+    Ok(())
 }
 
 fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
