@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Installs what building needs beyond the Rust toolchain: protoc (LanceDB's
-# build runs it). Idempotent: does nothing when protoc is already there.
+# Installs what building needs beyond the Rust toolchain: rustfmt and clippy
+# (a minimal rustup profile lacks them) and protoc (LanceDB's build runs it).
+# Idempotent: does nothing when they are already there.
 set -euo pipefail
 
+if ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1; then
+  echo "bootstrap: adding rustfmt and clippy with rustup" >&2
+  rustup component add rustfmt clippy >&2
+fi
 if command -v protoc >/dev/null 2>&1; then
   exit 0
 fi

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-vector-search");
 
 /// A small polyglot project: the functions under test, an ignored directory,
-/// a file in an unsupported language and a binary file.
+/// a file of an unknown format and a binary file.
 fn fixture_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let write = |rel: &str, content: &[u8]| {
@@ -65,7 +65,7 @@ def verify_password(password, salt, expected_digest):
     return digest == expected_digest
 "#,
     );
-    write("notes.txt", b"plain notes, no grammar yet\n");
+    write("notes.xyz", b"a format nobody knows\n");
     write("blob.rs", b"\x00\x01\x02binary");
     write(".gitignore", b"ignored/\n");
     write("ignored/secret.rs", b"pub fn compute_invoice_total_secret() {}\n");
@@ -158,7 +158,7 @@ fn cli_indexes_searches_and_reports_status() {
     assert_eq!(again["files_parsed"], 0, "{again}");
     assert_eq!(again["files_unchanged"], again["files_seen"]);
     std::fs::write(root.join("app/auth.py"), "def renamed_helper():\n    return 1\n").unwrap();
-    std::fs::remove_file(root.join("notes.txt")).unwrap();
+    std::fs::remove_file(root.join("notes.xyz")).unwrap();
     let edited = run_json(&["index", "--json"], root);
     assert_eq!(
         (edited["files_parsed"].as_u64(), edited["files_deleted"].as_u64()),

@@ -26,6 +26,10 @@ pub enum ChunkKind {
     Macro,
     /// Imports and top-level docs before the first definition of a file.
     ModuleHeader,
+    /// A document section under a heading (its text before subsections).
+    Section,
+    /// A window of lines of a file without a grammar.
+    Window,
 }
 
 impl ChunkKind {
@@ -42,6 +46,8 @@ impl ChunkKind {
             ChunkKind::Module => "module",
             ChunkKind::Macro => "macro",
             ChunkKind::ModuleHeader => "module-header",
+            ChunkKind::Section => "section",
+            ChunkKind::Window => "window",
         }
     }
 
@@ -57,6 +63,7 @@ impl ChunkKind {
             "impl" => ChunkKind::Impl,
             "module" => ChunkKind::Module,
             "macro" => ChunkKind::Macro,
+            "section" => ChunkKind::Section,
             _ => return None,
         })
     }
@@ -66,7 +73,7 @@ impl ChunkKind {
     pub fn is_container(self) -> bool {
         matches!(
             self,
-            ChunkKind::Class | ChunkKind::Impl | ChunkKind::Trait | ChunkKind::Module
+            ChunkKind::Class | ChunkKind::Impl | ChunkKind::Trait | ChunkKind::Module | ChunkKind::Section
         )
     }
 }

@@ -17,6 +17,8 @@ const MAX_DOC_CHARS: usize = 300;
 struct Definition<'tree> {
     kind: ChunkKind,
     name: String,
+    /// Enclosing type named in the definition itself (`Foo::bar`, Go receivers).
+    scope: Option<String>,
     /// The definition node itself (its body field gives the signature).
     node: Node<'tree>,
     /// First byte including leading doc comments, attributes and decorators.
@@ -51,7 +53,7 @@ pub(crate) fn chunk_source(spec: &'static LanguageSpec, rel_path: &str, source: 
         .map(|d| d.start_byte)
         .min()
         .unwrap_or(bytes.len());
-    let mut builder = ChunkBuilder::new(spec, rel_path, source);
+    let mut builder = ChunkBuilder::new(spec.name, spec.scope_separator, rel_path, source);
     if let Some(header) = builder.module_header(first_top_level) {
         chunks.push(header);
     }
@@ -74,6 +76,44 @@ pub(crate) fn chunk_source(spec: &'static LanguageSpec, rel_path: &str, source: 
     chunks
 }
 
+/// Lines per window for files without a grammar.
+const WINDOW_LINES: usize = 40;
+/// Lines shared by consecutive windows, so text spanning a boundary is whole
+/// in one of them.
+const WINDOW_OVERLAP: usize = 5;
+
+/// Chunks a file without a grammar into overlapping windows of lines,
+/// labelled with its real language.
+pub(crate) fn window_chunks(language: &'static str, rel_path: &str, source: &str) -> Vec<Chunk> {
+    let mut builder = ChunkBuilder::new(language, "", rel_path, source);
+    let line_count = builder.line_starts.len();
+    let mut chunks = Vec::new();
+    let mut first = 0;
+    while first < line_count {
+        let last = (first + WINDOW_LINES).min(line_count);
+        let start_byte = builder.line_starts[first];
+        let end_byte = builder.line_starts.get(last).copied().unwrap_or(source.len());
+        let end_byte = builder.trim_end(start_byte, end_byte);
+        if !source[start_byte..end_byte].trim().is_empty() {
+            chunks.push(builder.make_chunk(ChunkDraft {
+                kind: ChunkKind::Window,
+                name: String::new(),
+                qualified_name: String::new(),
+                signature: String::new(),
+                doc: None,
+                parent_id: None,
+                start_byte,
+                end_byte,
+            }));
+        }
+        if last == line_count {
+            break;
+        }
+        first = last - WINDOW_OVERLAP;
+    }
+    chunks
+}
+
 fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, bytes: &[u8]) -> Vec<Definition<'tree>> {
     let query = definition_query(spec);
     let capture_names = query.capture_names();
@@ -83,10 +123,13 @@ fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, by
     while let Some(found) = matches.next() {
         let mut kind_node = None;
         let mut name = String::new();
+        let mut scope = None;
         for capture in found.captures() {
             let capture_name = capture_names[capture.index as usize];
             if capture_name == "name" {
                 name = node_text(capture.node, bytes);
+            } else if capture_name == "scope" {
+                scope = Some(simple_name(&node_text(capture.node, bytes)));
             } else if let Some(kind) = ChunkKind::from_capture(capture_name) {
                 kind_node = Some((kind, capture.node));
             }
@@ -103,7 +146,13 @@ fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, by
         };
         definitions.push(Definition {
             kind,
-            name: simple_name(&name),
+            // Headings are prose; only code names are reduced to their last segment.
+            name: if kind == ChunkKind::Section {
+                name.trim().to_string()
+            } else {
+                simple_name(&name)
+            },
+            scope,
             node,
             start_byte: line_start(bytes, leading_start(range_node)),
             end_byte: range_node.end_byte(),
@@ -184,7 +233,8 @@ fn simple_name(raw: &str) -> String {
 /// Assembles chunks of one file and keeps the sibling ordinals that make ids
 /// unique.
 struct ChunkBuilder<'a> {
-    spec: &'static LanguageSpec,
+    language: &'static str,
+    scope_separator: &'static str,
     rel_path: &'a str,
     source: &'a str,
     /// Line starts, for byte -> line conversion.
@@ -193,12 +243,13 @@ struct ChunkBuilder<'a> {
 }
 
 impl<'a> ChunkBuilder<'a> {
-    fn new(spec: &'static LanguageSpec, rel_path: &'a str, source: &'a str) -> Self {
+    fn new(language: &'static str, scope_separator: &'static str, rel_path: &'a str, source: &'a str) -> Self {
         let line_starts = std::iter::once(0)
             .chain(source.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         Self {
-            spec,
+            language,
+            scope_separator,
             rel_path,
             source,
             line_starts,
@@ -229,11 +280,15 @@ impl<'a> ChunkBuilder<'a> {
             Some((id, qualified)) => (Some(id), qualified),
             None => (None, String::new()),
         };
-        let qualified_name = if parent_qualified.is_empty() {
-            definition.name.clone()
-        } else {
-            format!("{parent_qualified}{}{}", self.spec.scope_separator, definition.name)
-        };
+        let qualified_name = [
+            parent_qualified.as_str(),
+            definition.scope.as_deref().unwrap_or_default(),
+            &definition.name,
+        ]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(self.scope_separator);
         let end_byte = self.trim_end(definition.start_byte, end_byte);
         self.make_chunk(ChunkDraft {
             kind: definition.kind,
@@ -258,7 +313,7 @@ impl<'a> ChunkBuilder<'a> {
         } else {
             &draft.qualified_name
         };
-        let embedding_text = format!("{} · {} · {}\n{}", self.rel_path, self.spec.name, breadcrumb, content);
+        let embedding_text = format!("{} · {} · {}\n{}", self.rel_path, self.language, breadcrumb, content);
         Chunk {
             id,
             kind: draft.kind,
@@ -271,7 +326,7 @@ impl<'a> ChunkBuilder<'a> {
             end_line: self.line_of(draft.end_byte.saturating_sub(1).max(draft.start_byte)),
             start_byte: draft.start_byte,
             end_byte: draft.end_byte,
-            language: self.spec.name,
+            language: self.language,
             content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
             content,
             embedding_text,

@@ -27,33 +27,121 @@ impl LanguageSpec {
     }
 }
 
-fn rust_grammar() -> tree_sitter::Language {
-    tree_sitter_rust::LANGUAGE.into()
-}
-
-fn python_grammar() -> tree_sitter::Language {
-    tree_sitter_python::LANGUAGE.into()
+/// Builds a registry row; the query file is `queries/<query>.scm`.
+macro_rules! language {
+    ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal) => {
+        LanguageSpec {
+            name: $name,
+            extensions: &[$($ext),*],
+            scope_separator: $sep,
+            wrapper_kinds: &[$($wrapper),*],
+            grammar: || $grammar.into(),
+            query_source: include_str!(concat!("../queries/", $query, ".scm")),
+        }
+    };
 }
 
 /// All languages with a real grammar, in lookup order.
 pub static LANGUAGES: &[LanguageSpec] = &[
-    LanguageSpec {
-        name: "rust",
-        extensions: &["rs"],
-        scope_separator: "::",
-        wrapper_kinds: &[],
-        grammar: rust_grammar,
-        query_source: include_str!("../queries/rust.scm"),
-    },
-    LanguageSpec {
-        name: "python",
-        extensions: &["py", "pyi"],
-        scope_separator: ".",
-        wrapper_kinds: &["decorated_definition"],
-        grammar: python_grammar,
-        query_source: include_str!("../queries/python.scm"),
-    },
+    language!("rust", ["rs"], "::", [], tree_sitter_rust::LANGUAGE, "rust"),
+    language!(
+        "python",
+        ["py", "pyi"],
+        ".",
+        ["decorated_definition"],
+        tree_sitter_python::LANGUAGE,
+        "python"
+    ),
+    language!(
+        "javascript",
+        ["js", "jsx", "mjs", "cjs"],
+        ".",
+        ["export_statement"],
+        tree_sitter_javascript::LANGUAGE,
+        "javascript"
+    ),
+    language!(
+        "typescript",
+        ["ts", "mts", "cts"],
+        ".",
+        ["export_statement"],
+        tree_sitter_typescript::LANGUAGE_TYPESCRIPT,
+        "typescript"
+    ),
+    language!(
+        "tsx",
+        ["tsx"],
+        ".",
+        ["export_statement"],
+        tree_sitter_typescript::LANGUAGE_TSX,
+        "typescript"
+    ),
+    language!("go", ["go"], ".", [], tree_sitter_go::LANGUAGE, "go"),
+    language!("java", ["java"], ".", [], tree_sitter_java::LANGUAGE, "java"),
+    language!(
+        "kotlin",
+        ["kt", "kts"],
+        ".",
+        [],
+        tree_sitter_kotlin_ng::LANGUAGE,
+        "kotlin"
+    ),
+    language!("swift", ["swift"], ".", [], tree_sitter_swift::LANGUAGE, "swift"),
+    language!("c", ["c", "h"], "::", [], tree_sitter_c::LANGUAGE, "c"),
+    language!(
+        "cpp",
+        ["cc", "cpp", "cxx", "hpp", "hh", "hxx"],
+        "::",
+        ["template_declaration"],
+        tree_sitter_cpp::LANGUAGE,
+        "cpp"
+    ),
+    language!("csharp", ["cs"], ".", [], tree_sitter_c_sharp::LANGUAGE, "c_sharp"),
+    language!("ruby", ["rb"], "::", [], tree_sitter_ruby::LANGUAGE, "ruby"),
+    language!("php", ["php"], "::", [], tree_sitter_php::LANGUAGE_PHP, "php"),
+    language!("scala", ["scala", "sc"], ".", [], tree_sitter_scala::LANGUAGE, "scala"),
+    language!("bash", ["sh", "bash"], ".", [], tree_sitter_bash::LANGUAGE, "bash"),
+    language!("lua", ["lua"], ".", [], tree_sitter_lua::LANGUAGE, "lua"),
+    language!(
+        "markdown",
+        ["md", "markdown"],
+        " > ",
+        [],
+        tree_sitter_md::LANGUAGE,
+        "markdown"
+    ),
 ];
+
+/// Text formats without a grammar here: chunked in line windows, labelled
+/// with their real language name. (name, extensions, exact file names)
+pub static TEXT_LANGUAGES: &[(&str, &[&str], &[&str])] = &[
+    ("yaml", &["yml", "yaml"], &[]),
+    ("toml", &["toml"], &[]),
+    ("json", &["json", "jsonc"], &[]),
+    ("sql", &["sql"], &[]),
+    ("dockerfile", &["dockerfile"], &["Dockerfile", "Containerfile"]),
+    ("makefile", &["mk"], &["Makefile", "GNUmakefile", "justfile"]),
+    ("html", &["html", "htm"], &[]),
+    ("css", &["css", "scss", "sass", "less"], &[]),
+    ("xml", &["xml", "xsd", "svg"], &[]),
+    ("text", &["txt", "rst", "adoc"], &[]),
+    ("ini", &["ini", "cfg", "conf", "properties"], &[]),
+    ("protobuf", &["proto"], &[]),
+    ("graphql", &["graphql", "gql"], &[]),
+];
+
+/// The language name of a text format without a grammar, by extension or
+/// file name.
+pub fn text_language_for_path(path: &str) -> Option<&'static str> {
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let ext = file_name.rsplit_once('.').map(|(_, ext)| ext);
+    TEXT_LANGUAGES
+        .iter()
+        .find(|(_, extensions, names)| {
+            names.contains(&file_name) || ext.is_some_and(|ext| extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+        })
+        .map(|(name, _, _)| *name)
+}
 
 /// Finds the language of a path by its extension.
 pub fn language_for_path(path: &str) -> Option<&'static LanguageSpec> {
@@ -63,24 +151,20 @@ pub fn language_for_path(path: &str) -> Option<&'static LanguageSpec> {
         .find(|spec| spec.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
 }
 
-/// The compiled definition query of a language, built once per process.
+/// The compiled definition query of a language, built on its first use
+/// (a run over a Rust repository never compiles the other 17 queries).
 pub(crate) fn definition_query(spec: &'static LanguageSpec) -> &'static Query {
-    static QUERIES: OnceLock<Vec<Query>> = OnceLock::new();
-    let queries = QUERIES.get_or_init(|| {
-        LANGUAGES
-            .iter()
-            .map(|spec| {
-                Query::new(&spec.grammar(), spec.query_source).unwrap_or_else(|err| {
-                    // The query files ship inside the binary and are covered
-                    // by tests, so a broken one is a build defect.
-                    panic!("queries/{}.scm does not compile: {err}", spec.name)
-                })
-            })
-            .collect()
-    });
+    static QUERIES: OnceLock<Vec<OnceLock<Query>>> = OnceLock::new();
+    let queries = QUERIES.get_or_init(|| LANGUAGES.iter().map(|_| OnceLock::new()).collect());
     let index = LANGUAGES
         .iter()
         .position(|candidate| std::ptr::eq(candidate, spec))
         .expect("spec comes from LANGUAGES");
-    &queries[index]
+    queries[index].get_or_init(|| {
+        Query::new(&spec.grammar(), spec.query_source).unwrap_or_else(|err| {
+            // The query files ship inside the binary and every one is
+            // compiled by the fixture tests, so a broken one is a build defect.
+            panic!("queries/{}.scm does not compile: {err}", spec.name)
+        })
+    })
 }

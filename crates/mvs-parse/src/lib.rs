@@ -7,14 +7,16 @@
 //! (class -> methods) and an embedding text carrying a context header.
 //!
 //! Adding a language is a grammar dependency, a query file and one row in
-//! [`LANGUAGES`]; no chunking code changes.
+//! [`LANGUAGES`]; no chunking code changes. Text formats without a grammar
+//! ([`TEXT_LANGUAGES`]: YAML, TOML, SQL, Dockerfile ...) are chunked in
+//! overlapping line windows that keep their real language name.
 
 mod chunk;
 mod chunker;
 mod language;
 
 pub use chunk::{Chunk, ChunkKind};
-pub use language::{LANGUAGES, LanguageSpec, language_for_path};
+pub use language::{LANGUAGES, LanguageSpec, TEXT_LANGUAGES, language_for_path, text_language_for_path};
 use serde::{Deserialize, Serialize};
 
 /// Limits applied before parsing.
@@ -42,7 +44,7 @@ pub enum SkipReason {
     TooLarge,
     /// Empty or only whitespace.
     Empty,
-    /// No grammar for its extension yet.
+    /// Neither a grammar nor a known text format for its name.
     UnsupportedLanguage,
 }
 
@@ -74,14 +76,24 @@ pub enum FileChunks {
     Skipped(SkipReason),
 }
 
+/// How a file is chunked.
+enum Format {
+    /// By its tree-sitter grammar and query.
+    Grammar(&'static LanguageSpec),
+    /// In line windows, under this language name.
+    Text(&'static str),
+}
+
 /// How many leading bytes are checked for NUL to call a file binary (as git does).
 const BINARY_SNIFF_BYTES: usize = 8000;
 
 /// Chunks one file. `rel_path` (relative to the project root, `/`-separated)
 /// picks the language and enters chunk ids; `bytes` is the file content.
 pub fn chunk_file(rel_path: &str, bytes: &[u8], options: &ChunkOptions) -> FileChunks {
-    let Some(spec) = language_for_path(rel_path) else {
-        return FileChunks::Skipped(SkipReason::UnsupportedLanguage);
+    let format = match (language_for_path(rel_path), text_language_for_path(rel_path)) {
+        (Some(spec), _) => Format::Grammar(spec),
+        (None, Some(language)) => Format::Text(language),
+        (None, None) => return FileChunks::Skipped(SkipReason::UnsupportedLanguage),
     };
     if bytes.len() as u64 > options.max_file_bytes {
         return FileChunks::Skipped(SkipReason::TooLarge);
@@ -96,9 +108,13 @@ pub fn chunk_file(rel_path: &str, bytes: &[u8], options: &ChunkOptions) -> FileC
     if source.trim().is_empty() {
         return FileChunks::Skipped(SkipReason::Empty);
     }
+    let (language, chunks) = match format {
+        Format::Grammar(spec) => (spec.name, chunker::chunk_source(spec, rel_path, &source)),
+        Format::Text(language) => (language, chunker::window_chunks(language, rel_path, &source)),
+    };
     FileChunks::Parsed {
-        language: spec.name,
-        chunks: chunker::chunk_source(spec, rel_path, &source),
+        language,
+        chunks,
         lossy,
     }
 }

@@ -109,7 +109,7 @@ fn bad_input_is_classified_not_fatal() {
     assert_eq!(skipped("a.rs", b"fn a() {}\0\x01\x02"), SkipReason::Binary);
     assert_eq!(skipped("a.rs", &[b'x'; 100]), SkipReason::TooLarge);
     assert_eq!(skipped("a.rs", b"  \n\n"), SkipReason::Empty);
-    assert_eq!(skipped("notes.txt", b"hello"), SkipReason::UnsupportedLanguage);
+    assert_eq!(skipped("notes.xyz", b"hello"), SkipReason::UnsupportedLanguage);
 
     // Invalid UTF-8 is decoded lossily and flagged.
     match chunk_file("b.py", b"def f():\n    return '\xff'\n", &ChunkOptions::default()) {

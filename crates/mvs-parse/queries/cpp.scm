@@ -1,0 +1,14 @@
+; Definitions that become chunks. The capture name is the chunk kind, `@name`
+; the identifier of the qualified path, `@scope` (optional) an explicit
+; enclosing type for definitions written outside it.
+(function_definition declarator: (function_declarator declarator: (identifier) @name)) @function
+(function_definition declarator: (function_declarator declarator: (field_identifier) @name)) @function
+(function_definition
+  declarator: (function_declarator
+    declarator: (qualified_identifier scope: (_) @scope name: (_) @name))) @method
+(function_definition
+  declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))) @function
+(class_specifier name: (_) @name body: (_)) @class
+(struct_specifier name: (_) @name body: (_)) @struct
+(enum_specifier name: (_) @name body: (_)) @enum
+(namespace_definition name: (_) @name) @module
