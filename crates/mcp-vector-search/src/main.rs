@@ -39,6 +39,9 @@ enum Command {
         /// Re-index every file.
         #[arg(long)]
         force: bool,
+        /// Also index generated and minified files (skipped by default).
+        #[arg(long)]
+        include_generated: bool,
         /// Print the run report as JSON.
         #[arg(long)]
         json: bool,
@@ -131,7 +134,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let model_dir = cli.model_dir.clone();
     match cli.command {
         Command::Setup => setup(model_dir.as_deref()).await,
-        Command::Index { path, force, json } => index(path, force, json, model_dir).await,
+        Command::Index {
+            path,
+            force,
+            include_generated,
+            json,
+        } => {
+            let mut options = IndexOptions::from_env();
+            options.force = force;
+            options.chunk_options.include_generated = include_generated;
+            index(path, options, json, model_dir).await
+        }
         Command::Search {
             query,
             limit,
@@ -190,11 +203,14 @@ async fn setup(model_dir: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn index(path: Option<PathBuf>, force: bool, json: bool, model_dir: Option<PathBuf>) -> anyhow::Result<()> {
+async fn index(
+    path: Option<PathBuf>,
+    options: IndexOptions,
+    json: bool,
+    model_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let project = project_at(path)?;
     let embedder = load_embedder(model_dir).await?;
-    let mut options = IndexOptions::from_env();
-    options.force = force;
     let (progress_tx, mut progress_rx) = watch::channel(Progress::default());
     let show_progress = std::io::stderr().is_terminal();
     let reporter = tokio::spawn(async move {

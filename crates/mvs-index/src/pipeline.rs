@@ -41,18 +41,24 @@ pub struct IndexOptions {
 
 impl IndexOptions {
     /// Defaults from the machine; `MCP_VECTOR_SEARCH_MAX_WORKERS` overrides
-    /// the worker count.
+    /// the worker count, `MCP_VECTOR_SEARCH_MAX_FILE_SIZE` (bytes) the file
+    /// size cap.
     pub fn from_env() -> Self {
+        let env_number = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|&n| n > 0)
+        };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let workers = std::env::var("MCP_VECTOR_SEARCH_MAX_WORKERS")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|&n: &usize| n > 0)
-            .unwrap_or(cores);
+        let mut chunk_options = ChunkOptions::default();
+        if let Some(max) = env_number("MCP_VECTOR_SEARCH_MAX_FILE_SIZE") {
+            chunk_options.max_file_bytes = max;
+        }
         Self {
             force: false,
-            parse_workers: workers,
-            chunk_options: ChunkOptions::default(),
+            parse_workers: env_number("MCP_VECTOR_SEARCH_MAX_WORKERS").map_or(cores, |n| n as usize),
+            chunk_options,
         }
     }
 }
