@@ -26,8 +26,11 @@ pub struct DeviceInfo {
 /// Knobs for [`Embedder::load`].
 #[derive(Debug, Clone)]
 pub struct EmbedOptions {
-    /// Texts per inference call.
+    /// Most texts per inference call.
     pub batch_size: usize,
+    /// Most padded tokens (texts x longest text) per inference call: long
+    /// texts run in small batches, short ones in large batches.
+    pub token_budget: usize,
     /// Intra-op threads.
     pub threads: usize,
 }
@@ -39,10 +42,17 @@ impl EmbedOptions {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             batch_size: env_usize("MCP_VECTOR_SEARCH_BATCH_SIZE").unwrap_or(32),
+            token_budget: env_usize("MCP_VECTOR_SEARCH_TOKEN_BUDGET").unwrap_or(DEFAULT_TOKEN_BUDGET),
             threads: env_usize("MCP_VECTOR_SEARCH_MAX_WORKERS").unwrap_or(cores),
         }
     }
 }
+
+/// Measured on 2 CPU cores (docs/benchmarks.md): padding and activation
+/// memory outweigh batching gains, so a call holds one full-window text or
+/// several short ones (256: 9.5 s / 385 MB for this repository, against
+/// 15.9 s / 1.7 GB with fixed batches of 32).
+const DEFAULT_TOKEN_BUDGET: usize = 256;
 
 fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok()?.trim().parse().ok().filter(|&n| n > 0)
@@ -56,6 +66,7 @@ pub struct Embedder {
     spec: ModelSpec,
     device: DeviceInfo,
     batch_size: usize,
+    token_budget: usize,
     /// Names of the graph's inputs, to feed only what it declares.
     input_names: Vec<String>,
 }
@@ -118,6 +129,7 @@ impl Embedder {
             spec: model.spec.clone(),
             device,
             batch_size: options.batch_size.max(1),
+            token_budget: options.token_budget.max(1),
             input_names,
         })
     }
@@ -155,11 +167,8 @@ impl Embedder {
             .map_err(|err| EmbedError::Runtime {
                 message: format!("tokenizer failed: {err}"),
             })?;
-        // Sorting by length keeps padding (wasted compute) small in each batch.
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut vectors = vec![Vec::new(); encodings.len()];
-        for batch in order.chunks(self.batch_size) {
+        for batch in self.batches(&encodings) {
             let batch_encodings: Vec<&tokenizers::Encoding> = batch.iter().map(|&i| &encodings[i]).collect();
             let batch_vectors = self.run_batch(&batch_encodings)?;
             for (&index, vector) in batch.iter().zip(batch_vectors) {
@@ -167,6 +176,30 @@ impl Embedder {
             }
         }
         Ok(vectors)
+    }
+
+    /// Groups inputs into inference calls: sorted by length so padding
+    /// (wasted compute) stays small, each call within the token budget and
+    /// the batch size.
+    fn batches(&self, encodings: &[tokenizers::Encoding]) -> Vec<Vec<usize>> {
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        let mut current: Vec<usize> = Vec::new();
+        for index in order {
+            // Ascending order: the newest input is the longest, so it sets the
+            // padded width of the batch.
+            let width = encodings[index].get_ids().len();
+            let over_budget = (current.len() + 1) * width > self.token_budget;
+            if !current.is_empty() && (over_budget || current.len() == self.batch_size) {
+                batches.push(std::mem::take(&mut current));
+            }
+            current.push(index);
+        }
+        if !current.is_empty() {
+            batches.push(current);
+        }
+        batches
     }
 
     fn run_batch(&self, encodings: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>, EmbedError> {
