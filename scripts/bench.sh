@@ -12,6 +12,8 @@ echo "--- cold index (--force)"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" index --force .
 echo "--- warm index (nothing changed)"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" index .
+echo "--- chunking speed (one core)"
+"$bin" bench parse .
 echo "--- search (process start to results, hybrid)"
 for i in 1 2 3; do
   /usr/bin/time -f "wall %e s" "$bin" search "fuse vector and keyword search results" --limit 10 >/dev/null

@@ -72,11 +72,26 @@ enum Command {
         #[arg(long)]
         project_root: Option<PathBuf>,
     },
+    /// Measure a stage on a real tree.
+    Bench {
+        #[command(subcommand)]
+        stage: BenchStage,
+    },
     /// Run the MCP server on stdio.
     Mcp {
         /// Project root (default: $MCP_PROJECT_ROOT, else the current directory).
         #[arg(long, env = "MCP_PROJECT_ROOT")]
         project_root: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchStage {
+    /// Chunking speed on one core: files are read into memory first, so only
+    /// parsing and chunking are timed.
+    Parse {
+        /// Tree to chunk (default: the current directory's project).
+        path: Option<PathBuf>,
     },
 }
 
@@ -153,6 +168,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             project_root,
         } => search(query, limit, &mode, json, project_root, model_dir).await,
         Command::Status { json, project_root } => status(json, project_root).await,
+        Command::Bench {
+            stage: BenchStage::Parse { path },
+        } => bench_parse(path),
         Command::Mcp { project_root } => {
             let root = match project_root {
                 Some(root) => root,
@@ -317,5 +335,36 @@ async fn status(json: bool, project_root: Option<PathBuf>) -> anyhow::Result<()>
             run.write_busy_ms
         );
     }
+    Ok(())
+}
+
+fn bench_parse(path: Option<PathBuf>) -> anyhow::Result<()> {
+    let project = project_at(path)?;
+    let (files, _) = mvs_index::discover(&project);
+    let options = mvs_parse::ChunkOptions::default();
+    let inputs: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .filter_map(|file| Some((file.rel_path, std::fs::read(&file.path).ok()?)))
+        .collect();
+    let bytes: usize = inputs.iter().map(|(_, content)| content.len()).sum();
+    let started = std::time::Instant::now();
+    let (mut parsed, mut chunks) = (0usize, 0usize);
+    for (rel_path, content) in &inputs {
+        if let mvs_parse::FileChunks::Parsed { chunks: found, .. } = mvs_parse::chunk_file(rel_path, content, &options)
+        {
+            parsed += 1;
+            chunks += found.len();
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    println!(
+        "{} files ({parsed} chunked), {:.1} MB, {chunks} chunks in {seconds:.2} s on one core: \
+         {:.0} files/s, {:.1} MB/s, {:.0} chunks/s",
+        inputs.len(),
+        bytes as f64 / 1e6,
+        inputs.len() as f64 / seconds,
+        bytes as f64 / 1e6 / seconds,
+        chunks as f64 / seconds
+    );
     Ok(())
 }
