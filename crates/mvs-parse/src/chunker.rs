@@ -32,7 +32,12 @@ struct Definition<'tree> {
 }
 
 /// Chunks `source` (already decoded) of the file at `rel_path`.
-pub(crate) fn chunk_source(spec: &'static LanguageSpec, rel_path: &str, source: &str) -> Vec<Chunk> {
+pub(crate) fn chunk_source(
+    spec: &'static LanguageSpec,
+    rel_path: &str,
+    source: &str,
+    max_chunk_bytes: usize,
+) -> Vec<Chunk> {
     let mut parser = Parser::new();
     if parser.set_language(&spec.grammar()).is_err() {
         return Vec::new();
@@ -71,7 +76,12 @@ pub(crate) fn chunk_source(spec: &'static LanguageSpec, rel_path: &str, source: 
         };
         let chunk = builder.definition(definition, end_byte, parent);
         emitted[index] = Some((chunk.id.clone(), chunk.qualified_name.clone()));
-        chunks.push(chunk);
+        if chunk.content.len() > max_chunk_bytes && definition.first_child.is_none() {
+            let statements = statement_starts(definition.node, bytes);
+            chunks.extend(builder.split(chunk, &statements, max_chunk_bytes));
+        } else {
+            chunks.push(chunk);
+        }
     }
     chunks
 }
@@ -192,6 +202,18 @@ fn link_hierarchy(definitions: &mut [Definition]) {
     }
 }
 
+/// Line starts of the statements in a definition's body: the preferred
+/// places to split it.
+fn statement_starts(node: Node, bytes: &[u8]) -> Vec<usize> {
+    let Some(body) = node.child_by_field_name("body") else {
+        return Vec::new();
+    };
+    let mut cursor = body.walk();
+    body.named_children(&mut cursor)
+        .map(|statement| line_start(bytes, statement.start_byte()))
+        .collect()
+}
+
 /// Start of a definition including the doc comments, attributes and
 /// decorators directly above it (no blank line in between).
 fn leading_start(node: Node) -> usize {
@@ -300,6 +322,76 @@ impl<'a> ChunkBuilder<'a> {
             start_byte: definition.start_byte,
             end_byte,
         })
+    }
+
+    /// Splits an oversized chunk into parts of at most `max_bytes` where
+    /// possible: at statement boundaries first, else at line starts, never
+    /// inside a line. Parts keep the chunk's names and parent; ids derive from
+    /// the whole chunk's id and the part number; each later part's embedding
+    /// text repeats the signature so the model sees what it belongs to.
+    fn split(&mut self, whole: Chunk, statements: &[usize], max_bytes: usize) -> Vec<Chunk> {
+        let (start, end) = (whole.start_byte, whole.end_byte);
+        let lines: Vec<usize> = self
+            .line_starts
+            .iter()
+            .copied()
+            .filter(|&line| line > start && line < end)
+            .collect();
+        let mut bounds = vec![start];
+        let mut part_start = start;
+        while end - part_start > max_bytes {
+            let furthest = |cuts: &[usize]| {
+                cuts.iter()
+                    .copied()
+                    .filter(|&c| c > part_start && c - part_start <= max_bytes)
+                    .max()
+            };
+            let next_line = lines.iter().copied().find(|&c| c > part_start);
+            let Some(cut) = furthest(statements).or_else(|| furthest(&lines)).or(next_line) else {
+                break;
+            };
+            bounds.push(cut);
+            part_start = cut;
+        }
+        bounds.push(end);
+        let total = bounds.len() - 1;
+        if total == 1 {
+            return vec![whole];
+        }
+        bounds
+            .windows(2)
+            .enumerate()
+            .filter_map(|(index, range)| {
+                let end_byte = self.trim_end(range[0], range[1]);
+                if self.source[range[0]..end_byte].trim().is_empty() {
+                    return None;
+                }
+                let content = self.source[range[0]..end_byte].to_string();
+                let header = if index == 0 {
+                    String::new()
+                } else {
+                    format!("{}\n", whole.signature)
+                };
+                Some(Chunk {
+                    id: part_id(&whole.id, index as u32),
+                    embedding_text: format!(
+                        "{} · {} · {} (part {}/{total})\n{header}{content}",
+                        self.rel_path,
+                        self.language,
+                        whole.qualified_name,
+                        index + 1
+                    ),
+                    start_line: self.line_of(range[0]),
+                    end_line: self.line_of(end_byte.saturating_sub(1).max(range[0])),
+                    start_byte: range[0],
+                    end_byte,
+                    content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
+                    content,
+                    doc: if index == 0 { whole.doc.clone() } else { None },
+                    ..whole.clone()
+                })
+            })
+            .collect()
     }
 
     fn make_chunk(&mut self, draft: ChunkDraft) -> Chunk {
@@ -432,6 +524,16 @@ fn truncate_chars(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// Id of part `index` of the chunk `whole_id` (stable while the chunk's
+/// identity is).
+fn part_id(whole_id: &str, index: u32) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(whole_id.as_bytes());
+    hasher.update(b"\0part\0");
+    hasher.update(&index.to_le_bytes());
+    hasher.finalize().to_hex()[..16].to_string()
 }
 
 /// Stable chunk id: path, qualified name, kind and ordinal among siblings of

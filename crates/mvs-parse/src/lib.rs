@@ -26,6 +26,10 @@ pub struct ChunkOptions {
     pub max_file_bytes: u64,
     /// Chunk generated and minified files too instead of skipping them.
     pub include_generated: bool,
+    /// Definitions longer than this are split into parts at statement (else
+    /// line) boundaries. The default, 1200 bytes, approximates the default
+    /// model's 256-token window for code (about 4-5 bytes per token).
+    pub max_chunk_bytes: usize,
 }
 
 impl Default for ChunkOptions {
@@ -33,6 +37,7 @@ impl Default for ChunkOptions {
         Self {
             max_file_bytes: 1024 * 1024,
             include_generated: false,
+            max_chunk_bytes: 1200,
         }
     }
 }
@@ -148,7 +153,10 @@ pub fn chunk_file(rel_path: &str, bytes: &[u8], options: &ChunkOptions) -> FileC
         return FileChunks::Skipped(reason);
     }
     let (language, chunks) = match format {
-        Format::Grammar(spec) => (spec.name, chunker::chunk_source(spec, rel_path, &source)),
+        Format::Grammar(spec) => (
+            spec.name,
+            chunker::chunk_source(spec, rel_path, &source, options.max_chunk_bytes),
+        ),
         Format::Text(language) => (language, chunker::window_chunks(language, rel_path, &source)),
     };
     FileChunks::Parsed {

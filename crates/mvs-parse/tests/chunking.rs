@@ -148,3 +148,34 @@ fn bad_input_is_classified_not_fatal() {
     let broken = chunks_of("c.py", "def ok():\n    return 1\n\ndef broken(:\n");
     assert!(broken.iter().any(|c| c.name == "ok"));
 }
+
+#[test]
+fn oversized_definitions_split_at_statements_with_the_signature_repeated() {
+    let body: String = (0..80)
+        .map(|i| format!("    let value_{i} = compute(value_{i}, {i});\n"))
+        .collect();
+    let source = format!("/// Does a lot.\npub fn long_job(input: u32) -> u32 {{\n{body}    input\n}}\n");
+    let chunks = chunks_of("src/job.rs", &source);
+    let parts: Vec<&Chunk> = chunks.iter().filter(|c| c.qualified_name == "long_job").collect();
+    assert!(parts.len() > 2, "{} parts", parts.len());
+    let max = ChunkOptions::default().max_chunk_bytes;
+    for (index, part) in parts.iter().enumerate() {
+        assert!(
+            part.content.len() <= max,
+            "part {index} has {} bytes",
+            part.content.len()
+        );
+        assert_eq!(part.kind, ChunkKind::Function);
+        assert_eq!(&source[part.start_byte..part.end_byte], part.content);
+        if index > 0 {
+            // Contiguous cover, cut at line starts, signature repeated for the model.
+            assert_eq!(part.start_line, parts[index - 1].end_line + 1);
+            assert!(part.content.starts_with("    let "));
+            assert!(part.embedding_text.contains("pub fn long_job(input: u32) -> u32"));
+        }
+    }
+    assert_eq!(parts[0].start_line, 1);
+    assert_eq!(parts.last().unwrap().end_line, 84);
+    let ids: std::collections::HashSet<&str> = parts.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids.len(), parts.len());
+}
