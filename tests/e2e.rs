@@ -157,6 +157,15 @@ fn cli_indexes_searches_and_reports_status() {
     let again = run_json(&["index", "--json"], root);
     assert_eq!(again["files_parsed"], 0, "{again}");
     assert_eq!(again["files_unchanged"], again["files_seen"]);
+    // Chunks made by older chunking rules are redone even for unchanged files.
+    let meta_path = root.join(".mcp-vector-search/meta.json");
+    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["chunker_version"] = json!(0);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let rechunked = run_json(&["index", "--json"], root);
+    assert_eq!(rechunked["files_parsed"], 2, "{rechunked}");
+    assert_eq!(run_json(&["index", "--json"], root)["files_parsed"], 0);
+
     std::fs::write(root.join("app/auth.py"), "def renamed_helper():\n    return 1\n").unwrap();
     std::fs::remove_file(root.join("notes.xyz")).unwrap();
     let edited = run_json(&["index", "--json"], root);

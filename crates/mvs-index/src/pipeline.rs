@@ -167,12 +167,19 @@ pub async fn index_project(
     progress: &watch::Sender<Progress>,
 ) -> Result<IndexReport, IndexError> {
     let started = Instant::now();
-    let _lock = WriterLock::acquire(project)?;
+    // Acquiring may wait briefly; keep that off the async worker threads.
+    let lock_project = project.clone();
+    let _lock = tokio::task::spawn_blocking(move || WriterLock::acquire(&lock_project))
+        .await
+        .map_err(IndexError::task)??;
     let spec = embedder.spec().clone();
     if options.force {
         crate::wipe_index(project)?;
     }
-    let store = Arc::new(open_store_for(project, &spec.id, spec.dimension).await?);
+    let store = open_store_for(project, &spec.id, spec.dimension).await?;
+    // Chunks made by other chunking rules are stale even where files are not.
+    let rechunk_all = options.force || store.meta().chunker_version != mvs_parse::CHUNKER_VERSION;
+    let store = Arc::new(store);
     progress.send_replace(Progress {
         phase: "discovering".into(),
         ..Progress::default()
@@ -207,7 +214,7 @@ pub async fn index_project(
     let mut work: VecDeque<(Discovered, Option<FileRecord>)> = VecDeque::new();
     for file in discovered {
         let previous = stored.get(&file.rel_path).cloned();
-        let unchanged = !options.force
+        let unchanged = !rechunk_all
             && previous
                 .as_ref()
                 .is_some_and(|p| p.size == file.size && p.mtime_ns == file.mtime_ns);
@@ -234,7 +241,7 @@ pub async fn index_project(
         let tx = parsed_tx.clone();
         let busy = Arc::clone(&parse_busy);
         let chunk_options = options.chunk_options.clone();
-        let force = options.force;
+        let force = rechunk_all;
         parsers.push(tokio::task::spawn_blocking(move || {
             parse_worker(&work, &tx, &busy, &chunk_options, force)
         }));
@@ -257,6 +264,10 @@ pub async fn index_project(
 
     progress.send_modify(|p| p.phase = "finishing".into());
     store.refresh_keyword_index().await?;
+    let mut store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
+    if store.meta().chunker_version != mvs_parse::CHUNKER_VERSION {
+        store.set_chunker_version(project.index_dir(), mvs_parse::CHUNKER_VERSION)?;
+    }
 
     report.files_parsed = written.parsed;
     report.files_unchanged += written.unchanged;

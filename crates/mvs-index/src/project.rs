@@ -85,7 +85,7 @@ impl Project {
 
     /// Whether another process holds the writer lock now.
     pub fn writer_active(&self) -> Option<u32> {
-        match WriterLock::acquire(self) {
+        match WriterLock::try_acquire(self) {
             Ok(_lock) => None,
             Err(IndexError::LockHeld { pid, .. }) => Some(pid.unwrap_or(0)),
             Err(_) => None,
@@ -103,9 +103,26 @@ pub struct WriterLock {
 
 const LOCK_FILE: &str = "writer.lock";
 
+/// How long a writer waits for a brief holder (a status probe takes the
+/// lock for microseconds) before reporting who holds it.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl WriterLock {
-    /// Takes the lock or reports who holds it.
+    /// Takes the lock, waiting up to [`LOCK_PATIENCE`], or reports who holds it.
     pub fn acquire(project: &Project) -> Result<Self, IndexError> {
+        let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+        loop {
+            match Self::try_acquire(project) {
+                Err(IndexError::LockHeld { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Takes the lock if it is free now, or reports who holds it.
+    fn try_acquire(project: &Project) -> Result<Self, IndexError> {
         project.ensure_index_dir()?;
         let path = project.index_dir().join(LOCK_FILE);
         let io = |source| IndexError::Io {

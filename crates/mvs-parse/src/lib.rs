@@ -19,6 +19,10 @@ pub use chunk::{Chunk, ChunkKind};
 pub use language::{LANGUAGES, LanguageSpec, TEXT_LANGUAGES, language_for_path, text_language_for_path};
 use serde::{Deserialize, Serialize};
 
+/// Version of the chunking rules. Bump it whenever the same file would
+/// produce different chunks, so indexes re-chunk files that did not change.
+pub const CHUNKER_VERSION: u32 = 2;
+
 /// Limits applied before parsing.
 #[derive(Debug, Clone)]
 pub struct ChunkOptions {

@@ -66,6 +66,10 @@ pub struct IndexMeta {
     pub dimension: usize,
     /// Version of the tool that created the index.
     pub tool_version: String,
+    /// Version of the chunking rules the stored chunks were made with (0:
+    /// unknown); the indexer re-chunks every file when it differs.
+    #[serde(default)]
+    pub chunker_version: u32,
 }
 
 const META_FILE: &str = "meta.json";
@@ -172,6 +176,7 @@ impl Store {
                     model_id: model_id.to_string(),
                     dimension,
                     tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                    chunker_version: 0,
                 };
                 write_atomically(
                     &dir.join(META_FILE),
@@ -217,6 +222,15 @@ impl Store {
     /// What the index was built with.
     pub fn meta(&self) -> &IndexMeta {
         &self.meta
+    }
+
+    /// Records that every stored chunk now follows chunking rules `version`.
+    pub fn set_chunker_version(&mut self, dir: &Path, version: u32) -> Result<()> {
+        self.meta.chunker_version = version;
+        write_atomically(
+            &dir.join(META_FILE),
+            &serde_json::to_vec_pretty(&self.meta).expect("meta serialises"),
+        )
     }
 
     /// Replaces, per file, all stored chunks by `chunks` (which must belong
