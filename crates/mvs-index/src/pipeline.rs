@@ -241,9 +241,8 @@ pub async fn index_project(
         let tx = parsed_tx.clone();
         let busy = Arc::clone(&parse_busy);
         let chunk_options = options.chunk_options.clone();
-        let force = rechunk_all;
         parsers.push(tokio::task::spawn_blocking(move || {
-            parse_worker(&work, &tx, &busy, &chunk_options, force)
+            parse_worker(&work, &tx, &busy, &chunk_options, rechunk_all)
         }));
     }
     drop(parsed_tx);
@@ -301,14 +300,14 @@ fn parse_worker(
     tx: &mpsc::Sender<ParsedFile>,
     busy: &Mutex<Duration>,
     chunk_options: &ChunkOptions,
-    force: bool,
+    rechunk: bool,
 ) {
     loop {
         let Some((file, previous)) = work.lock().ok().and_then(|mut q| q.pop_front()) else {
             return;
         };
         let started = Instant::now();
-        let parsed = parse_one(&file, previous.as_ref(), chunk_options, force);
+        let parsed = parse_one(&file, previous.as_ref(), chunk_options, rechunk);
         if let Ok(mut total) = busy.lock() {
             *total += started.elapsed();
         }
@@ -323,7 +322,7 @@ fn parse_one(
     file: &Discovered,
     previous: Option<&FileRecord>,
     chunk_options: &ChunkOptions,
-    force: bool,
+    rechunk: bool,
 ) -> ParsedFile {
     let mut record = FileRecord {
         path: file.rel_path.clone(),
@@ -349,7 +348,7 @@ fn parse_one(
         }
     };
     record.content_hash = blake3::hash(&bytes).to_hex().to_string();
-    if let Some(previous) = previous.filter(|p| !force && p.content_hash == record.content_hash) {
+    if let Some(previous) = previous.filter(|p| !rechunk && p.content_hash == record.content_hash) {
         // Touched but identical: keep the stored chunks, refresh the record.
         record.status = previous.status;
         record.reason = previous.reason.clone();

@@ -100,7 +100,6 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     language!("ruby", ["rb"], "::", [], tree_sitter_ruby::LANGUAGE, "ruby"),
     language!("php", ["php"], "::", [], tree_sitter_php::LANGUAGE_PHP, "php"),
     language!("scala", ["scala", "sc"], ".", [], tree_sitter_scala::LANGUAGE, "scala"),
-    language!("bash", ["sh", "bash"], ".", [], tree_sitter_bash::LANGUAGE, "bash"),
     language!("lua", ["lua"], ".", [], tree_sitter_lua::LANGUAGE, "lua"),
     language!(
         "markdown",
@@ -115,6 +114,10 @@ pub static LANGUAGES: &[LanguageSpec] = &[
 /// Text formats without a grammar here: chunked in line windows, labelled
 /// with their real language name. (name, extensions, exact file names)
 pub static TEXT_LANGUAGES: &[(&str, &[&str], &[&str])] = &[
+    // tree-sitter-bash 0.25.1's external scanner segfaults on fuzzed input
+    // (tests/robustness.rs, MVS_FUZZ_SEED=20261127, 6000 rounds), which would
+    // take the whole server down; shell scripts use windows until it is fixed.
+    ("bash", &["sh", "bash", "zsh"], &[]),
     ("yaml", &["yml", "yaml"], &[]),
     ("toml", &["toml"], &[]),
     ("json", &["json", "jsonc"], &[]),

@@ -130,7 +130,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
         "scala",
         &["trait Priced", "class Cart", "method Cart.add", "method Cart.empty"],
     ),
-    ("languages/sample.sh", "bash", &["function greet", "function cleanup"]),
+    ("languages/sample.sh", "bash", &["window "]),
     ("languages/sample.lua", "lua", &["method M.greet", "method M.size"]),
     (
         "languages/sample.md",
