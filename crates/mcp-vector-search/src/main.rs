@@ -289,7 +289,7 @@ async fn search(
     };
     let results = mvs_index::search(
         &store,
-        embedder.as_deref(),
+        embedder,
         &Query {
             text: query.clone(),
             mode,

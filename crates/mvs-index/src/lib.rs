@@ -14,6 +14,7 @@ mod run_record;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use mvs_embed::{EmbedError, Embedder};
 use mvs_store::{SearchHit, SearchMode, SearchRequest, Store, StoreError};
@@ -218,7 +219,11 @@ pub struct SearchResponse {
 }
 
 /// Searches an open store; embeds the query unless the search is keyword-only.
-pub async fn search(store: &Store, embedder: Option<&Embedder>, query: &Query) -> Result<Vec<SearchHit>, IndexError> {
+pub async fn search(
+    store: &Store,
+    embedder: Option<Arc<Embedder>>,
+    query: &Query,
+) -> Result<Vec<SearchHit>, IndexError> {
     let vector = match (query.mode, embedder) {
         (SearchMode::Keyword, _) => None,
         (_, Some(embedder)) => {
@@ -230,7 +235,12 @@ pub async fn search(store: &Store, embedder: Option<&Embedder>, query: &Query) -
                     loaded_model: loaded_model.clone(),
                 });
             }
-            Some(embedder.embed_query(&query.text)?)
+            // Inference is CPU work: keep it off the async worker threads.
+            let text = query.text.clone();
+            let vector = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
+                .await
+                .map_err(IndexError::task)??;
+            Some(vector)
         }
         (_, None) => {
             return Err(IndexError::Task(

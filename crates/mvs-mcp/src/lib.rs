@@ -273,7 +273,7 @@ impl SearchServer {
             mode,
             limit,
         };
-        match mvs_index::search(&store, embedder.as_deref(), &query).await {
+        match mvs_index::search(&store, embedder, &query).await {
             Ok(results) => {
                 let response = SearchResponse {
                     query: args.query,
