@@ -93,22 +93,18 @@ pub(crate) async fn open_store_for(project: &Project, model_id: &str, dimension:
     Ok(Store::open(project.index_dir(), model_id, dimension).await?)
 }
 
-/// Deletes the index data (not the directory, its `.gitignore` or the lock).
+/// Deletes the index data and the last run's report (not the directory,
+/// its `.gitignore` or the lock).
 pub(crate) fn wipe_index(project: &Project) -> Result<(), IndexError> {
-    for name in ["lance", "meta.json", run_record::FILE_NAME] {
-        let path = project.index_dir().join(name);
-        let result = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        match result {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(IndexError::Io { path, source }),
-        }
+    Store::remove(project.index_dir())?;
+    let report = project.index_dir().join(run_record::FILE_NAME);
+    match std::fs::remove_file(&report) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(IndexError::Io {
+            path: report,
+            source: err,
+        }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Files and chunks of one language.

@@ -265,7 +265,7 @@ pub async fn index_project(
     store.refresh_keyword_index().await?;
     let mut store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
     if store.meta().chunker_version != mvs_parse::CHUNKER_VERSION {
-        store.set_chunker_version(project.index_dir(), mvs_parse::CHUNKER_VERSION)?;
+        store.set_chunker_version(mvs_parse::CHUNKER_VERSION)?;
     }
 
     report.files_parsed = written.parsed;
@@ -335,6 +335,8 @@ fn parse_one(
         chunks: 0,
         indexed_at_ms: crate::now_ms(),
     };
+    // chunk_file checks the size too; checking here first avoids reading a
+    // huge file only to skip it.
     if file.size > chunk_options.max_file_bytes {
         record.reason = Some(mvs_parse::SkipReason::TooLarge.as_str().into());
         return ParsedFile::new(record, Vec::new());

@@ -143,6 +143,8 @@ pub struct IndexStats {
 
 /// An open index.
 pub struct Store {
+    /// The index directory.
+    dir: PathBuf,
     meta: IndexMeta,
     chunks: Table,
     files: Table,
@@ -178,14 +180,12 @@ impl Store {
                     tool_version: env!("CARGO_PKG_VERSION").to_string(),
                     chunker_version: 0,
                 };
-                write_atomically(
-                    &dir.join(META_FILE),
-                    &serde_json::to_vec_pretty(&meta).expect("meta serialises"),
-                )?;
+                write_meta(dir, &meta)?;
                 meta
             }
         };
         Ok(Self {
+            dir: dir.to_path_buf(),
             meta,
             chunks,
             files,
@@ -212,6 +212,7 @@ impl Store {
         let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
         let files = db.open_table(schema::FILES_TABLE).execute().await?;
         Ok(Some(Self {
+            dir: dir.to_path_buf(),
             meta,
             chunks,
             files,
@@ -225,12 +226,29 @@ impl Store {
     }
 
     /// Records that every stored chunk now follows chunking rules `version`.
-    pub fn set_chunker_version(&mut self, dir: &Path, version: u32) -> Result<()> {
+    pub fn set_chunker_version(&mut self, version: u32) -> Result<()> {
         self.meta.chunker_version = version;
-        write_atomically(
-            &dir.join(META_FILE),
-            &serde_json::to_vec_pretty(&self.meta).expect("meta serialises"),
-        )
+        write_meta(&self.dir, &self.meta)
+    }
+
+    /// Deletes the index in `dir` (metadata first, so readers stop treating
+    /// the directory as an index before the tables go). Other files in `dir`
+    /// are left alone; a missing index is not an error.
+    pub fn remove(dir: &Path) -> Result<()> {
+        for (path, is_dir) in [(dir.join(META_FILE), false), (dir.join(TABLES_DIR), true)] {
+            let removed = if is_dir {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::Io { path, source });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Replaces, per file, all stored chunks by `chunks` (which must belong
@@ -520,10 +538,13 @@ fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `meta.json` atomically (write, then rename).
+fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<()> {
+    let path = dir.join(META_FILE);
     let staged = path.with_extension("tmp");
+    let bytes = serde_json::to_vec_pretty(meta).expect("meta serialises");
     std::fs::write(&staged, bytes)
-        .and_then(|()| std::fs::rename(&staged, path))
+        .and_then(|()| std::fs::rename(&staged, &path))
         .map_err(|source| StoreError::Io {
             path: path.to_path_buf(),
             source,
