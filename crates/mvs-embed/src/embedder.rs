@@ -150,20 +150,20 @@ impl Embedder {
             .iter()
             .map(|t| format!("{}{}", self.spec.document_prefix, t.as_ref()))
             .collect();
-        self.embed(&prefixed)
+        self.embed(prefixed)
     }
 
     /// Embeds one search query.
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
         let text = format!("{}{}", self.spec.query_prefix, query);
-        let mut vectors = self.embed(&[text])?;
+        let mut vectors = self.embed(vec![text])?;
         Ok(vectors.pop().expect("one input gives one vector"))
     }
 
-    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
+            .encode_batch(texts, true)
             .map_err(|err| EmbedError::Runtime {
                 message: format!("tokenizer failed: {err}"),
             })?;
@@ -222,7 +222,8 @@ impl Embedder {
         let mut inputs: Vec<(std::borrow::Cow<'static, str>, ort::session::SessionInputValue)> = Vec::new();
         for name in &self.input_names {
             let value = match name.as_str() {
-                "input_ids" => tensor(ids.clone())?,
+                // Each input is fed once; the mask is still needed for pooling.
+                "input_ids" => tensor(std::mem::take(&mut ids))?,
                 "attention_mask" => tensor(mask.clone())?,
                 "token_type_ids" => tensor(vec![0i64; rows * width])?,
                 other => {

@@ -329,7 +329,7 @@ impl<'a> ChunkBuilder<'a> {
     /// inside a line. Parts keep the chunk's names and parent; ids derive from
     /// the whole chunk's id and the part number; each later part's embedding
     /// text repeats the signature so the model sees what it belongs to.
-    fn split(&mut self, whole: Chunk, statements: &[usize], max_bytes: usize) -> Vec<Chunk> {
+    fn split(&self, whole: Chunk, statements: &[usize], max_bytes: usize) -> Vec<Chunk> {
         let (start, end) = (whole.start_byte, whole.end_byte);
         let lines: Vec<usize> = self
             .line_starts
