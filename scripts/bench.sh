@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Release build, then a cold (--force) and a warm (nothing changed) index of
-# this repository, and search latency; prints numbers for docs/benchmarks.md.
+# this repository, search latency and the embedding engine; prints numbers for
+# docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -18,3 +19,6 @@ echo "--- search (process start to results, hybrid)"
 for i in 1 2 3; do
   /usr/bin/time -f "wall %e s" "$bin" search "fuse vector and keyword search results" --limit 10 >/dev/null
 done
+echo "--- embedding: naive vs shipped (tokenizers crate sources as the corpus)"
+corpus=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tokenizers-0.23.2 | head -1)
+"$bin" bench embed "$corpus" --limit 3000

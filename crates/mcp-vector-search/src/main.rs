@@ -12,6 +12,8 @@ use mvs_embed::{Home, Verify};
 use mvs_index::{IndexError, IndexOptions, Progress, Project, Query, SearchResponse};
 use tokio::sync::watch;
 
+mod bench;
+
 /// Local hybrid semantic + keyword code search for coding agents.
 #[derive(Debug, Parser)]
 #[command(name = "mcp-vector-search", version, about)]
@@ -93,6 +95,11 @@ enum BenchStage {
         /// Tree to chunk (default: the current directory's project).
         path: Option<PathBuf>,
     },
+    /// Embedding speed and memory of the naive path (int8 weights, fp32
+    /// arithmetic, fixed batches in input order) against the shipped one, on
+    /// the chunks of a real tree; each variant runs in its own process so
+    /// peak RSS is its own. The persistent vector cache is not used.
+    Embed(bench::EmbedArgs),
 }
 
 /// Exit codes callers can tell apart.
@@ -170,7 +177,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json, project_root } => status(json, project_root).await,
         Command::Bench {
             stage: BenchStage::Parse { path },
-        } => bench_parse(path),
+        } => bench::parse(project_at(path)?),
+        Command::Bench {
+            stage: BenchStage::Embed(args),
+        } => bench::embed(args, model_dir).await,
         Command::Mcp { project_root } => {
             let root = match project_root {
                 Some(root) => root,
@@ -199,10 +209,16 @@ async fn load_embedder(model_dir: Option<PathBuf>) -> anyhow::Result<Arc<mvs_emb
 async fn setup(model_dir: Option<&Path>) -> anyhow::Result<()> {
     let home = Home::from_env()?;
     let runtime = home.ensure_runtime(Verify::Hash)?;
-    let model = match model_dir {
-        Some(dir) => mvs_embed::ModelFiles::from_dir(dir)?,
-        None => home.ensure_default_model(Verify::Hash)?,
-    };
+    let dir = model_dir.map(Path::to_path_buf);
+    let model = tokio::task::spawn_blocking(move || {
+        mvs_embed::load_model_files(
+            &home,
+            dir.as_deref(),
+            &mvs_embed::EmbedOptions::from_env(),
+            Verify::Hash,
+        )
+    })
+    .await??;
     let embedder = load_embedder(model_dir.map(Path::to_path_buf)).await?;
     let device = embedder.device();
     println!(
@@ -216,7 +232,13 @@ async fn setup(model_dir: Option<&Path>) -> anyhow::Result<()> {
         model.spec.dimension,
         model.dir.display()
     );
-    println!("device:  {} ({})", device.device, device.provider);
+    if let Some(int8) = &model.int8 {
+        println!("int8:    {} (sha256 {})", int8.display(), mvs_embed::sha256_file(int8)?);
+    }
+    println!("device:  {device}");
+    if let Some(reason) = &device.fallback {
+        println!("warning: {reason}");
+    }
     println!("ready.");
     Ok(())
 }
@@ -335,36 +357,5 @@ async fn status(json: bool, project_root: Option<PathBuf>) -> anyhow::Result<()>
             run.write_busy_ms
         );
     }
-    Ok(())
-}
-
-fn bench_parse(path: Option<PathBuf>) -> anyhow::Result<()> {
-    let project = project_at(path)?;
-    let (files, _) = mvs_index::discover(&project);
-    let options = mvs_parse::ChunkOptions::default();
-    let inputs: Vec<(String, Vec<u8>)> = files
-        .into_iter()
-        .filter_map(|file| Some((file.rel_path, std::fs::read(&file.path).ok()?)))
-        .collect();
-    let bytes: usize = inputs.iter().map(|(_, content)| content.len()).sum();
-    let started = std::time::Instant::now();
-    let (mut parsed, mut chunks) = (0usize, 0usize);
-    for (rel_path, content) in &inputs {
-        if let mvs_parse::FileChunks::Parsed { chunks: found, .. } = mvs_parse::chunk_file(rel_path, content, &options)
-        {
-            parsed += 1;
-            chunks += found.len();
-        }
-    }
-    let seconds = started.elapsed().as_secs_f64().max(1e-9);
-    println!(
-        "{} files ({parsed} chunked), {:.1} MB, {chunks} chunks in {seconds:.2} s on one core: \
-         {:.0} files/s, {:.1} MB/s, {:.0} chunks/s",
-        inputs.len(),
-        bytes as f64 / 1e6,
-        inputs.len() as f64 / seconds,
-        bytes as f64 / 1e6 / seconds,
-        chunks as f64 / seconds
-    );
     Ok(())
 }

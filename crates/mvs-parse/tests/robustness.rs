@@ -27,7 +27,9 @@ impl Rng {
 
 /// The fixture file of a language (any of its extensions), or nothing.
 fn fixture_for(extensions: &[&str]) -> Vec<u8> {
-    let root = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    // Read at run time, not baked in with env!(): CI reuses test binaries
+    // built in another clone of the repository.
+    let root = format!("{}/tests/fixtures", std::env::var("CARGO_MANIFEST_DIR").unwrap());
     [root.clone(), format!("{root}/languages")]
         .iter()
         .flat_map(|dir| std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().path()))

@@ -143,4 +143,7 @@ async fn another_model_is_refused_with_the_fix() {
     let err = Store::open(dir.path(), "model-b", 16).await.err().unwrap();
     assert!(matches!(err, StoreError::Incompatible(_)));
     assert!(err.to_string().contains("index --force"), "{err}");
+    // Same id, other dimension (a user model directory that changed): refused too.
+    let err = Store::open(dir.path(), "model-a", 16).await.err().unwrap();
+    assert!(err.to_string().contains(&format!("({DIM}-d)")), "{err}");
 }
