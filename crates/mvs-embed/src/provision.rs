@@ -217,7 +217,8 @@ impl Home {
 
     /// The int8-arithmetic variant of `model` ([`INT8_MODEL_FILE`] beside its
     /// `model.onnx`), derived once with `prepare_int8.py` and ONNX Runtime's
-    /// quantisation tools (installed with pip into this home's `tools/`).
+    /// quantisation tools (installed with pip into this home's `tools/`, and
+    /// removed again afterwards).
     /// Its sha256 and the recipe's are recorded in [`INT8_RECORD_FILE`]; a
     /// changed recipe or a damaged file prepares it again.
     pub fn ensure_int8_variant(&self, model: &ModelFiles, verify: Verify) -> Result<PathBuf, EmbedError> {
@@ -236,7 +237,7 @@ impl Home {
             "mcp-vector-search: preparing the int8 variant of {} (first run only, about a minute)",
             model.spec.id
         );
-        let tools = self.root.join("tools").join("python");
+        let tools = self.root.join("tools");
         self.ensure_python_packages(&tools)?;
         let script = tempfile::Builder::new()
             .suffix(".py")
@@ -270,6 +271,10 @@ impl Home {
         let json = serde_json::to_string_pretty(&record).expect("a record serialises");
         std::fs::write(&record_path, json).map_err(|err| io_error(&record_path, err))?;
         tracing::info!(sha256 = %record.sha256, "int8 model prepared at {}", target.display());
+        // The tools (about 260 MB) are needed again only if the recipe changes.
+        if let Err(err) = std::fs::remove_dir_all(&tools) {
+            tracing::debug!("cannot remove {}: {err}", tools.display());
+        }
         Ok(target)
     }
 
