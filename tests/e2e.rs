@@ -68,6 +68,8 @@ def verify_password(password, salt, expected_digest):
     write("notes.xyz", b"a format nobody knows\n");
     write("blob.rs", b"\x00\x01\x02binary");
     write(".gitignore", b"ignored/\n");
+    write(".gitattributes", b"*_pb2.py linguist-generated\n");
+    write("app/auth_pb2.py", b"def verify_password_generated(): pass\n");
     write("ignored/secret.rs", b"pub fn compute_invoice_total_secret() {}\n");
     dir
 }
@@ -156,6 +158,7 @@ fn cli_indexes_searches_and_reports_status() {
     assert_eq!(status["languages"]["python"]["files"], 1);
     assert_eq!(status["skipped"]["unsupported_language"], 1);
     assert_eq!(status["skipped"]["binary"], 1);
+    assert_eq!(status["skipped"]["linguist_generated"], 1);
     assert_eq!(status["chunks"], status["vectors"]);
 
     // A second run parses nothing; an edit re-parses just that file.

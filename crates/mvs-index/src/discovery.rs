@@ -1,7 +1,9 @@
 //! Which files of a project are indexed: git's ignore rules (nested
 //! `.gitignore`, `.git/info/exclude`, global excludes, `.ignore`), default
 //! excludes for build output and dependencies, and the project's own
-//! `.mcp-vector-search/ignore`.
+//! `.mcp-vector-search/ignore`. Files that `.gitattributes` marks
+//! `linguist-generated` are found but flagged, so indexing skips them unless
+//! generated files are wanted.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,8 @@ pub struct Discovered {
     pub size: u64,
     /// Modification time, ns since the epoch.
     pub mtime_ns: i64,
+    /// Marked `linguist-generated` by a `.gitattributes` file.
+    pub generated: bool,
 }
 
 /// A path discovery could not use, with the reason.
@@ -132,6 +136,7 @@ pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
                 rel_path,
                 size: metadata.len(),
                 mtime_ns: mtime_ns(&metadata),
+                generated: false,
             }),
             Err(err) => unreadable.push(Unreadable {
                 path: rel_path,
@@ -140,7 +145,84 @@ pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
         }
     }
     files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    let generated = GeneratedMarks::for_files(project.root(), &files);
+    for file in &mut files {
+        file.generated = generated.is_generated(&file.path);
+    }
     (files, unreadable)
+}
+
+/// The `linguist-generated` attribute of every `.gitattributes` file in the
+/// directories holding `files` (and the root). Pattern syntax is git's, which
+/// the `ignore` crate's gitignore matcher implements: `-linguist-generated`
+/// and `linguist-generated=false` unset the attribute, and deeper files
+/// override shallower ones, as in git.
+struct GeneratedMarks {
+    /// (directory depth, matcher), shallowest first.
+    matchers: Vec<(usize, Gitignore)>,
+}
+
+impl GeneratedMarks {
+    fn for_files(root: &Path, files: &[Discovered]) -> Self {
+        let mut dirs: Vec<PathBuf> = files
+            .iter()
+            .filter_map(|f| f.path.parent())
+            .flat_map(|dir| {
+                dir.ancestors()
+                    .take_while(|d| d.starts_with(root))
+                    .map(Path::to_path_buf)
+            })
+            .collect();
+        dirs.push(root.to_path_buf());
+        dirs.sort();
+        dirs.dedup();
+        let mut matchers: Vec<(usize, Gitignore)> = dirs
+            .into_iter()
+            .filter_map(|dir| {
+                let text = std::fs::read_to_string(dir.join(".gitattributes")).ok()?;
+                let mut builder = GitignoreBuilder::new(&dir);
+                for line in text.lines() {
+                    let mut fields = line.split_whitespace();
+                    let Some(pattern) = fields.next().filter(|p| !p.starts_with('#')) else {
+                        continue;
+                    };
+                    // The last setting on the line wins.
+                    let mark = fields.fold(None, |mark, attribute| match attribute {
+                        "linguist-generated" | "linguist-generated=true" => Some(true),
+                        "-linguist-generated" | "linguist-generated=false" | "!linguist-generated" => Some(false),
+                        _ => mark,
+                    });
+                    let line = match mark {
+                        Some(true) => pattern.to_string(),
+                        Some(false) => format!("!{pattern}"),
+                        None => continue,
+                    };
+                    if let Err(err) = builder.add_line(None, &line) {
+                        tracing::warn!("{}: {err}", dir.join(".gitattributes").display());
+                    }
+                }
+                let matcher = builder.build().ok()?;
+                Some((dir.components().count(), matcher))
+            })
+            .collect();
+        matchers.sort_by_key(|(depth, _)| *depth);
+        Self { matchers }
+    }
+
+    fn is_generated(&self, path: &Path) -> bool {
+        let mut generated = false;
+        for (_, matcher) in &self.matchers {
+            if !path.starts_with(matcher.path()) {
+                continue;
+            }
+            match matcher.matched_path_or_any_parents(path, false) {
+                ignore::Match::Ignore(_) => generated = true,
+                ignore::Match::Whitelist(_) => generated = false,
+                ignore::Match::None => {}
+            }
+        }
+        generated
+    }
 }
 
 /// Modification time in ns since the epoch (0 when the platform has none).
@@ -159,5 +241,39 @@ fn error_path(err: &ignore::Error) -> Option<&Path> {
         ignore::Error::Loop { child, .. } => Some(child),
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitattributes_mark_generated_files_nested_and_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            ".gitattributes",
+            "*.pb.go linguist-generated\napi/** linguist-generated=true\n# comment\n",
+        );
+        write("api/.gitattributes", "handwritten.go -linguist-generated\n");
+        write("svc/user.pb.go", "package svc");
+        write("svc/user.go", "package svc");
+        write("api/client.go", "package api");
+        write("api/handwritten.go", "package api");
+        let project = Project::new(root).unwrap();
+        let (files, _) = discover(&project);
+        let generated: Vec<&str> = files
+            .iter()
+            .filter(|f| f.generated)
+            .map(|f| f.rel_path.as_str())
+            .collect();
+        assert_eq!(generated, ["api/client.go", "svc/user.pb.go"]);
+        assert_eq!(files.len(), 4, "flagged files are still discovered");
     }
 }

@@ -214,10 +214,14 @@ pub async fn index_project(
     let mut work: VecDeque<(Discovered, Option<FileRecord>)> = VecDeque::new();
     for file in discovered {
         let previous = stored.get(&file.rel_path).cloned();
+        // A `.gitattributes` edit can flag or unflag an unchanged file.
+        let flagged = |p: &FileRecord| p.reason.as_deref() == Some(mvs_parse::SkipReason::LinguistGenerated.as_str());
         let unchanged = !rechunk_all
-            && previous
-                .as_ref()
-                .is_some_and(|p| p.size == file.size && p.mtime_ns == file.mtime_ns);
+            && previous.as_ref().is_some_and(|p| {
+                p.size == file.size
+                    && p.mtime_ns == file.mtime_ns
+                    && flagged(p) == (file.generated && !options.chunk_options.include_generated)
+            });
         if unchanged {
             report.files_unchanged += 1;
         } else {
@@ -339,6 +343,10 @@ fn parse_one(
     // huge file only to skip it.
     if file.size > chunk_options.max_file_bytes {
         record.reason = Some(mvs_parse::SkipReason::TooLarge.as_str().into());
+        return ParsedFile::new(record, Vec::new());
+    }
+    if file.generated && !chunk_options.include_generated {
+        record.reason = Some(mvs_parse::SkipReason::LinguistGenerated.as_str().into());
         return ParsedFile::new(record, Vec::new());
     }
     let bytes = match std::fs::read(&file.path) {
