@@ -144,6 +144,28 @@ fn cli_indexes_searches_and_reports_status() {
     // An identifier query works through the keyword lane.
     let response = run_json(&["search", "verify_password", "--json", "--mode", "keyword"], root);
     assert_eq!(response["results"][0]["name"], "verify_password");
+    // Filters from the command line, repeatable.
+    let response = run_json(
+        &[
+            "search",
+            "password",
+            "--json",
+            "--language",
+            "rust",
+            "--language",
+            "python",
+            "--files",
+            "app/*.py",
+            "--kind",
+            "function",
+            "--name",
+            "verify_password",
+        ],
+        root,
+    );
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{response:#}");
+    assert_eq!(results[0]["name"], "verify_password");
 
     let status = run_json(&["status", "--json"], root);
     assert_eq!(status["state"], "ready");
@@ -322,6 +344,44 @@ async fn mcp_stdio_handshake_index_and_search() {
     assert_eq!(top["file_path"], "app/auth.py", "{found:#}");
     assert_eq!(top["name"], "expire_idle_sessions");
     assert_eq!(top["kind"], "method");
+
+    // Filters narrow both lanes before ranking; lists may come as arrays or
+    // comma-separated text.
+    let results = |found: &Value| found["results"].as_array().cloned().unwrap_or_default();
+    let rust_only = call(
+        &client,
+        "search_code",
+        json!({"query": "remove sessions that have been idle too long", "language": ["rust"]}),
+    )
+    .await;
+    assert!(!results(&rust_only).is_empty());
+    assert!(
+        results(&rust_only).iter().all(|r| r["language"] == "rust"),
+        "{rust_only:#}"
+    );
+    let scoped = call(
+        &client,
+        "search_code",
+        json!({"query": "sessions", "file_extensions": ".py", "kind": "method,class",
+               "class_name": "SessionStore", "exclude": "src/**", "exclude_tests": "true"}),
+    )
+    .await;
+    let names: Vec<String> = results(&scoped)
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == "expire_idle_sessions"), "{scoped:#}");
+    assert!(
+        results(&scoped)
+            .iter()
+            .all(|r| r["file_path"] == "app/auth.py" && r["kind"] != "function"),
+        "{scoped:#}"
+    );
+    let tests_only = call(&client, "search_code", json!({"query": "sessions", "tests_only": true})).await;
+    assert!(
+        results(&tests_only).is_empty(),
+        "the fixture has no tests: {tests_only:#}"
+    );
 
     // Invalid arguments are a protocol error naming the problem.
     let params = CallToolRequestParams::new("search_code")

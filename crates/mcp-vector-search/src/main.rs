@@ -58,6 +58,8 @@ enum Command {
         /// hybrid (default), vector or keyword (bm25).
         #[arg(long, default_value = "hybrid")]
         mode: String,
+        #[command(flatten)]
+        filter: FilterArgs,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -85,6 +87,53 @@ enum Command {
         #[arg(long, env = "MCP_PROJECT_ROOT")]
         project_root: Option<PathBuf>,
     },
+}
+
+/// Filters of `search`, applied in both lanes before ranking.
+#[derive(Debug, clap::Args)]
+struct FilterArgs {
+    /// Only this language (repeatable): rust, python, typescript, ...
+    #[arg(long = "language", value_name = "LANG")]
+    languages: Vec<String>,
+    /// Only paths matching this glob (repeatable): 'src/**/*.rs', '*.py'.
+    #[arg(long = "files", value_name = "GLOB")]
+    include_globs: Vec<String>,
+    /// Leave out paths matching this glob (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude_globs: Vec<String>,
+    /// Only this file extension (repeatable): .rs, .py.
+    #[arg(long = "ext", value_name = "EXT")]
+    extensions: Vec<String>,
+    /// Only this chunk kind (repeatable): function, method, class, struct, ...
+    #[arg(long = "kind", value_name = "KIND")]
+    kinds: Vec<String>,
+    /// Only the definition with this name or qualified name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Only this class/type and what it contains.
+    #[arg(long = "in", value_name = "TYPE")]
+    container: Option<String>,
+    /// Only test files.
+    #[arg(long, conflicts_with = "exclude_tests")]
+    tests_only: bool,
+    /// Leave out test files.
+    #[arg(long)]
+    exclude_tests: bool,
+}
+
+impl FilterArgs {
+    fn into_filter(self) -> mvs_index::SearchFilter {
+        mvs_index::SearchFilter {
+            languages: self.languages,
+            kinds: self.kinds,
+            include_globs: self.include_globs,
+            exclude_globs: self.exclude_globs,
+            extensions: self.extensions,
+            name: self.name,
+            container: self.container,
+            tests: mvs_index::TestFilter::from_flags(self.tests_only, self.exclude_tests),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,9 +220,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             query,
             limit,
             mode,
+            filter,
             json,
             project_root,
-        } => search(query, limit, &mode, json, project_root, model_dir).await,
+        } => {
+            let filter = filter.into_filter();
+            search(query, limit, &mode, filter, json, project_root, model_dir).await
+        }
         Command::Status { json, project_root } => status(json, project_root).await,
         Command::Bench {
             stage: BenchStage::Parse { path },
@@ -297,6 +350,7 @@ async fn search(
     query: String,
     limit: usize,
     mode: &str,
+    filter: mvs_index::SearchFilter,
     json: bool,
     project_root: Option<PathBuf>,
     model_dir: Option<PathBuf>,
@@ -316,6 +370,7 @@ async fn search(
             text: query.clone(),
             mode,
             limit,
+            filter,
         },
     )
     .await?;

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mvs_embed::{EmbedError, Embedder};
+pub use mvs_store::{SearchFilter, TestFilter};
 use mvs_store::{SearchHit, SearchMode, SearchRequest, Store, StoreError};
 use serde::Serialize;
 
@@ -202,6 +203,8 @@ pub struct Query {
     pub mode: SearchMode,
     /// Results wanted.
     pub limit: usize,
+    /// Which chunks may be returned.
+    pub filter: SearchFilter,
 }
 
 /// The answer to a search, as printed by `search --json` and returned by
@@ -250,6 +253,7 @@ pub async fn search(
             vector,
             mode: query.mode,
             limit: query.limit,
+            filter: query.filter.clone(),
         })
         .await?)
 }

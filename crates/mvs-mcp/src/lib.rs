@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use mvs_embed::Embedder;
 use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, SearchResponse};
-use mvs_store::SearchMode;
+use mvs_store::{SearchFilter, SearchMode, TestFilter};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -102,6 +102,48 @@ pub struct SearchCodeArgs {
     pub limit: Option<usize>,
     /// `hybrid` (default), `vector` or `keyword` (`bm25` is accepted too).
     pub search_mode: Option<String>,
+    /// Only these languages (`rust`, `python`, ...).
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub language: Option<Vec<String>>,
+    /// Only files with these extensions (`.rs`, `py`).
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub file_extensions: Option<Vec<String>>,
+    /// Only paths matching these globs (`src/**/*.rs`, `*.py`).
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub files: Option<Vec<String>>,
+    /// Leave out paths matching these globs.
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub exclude: Option<Vec<String>>,
+    /// Only these chunk kinds (`function`, `method`, `class`, `struct`, ...).
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub kind: Option<Vec<String>>,
+    /// Only the definition with this name (or qualified name).
+    pub function_name: Option<String>,
+    /// Only this class/type and what it contains.
+    pub class_name: Option<String>,
+    /// Only test files.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub tests_only: Option<bool>,
+    /// Leave out test files.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub exclude_tests: Option<bool>,
+}
+
+impl SearchCodeArgs {
+    /// The filter these arguments describe.
+    pub fn filter(&self) -> SearchFilter {
+        let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+        SearchFilter {
+            languages: list(&self.language),
+            kinds: list(&self.kind),
+            include_globs: list(&self.files),
+            exclude_globs: list(&self.exclude),
+            extensions: list(&self.file_extensions),
+            name: self.function_name.clone(),
+            container: self.class_name.clone(),
+            tests: TestFilter::from_flags(self.tests_only == Some(true), self.exclude_tests == Some(true)),
+        }
+    }
 }
 
 /// Arguments of `index_project`.
@@ -113,7 +155,8 @@ pub struct IndexProjectArgs {
 }
 
 /// Some clients (the MCP inspector's `--tool-arg k=v`, several agents) send
-/// numbers and booleans as strings; accept both spellings.
+/// numbers, booleans and lists as strings; accept both spellings (a list as
+/// text is comma-separated).
 mod lenient {
     use serde::{Deserialize, Deserializer, de::Error};
 
@@ -146,6 +189,20 @@ mod lenient {
 
     pub fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
         parse(deserializer)
+    }
+
+    pub fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+        Ok(match Option::<Loose<Vec<String>>>::deserialize(deserializer)? {
+            None => None,
+            Some(Loose::Typed(items)) => Some(items),
+            Some(Loose::Text(text)) => Some(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+        })
     }
 }
 
@@ -272,6 +329,7 @@ impl SearchServer {
             text: args.query.clone(),
             mode,
             limit,
+            filter: args.filter(),
         };
         match mvs_index::search(&store, embedder, &query).await {
             Ok(results) => {

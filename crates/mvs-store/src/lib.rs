@@ -10,6 +10,7 @@
 //!   on case, `_`, `-`, `.` and `::` and kept whole too) or both, fused by
 //!   weighted reciprocal rank fusion ([`fusion`]).
 
+mod filter;
 pub mod fusion;
 pub mod schema;
 
@@ -25,6 +26,7 @@ use lancedb::table::OptimizeAction;
 use lancedb::{Connection, DistanceType, Table};
 use serde::{Deserialize, Serialize};
 
+pub use filter::{SearchFilter, TestFilter};
 pub use schema::{ChunkRecord, FileRecord, FileStatus, SCHEMA_VERSION};
 use schema::{chunk_col, file_col};
 
@@ -103,6 +105,8 @@ pub struct SearchRequest {
     pub mode: SearchMode,
     /// Results wanted.
     pub limit: usize,
+    /// Which chunks may be returned; applied in both lanes before ranking.
+    pub filter: SearchFilter,
 }
 
 /// One result with its fused score and per-lane standing.
@@ -348,6 +352,7 @@ impl Store {
         // Each lane contributes more candidates than asked for, so fusion can
         // promote a result that only one lane ranks highly.
         let depth = (limit * 3).max(30);
+        let predicate = request.filter.to_sql()?;
         let (want_vector, want_keyword) = match request.mode {
             SearchMode::Hybrid => (true, true),
             SearchMode::Vector => (true, false),
@@ -359,12 +364,16 @@ impl Store {
                 .vector
                 .as_ref()
                 .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
-            self.vector_lane(vector, depth, &mut chunks_by_id).await?
+            self.vector_lane(vector, predicate.as_deref(), depth, &mut chunks_by_id)
+                .await?
         } else {
             Vec::new()
         };
         let keyword_lane = if want_keyword && !request.text.trim().is_empty() {
-            match self.keyword_lane(&request.text, depth, &mut chunks_by_id).await {
+            match self
+                .keyword_lane(&request.text, predicate.as_deref(), depth, &mut chunks_by_id)
+                .await
+            {
                 Ok(lane) => lane,
                 // The keyword lane must not take the vector lane down with it
                 // (e.g. an index created before the full-text index exists).
@@ -403,6 +412,7 @@ impl Store {
     async fn vector_lane(
         &self,
         vector: &[f32],
+        predicate: Option<&str>,
         depth: usize,
         chunks_by_id: &mut HashMap<String, ChunkRecord>,
     ) -> Result<Vec<(String, f32)>> {
@@ -411,20 +421,27 @@ impl Store {
             .query()
             .nearest_to(vector)?
             .distance_type(DistanceType::Cosine);
-        let batches = run_lane(query, DISTANCE_COLUMN, depth).await?;
+        let batches = run_lane(query, predicate, DISTANCE_COLUMN, depth).await?;
         collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, chunks_by_id)
     }
 
     async fn keyword_lane(
         &self,
         text: &str,
+        predicate: Option<&str>,
         depth: usize,
         chunks_by_id: &mut HashMap<String, ChunkRecord>,
     ) -> Result<Vec<(String, f32)>> {
         let query = FullTextSearchQuery::new(text.to_string())
             .with_column(chunk_col::SEARCH_TEXT.to_string())
             .map_err(|err| StoreError::Invalid(format!("bad keyword query: {err}")))?;
-        let batches = run_lane(self.chunks.query().full_text_search(query), BM25_COLUMN, depth).await?;
+        let batches = run_lane(
+            self.chunks.query().full_text_search(query),
+            predicate,
+            BM25_COLUMN,
+            depth,
+        )
+        .await?;
         let mut lane = collect_lane(&batches, BM25_COLUMN, |score| score, chunks_by_id)?;
         // LanceDB returns BM25 hits unordered across fragments.
         lane.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -458,13 +475,19 @@ impl Store {
     }
 }
 
-/// Runs one lane's query for the result columns plus its score column.
-async fn run_lane(
-    query: impl ExecutableQuery + QueryBase,
+/// Runs one lane's query for the result columns plus its score column,
+/// prefiltered by `predicate`.
+async fn run_lane<Q: ExecutableQuery + QueryBase>(
+    query: Q,
+    predicate: Option<&str>,
     score_column: &str,
     depth: usize,
 ) -> Result<Vec<RecordBatch>> {
     let columns = Select::Columns(schema::chunk_result_columns(score_column));
+    let query = match predicate {
+        Some(predicate) => query.only_if(predicate),
+        None => query,
+    };
     Ok(query
         .select(columns)
         .limit(depth)

@@ -1,7 +1,9 @@
 //! The store against a real LanceDB in a temp dir. Vectors are synthetic:
 //! this tests storage and ranking mechanics, not the model.
 
-use mvs_store::{ChunkRecord, FileRecord, FileStatus, SearchMode, SearchRequest, Store, StoreError};
+use mvs_store::{
+    ChunkRecord, FileRecord, FileStatus, SearchFilter, SearchMode, SearchRequest, Store, StoreError, TestFilter,
+};
 
 const DIM: usize = 8;
 
@@ -48,12 +50,23 @@ fn file(path: &str, chunks: u32) -> FileRecord {
 }
 
 async fn search(store: &Store, text: &str, vector: Option<Vec<f32>>, mode: SearchMode) -> Vec<String> {
+    filtered(store, text, vector, mode, SearchFilter::default()).await
+}
+
+async fn filtered(
+    store: &Store,
+    text: &str,
+    vector: Option<Vec<f32>>,
+    mode: SearchMode,
+    filter: SearchFilter,
+) -> Vec<String> {
     store
         .search(&SearchRequest {
             text: text.into(),
             vector,
             mode,
             limit: 5,
+            filter,
         })
         .await
         .unwrap()
@@ -104,6 +117,7 @@ async fn round_trip_replace_delete_and_search() {
             vector: Some(vector(1)),
             mode: SearchMode::Hybrid,
             limit: 3,
+            filter: SearchFilter::default(),
         })
         .await
         .unwrap();
@@ -146,4 +160,113 @@ async fn another_model_is_refused_with_the_fix() {
     // Same id, other dimension (a user model directory that changed): refused too.
     let err = Store::open(dir.path(), "model-a", 16).await.err().unwrap();
     assert!(err.to_string().contains(&format!("({DIM}-d)")), "{err}");
+}
+
+/// Filters apply in each lane before ranking: a chunk that unfiltered search
+/// ranks far below the lanes' candidate depth is still the top result of a
+/// filtered search, in every mode.
+#[tokio::test]
+async fn filters_apply_in_every_lane_before_ranking() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    // 40 close matches in Rust library code...
+    let crowd: Vec<ChunkRecord> = (0..40)
+        .map(|i| {
+            chunk(
+                "src/big.rs",
+                &format!("alpha_{i}"),
+                &format!("fn alpha_{i}() {{ alpha alpha }}"),
+            )
+        })
+        .collect();
+    let crowd_vectors = vec![vector(0); crowd.len()];
+    store
+        .replace_files(&[file("src/big.rs", 40)], &crowd, &crowd_vectors)
+        .await
+        .unwrap();
+    // ...and one distant Python test method.
+    let mut lone = chunk("tests/test_alpha.py", "check_alpha", "def check_alpha(self): alpha");
+    lone.language = "python".into();
+    lone.kind = "method".into();
+    lone.qualified_name = "AlphaTest.check_alpha".into();
+    store
+        .replace_files(&[file("tests/test_alpha.py", 1)], &[lone], &[vector(5)])
+        .await
+        .unwrap();
+    store.refresh_keyword_index().await.unwrap();
+    let lone_id = "tests/test_alpha.py#check_alpha";
+    let unfiltered = filtered(
+        &store,
+        "alpha",
+        Some(vector(0)),
+        SearchMode::Hybrid,
+        SearchFilter::default(),
+    )
+    .await;
+    assert!(!unfiltered.contains(&lone_id.to_string()));
+
+    let cases = [
+        SearchFilter {
+            languages: vec!["python".into()],
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            kinds: vec!["method".into()],
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            include_globs: vec!["*.py".into()],
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            exclude_globs: vec!["src/**".into()],
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            extensions: vec![".py".into()],
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            name: Some("AlphaTest.check_alpha".into()),
+            ..SearchFilter::default()
+        },
+        SearchFilter {
+            tests: TestFilter::Only,
+            ..SearchFilter::default()
+        },
+    ];
+    for filter in cases {
+        for (mode, vector) in [
+            (SearchMode::Vector, Some(vector(0))),
+            (SearchMode::Keyword, None),
+            (SearchMode::Hybrid, Some(vector(0))),
+        ] {
+            let hits = filtered(&store, "alpha", vector, mode, filter.clone()).await;
+            assert_eq!(hits, vec![lone_id], "{mode:?} with {filter:?}");
+        }
+    }
+    // Excluding tests leaves only the crowd; a filter that matches nothing
+    // returns nothing rather than unfiltered results.
+    let hits = filtered(
+        &store,
+        "alpha",
+        Some(vector(0)),
+        SearchMode::Hybrid,
+        SearchFilter {
+            tests: TestFilter::Exclude,
+            ..SearchFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(hits.len(), 5);
+    assert!(hits.iter().all(|id| id.starts_with("src/big.rs#")));
+    let none = SearchFilter {
+        languages: vec!["cobol".into()],
+        ..SearchFilter::default()
+    };
+    assert!(
+        filtered(&store, "alpha", Some(vector(0)), SearchMode::Hybrid, none)
+            .await
+            .is_empty()
+    );
 }

@@ -1,0 +1,236 @@
+//! Search filters, compiled to one SQL predicate that both lanes apply
+//! before ranking (LanceDB prefilters), so a filtered search returns the top
+//! k of the filtered set, never the top k of everything minus what the filter
+//! drops.
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::chunk_col;
+use crate::{Result, StoreError};
+
+/// Which chunks a search may return. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchFilter {
+    /// Languages (`rust`, `python`, ...), any of.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Chunk kinds (`function`, `method`, `class`, ...), any of.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Path globs relative to the project root, any of (`src/**/*.rs`; a glob
+    /// without `/` matches at any depth, like `*.py`).
+    #[serde(default)]
+    pub include_globs: Vec<String>,
+    /// Path globs to leave out.
+    #[serde(default)]
+    pub exclude_globs: Vec<String>,
+    /// File extensions, with or without the dot (`.rs`, `py`), any of.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// A definition name: matches the chunk's name or qualified name exactly.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A containing type or module: the chunk named so and everything
+    /// qualified under it (`Class.method`, `Type::method`).
+    #[serde(default)]
+    pub container: Option<String>,
+    /// Test code only, or no test code.
+    #[serde(default)]
+    pub tests: TestFilter,
+}
+
+/// Whether test code is wanted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestFilter {
+    /// Test and non-test code.
+    #[default]
+    Any,
+    /// Only files that look like tests.
+    Only,
+    /// No files that look like tests.
+    Exclude,
+}
+
+impl TestFilter {
+    /// From a pair of "tests only" / "exclude tests" switches; "only" wins.
+    pub fn from_flags(only: bool, exclude: bool) -> Self {
+        match (only, exclude) {
+            (true, _) => Self::Only,
+            (_, true) => Self::Exclude,
+            _ => Self::Any,
+        }
+    }
+}
+
+/// Paths that are test code in the usual layouts: `tests/`, `test/`,
+/// `__tests__/`, `spec/` directories, `test_*.py`, `*_test.go`, `*.test.ts`,
+/// `*.spec.js`, `*_spec.rb`, `FooTest.java`, `FooTests.cs`.
+const TEST_PATH_REGEX: &str = r"(^|/)(tests?|__tests__|specs?)/|(^|/)test_[^/]*$|_test\.[^/.]+$|\.(test|spec)\.[^/]+$|_spec\.[^/.]+$|Tests?\.(java|kt|cs|swift|scala|php)$";
+
+impl SearchFilter {
+    /// Whether the filter lets everything through.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The SQL predicate over the chunks table, or `None` when unfiltered.
+    /// Fails on a glob that does not parse, naming it.
+    pub fn to_sql(&self) -> Result<Option<String>> {
+        let mut clauses: Vec<String> = Vec::new();
+        if !self.languages.is_empty() {
+            clauses.push(in_list(chunk_col::LANGUAGE, &self.languages));
+        }
+        if !self.kinds.is_empty() {
+            clauses.push(in_list(chunk_col::KIND, &self.kinds));
+        }
+        if !self.extensions.is_empty() {
+            let any: Vec<String> = self
+                .extensions
+                .iter()
+                .map(|ext| {
+                    let ext = ext.trim().trim_start_matches('.');
+                    format!(
+                        "{} LIKE {}",
+                        chunk_col::FILE_PATH,
+                        quote(&format!("%.{}", escape_like(ext)))
+                    )
+                })
+                .collect();
+            clauses.push(format!("({})", any.join(" OR ")));
+        }
+        if !self.include_globs.is_empty() {
+            clauses.push(regex_clause(&globs_regex(&self.include_globs)?));
+        }
+        if !self.exclude_globs.is_empty() {
+            clauses.push(format!("NOT {}", regex_clause(&globs_regex(&self.exclude_globs)?)));
+        }
+        if let Some(name) = self.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            let name = quote(name.trim());
+            clauses.push(format!(
+                "({} = {name} OR {} = {name})",
+                chunk_col::NAME,
+                chunk_col::QUALIFIED_NAME
+            ));
+        }
+        if let Some(container) = self.container.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            let like = |pattern: String| format!("{} LIKE {}", chunk_col::QUALIFIED_NAME, quote(&pattern));
+            let escaped = escape_like(container);
+            clauses.push(format!(
+                "({} = {} OR {} OR {} OR {} OR {})",
+                chunk_col::NAME,
+                quote(container),
+                like(format!("{escaped}.%")),
+                like(format!("{escaped}::%")),
+                like(format!("%.{escaped}.%")),
+                like(format!("%::{escaped}::%")),
+            ));
+        }
+        match self.tests {
+            TestFilter::Any => {}
+            TestFilter::Only => clauses.push(regex_clause(TEST_PATH_REGEX)),
+            TestFilter::Exclude => clauses.push(format!("NOT {}", regex_clause(TEST_PATH_REGEX))),
+        }
+        Ok((!clauses.is_empty()).then(|| clauses.join(" AND ")))
+    }
+}
+
+/// One regular expression matching any of `globs` against a whole relative
+/// path; `*` stays within a directory, `**` crosses them.
+fn globs_regex(globs: &[String]) -> Result<String> {
+    let mut alternatives = Vec::new();
+    for glob in globs {
+        let trimmed = glob.trim().trim_start_matches("./");
+        let anchored = if trimmed.contains('/') {
+            trimmed.trim_start_matches('/').to_string()
+        } else {
+            format!("**/{trimmed}")
+        };
+        let compiled = globset::GlobBuilder::new(&anchored)
+            .literal_separator(true)
+            .build()
+            .map_err(|err| StoreError::Invalid(format!("bad path glob `{glob}`: {err}")))?;
+        // globset writes byte-oriented regexes (`(?-u)`); the SQL engine's
+        // regexes match text, where ASCII mode is not allowed.
+        alternatives.push(compiled.regex().trim_start_matches("(?-u)").to_string());
+    }
+    Ok(format!("(?:{})", alternatives.join("|")))
+}
+
+fn regex_clause(regex: &str) -> String {
+    format!("regexp_match({}, {}) IS NOT NULL", chunk_col::FILE_PATH, quote(regex))
+}
+
+fn in_list(column: &str, values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| quote(v.trim())).collect();
+    format!("{column} IN ({})", quoted.join(", "))
+}
+
+/// A SQL string literal.
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn escape_like(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_filter_is_no_predicate() {
+        assert_eq!(SearchFilter::default().to_sql().unwrap(), None);
+    }
+
+    #[test]
+    fn globs_follow_gitignore_like_rules() {
+        let regex = regex_lite(&globs_regex(&["*.py".into(), "src/*.rs".into()]).unwrap());
+        assert!(regex("app/auth.py"));
+        assert!(regex("auth.py"));
+        assert!(regex("src/lib.rs"));
+        assert!(!regex("src/deep/lib.rs"), "`*` stays within a directory");
+        assert!(!regex("app/auth.pyc"));
+        let error = globs_regex(&["src/[".into()]).unwrap_err().to_string();
+        assert!(error.contains("src/["), "{error}");
+    }
+
+    #[test]
+    fn test_paths_are_recognised() {
+        let is_test = regex_lite(TEST_PATH_REGEX);
+        for path in [
+            "tests/e2e.rs",
+            "crates/x/tests/a.rs",
+            "pkg/server_test.go",
+            "app/test_auth.py",
+            "web/button.test.tsx",
+            "web/__tests__/a.js",
+            "spec/models/user_spec.rb",
+            "src/test/java/FooTest.java",
+        ] {
+            assert!(is_test(path), "{path}");
+        }
+        for path in ["src/lib.rs", "app/auth.py", "src/contest.rs", "docs/testing.md"] {
+            assert!(!is_test(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn literals_are_quoted() {
+        let filter = SearchFilter {
+            name: Some("o'brien".into()),
+            ..SearchFilter::default()
+        };
+        assert_eq!(
+            filter.to_sql().unwrap().unwrap(),
+            "(name = 'o''brien' OR qualified_name = 'o''brien')"
+        );
+    }
+
+    /// The SQL engine's regex semantics (Rust `regex`), for checking patterns.
+    fn regex_lite(pattern: &str) -> impl Fn(&str) -> bool + use<> {
+        let regex = regex::Regex::new(pattern).unwrap();
+        move |text| regex.is_match(text)
+    }
+}
