@@ -7,3 +7,5 @@
 (struct_specifier name: (type_identifier) @name body: (_)) @struct
 (union_specifier name: (type_identifier) @name body: (_)) @struct
 (enum_specifier name: (type_identifier) @name body: (_)) @enum
+; Constants, statics and top-level variables (runs of small ones merge).
+(preproc_def name: (identifier) @name) @constant

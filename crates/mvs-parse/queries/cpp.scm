@@ -12,3 +12,5 @@
 (struct_specifier name: (_) @name body: (_)) @struct
 (enum_specifier name: (_) @name body: (_)) @enum
 (namespace_definition name: (_) @name) @module
+; Constants, statics and top-level variables (runs of small ones merge).
+(preproc_def name: (identifier) @name) @constant

@@ -8,3 +8,6 @@
   name: (field_identifier) @name) @method
 (type_declaration (type_spec name: (type_identifier) @name type: (struct_type))) @struct
 (type_declaration (type_spec name: (type_identifier) @name type: (interface_type))) @trait
+; Constants, statics and top-level variables (runs of small ones merge).
+(source_file (const_declaration (const_spec name: (identifier) @name)) @constant)
+(source_file (var_declaration (var_spec name: (identifier) @name)) @constant)

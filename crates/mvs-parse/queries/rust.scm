@@ -9,3 +9,6 @@
 (impl_item type: (_) @name) @impl
 (mod_item name: (identifier) @name body: (declaration_list)) @module
 (macro_definition name: (identifier) @name) @macro
+; Constants, statics and top-level variables (runs of small ones merge).
+(const_item name: (identifier) @name) @constant
+(static_item name: (identifier) @name) @constant

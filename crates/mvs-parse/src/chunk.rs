@@ -24,6 +24,9 @@ pub enum ChunkKind {
     Module,
     /// A macro definition.
     Macro,
+    /// A constant, static or top-level variable; a run of small ones
+    /// becomes one chunk.
+    Constant,
     /// Imports and top-level docs before the first definition of a file.
     ModuleHeader,
     /// A document section under a heading (its text before subsections).
@@ -45,6 +48,7 @@ impl ChunkKind {
             ChunkKind::Impl => "impl",
             ChunkKind::Module => "module",
             ChunkKind::Macro => "macro",
+            ChunkKind::Constant => "constant",
             ChunkKind::ModuleHeader => "module-header",
             ChunkKind::Section => "section",
             ChunkKind::Window => "window",
@@ -63,6 +67,7 @@ impl ChunkKind {
             "impl" => ChunkKind::Impl,
             "module" => ChunkKind::Module,
             "macro" => ChunkKind::Macro,
+            "constant" => ChunkKind::Constant,
             "section" => ChunkKind::Section,
             _ => return None,
         })

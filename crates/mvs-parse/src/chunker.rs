@@ -83,8 +83,13 @@ pub(crate) fn chunk_source(
             chunks.push(chunk);
         }
     }
-    chunks
+    builder.merge_constant_runs(chunks, max_chunk_bytes)
 }
+
+/// Constants at most this long are "small": a run of them (one-line
+/// `const`s, `#define`s, settings) is one chunk instead of many that each
+/// carry too little text to embed well.
+const SMALL_CONSTANT_BYTES: usize = 200;
 
 /// Lines per window for files without a grammar.
 const WINDOW_LINES: usize = 40;
@@ -392,6 +397,60 @@ impl<'a> ChunkBuilder<'a> {
                 })
             })
             .collect()
+    }
+
+    /// Merges each run of small constants that are siblings (same parent)
+    /// with only blank space between them into one chunk, up to `max_bytes`.
+    /// The merged chunk keeps its first member's id (stable while that
+    /// constant exists) and names every member.
+    fn merge_constant_runs(&self, chunks: Vec<Chunk>, max_bytes: usize) -> Vec<Chunk> {
+        let mut merged: Vec<Chunk> = Vec::with_capacity(chunks.len());
+        let mut run: Vec<Chunk> = Vec::new();
+        for chunk in chunks {
+            let joins = run.last().is_some_and(|last: &Chunk| {
+                chunk.kind == ChunkKind::Constant
+                    && chunk.content.len() <= SMALL_CONSTANT_BYTES
+                    && chunk.parent_id == last.parent_id
+                    && self.source[last.end_byte..chunk.start_byte].trim().is_empty()
+                    && chunk.end_byte - run[0].start_byte <= max_bytes
+            });
+            if !joins {
+                merged.extend(self.merge_run(std::mem::take(&mut run)));
+            }
+            if chunk.kind == ChunkKind::Constant && chunk.content.len() <= SMALL_CONSTANT_BYTES {
+                run.push(chunk);
+            } else {
+                merged.push(chunk);
+            }
+        }
+        merged.extend(self.merge_run(run));
+        merged
+    }
+
+    fn merge_run(&self, run: Vec<Chunk>) -> Vec<Chunk> {
+        if run.len() < 2 {
+            return run;
+        }
+        let (first, last) = (&run[0], &run[run.len() - 1]);
+        let names = truncate_chars(
+            &run.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+            MAX_SIGNATURE_CHARS,
+        );
+        let content = self.source[first.start_byte..last.end_byte].to_string();
+        vec![Chunk {
+            name: names.clone(),
+            signature: truncate_chars(
+                &run.iter().map(|c| c.signature.as_str()).collect::<Vec<_>>().join("; "),
+                MAX_SIGNATURE_CHARS,
+            ),
+            doc: run.iter().find_map(|c| c.doc.clone()),
+            end_line: last.end_line,
+            end_byte: last.end_byte,
+            content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
+            embedding_text: format!("{} · {} · {names}\n{content}", self.rel_path, self.language),
+            content,
+            ..first.clone()
+        }]
     }
 
     fn make_chunk(&mut self, draft: ChunkDraft) -> Chunk {

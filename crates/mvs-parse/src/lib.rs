@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the chunking rules. Bump it whenever the same file would
 /// produce different chunks, so indexes re-chunk files that did not change.
-pub const CHUNKER_VERSION: u32 = 3;
+pub const CHUNKER_VERSION: u32 = 4;
 
 /// Limits applied before parsing.
 #[derive(Debug, Clone)]

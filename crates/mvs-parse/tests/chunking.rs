@@ -179,3 +179,50 @@ fn oversized_definitions_split_at_statements_with_the_signature_repeated() {
     let ids: std::collections::HashSet<&str> = parts.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids.len(), parts.len());
 }
+
+/// A run of small sibling constants is one chunk named after all of them;
+/// a constant on its own, a big one, or one separated by code stays alone.
+/// Constants between definitions are no longer lost between chunks.
+#[test]
+fn runs_of_small_constants_merge_into_one_chunk() {
+    let source = "use std::fmt;\n\nfn setup() {}\n\n/// Retries before giving up.\npub const MAX_RETRIES: u32 = 5;\nconst BACKOFF_MS: u64 = 250;\n\nstatic GREETING: &str = \"hi\";\n\nfn run() {}\n\nconst ALONE: u8 = 1;\n";
+    let chunks = chunks_of("src/net.rs", source);
+    let kinds: Vec<(&str, &str)> = chunks.iter().map(|c| (c.kind.as_str(), c.name.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("module-header", ""),
+            ("function", "setup"),
+            ("constant", "MAX_RETRIES, BACKOFF_MS, GREETING"),
+            ("function", "run"),
+            ("constant", "ALONE"),
+        ]
+    );
+    let group = &chunks[2];
+    assert!(
+        group
+            .content
+            .starts_with("/// Retries before giving up.\npub const MAX_RETRIES")
+    );
+    assert!(group.content.ends_with("static GREETING: &str = \"hi\";"));
+    assert_eq!((group.start_line, group.end_line), (5, 9));
+    assert_eq!(group.doc.as_deref(), Some("Retries before giving up."));
+    assert!(group.embedding_text.contains("MAX_RETRIES, BACKOFF_MS, GREETING"));
+
+    // The group keeps its first member's id when a line is inserted above.
+    let shifted = chunks_of("src/net.rs", &format!("// new line\n{source}"));
+    assert_eq!(shifted[2].id, group.id);
+
+    // Python module-level settings merge the same way; class bodies do not
+    // produce constants of their own.
+    let python = chunks_of(
+        "app/settings.py",
+        "import os\n\nDEBUG = False\nPORT = 8080\nHOST = os.environ.get('HOST')\n\nclass App:\n    name = 'x'\n",
+    );
+    let constants: Vec<&str> = python
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Constant)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(constants, ["DEBUG, PORT, HOST"]);
+}

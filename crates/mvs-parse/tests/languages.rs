@@ -49,7 +49,13 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "languages/sample.go",
         "go",
-        &["struct Item", "trait Getter", "method Store.Get", "function NewStore"],
+        &[
+            "struct Item",
+            "trait Getter",
+            "method Store.Get",
+            "function NewStore",
+            "constant MaxItems",
+        ],
     ),
     (
         "languages/Sample.java",
@@ -86,6 +92,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
             "enum mode",
             "function buffer_new",
             "function buffer_len",
+            "constant BUFFER_CAP",
         ],
     ),
     (
@@ -97,6 +104,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
             "method geo::Polygon::area",
             "method geo::Polygon::sides",
             "function geo::clamp",
+            "constant GEO_EPSILON",
         ],
     ),
     (
