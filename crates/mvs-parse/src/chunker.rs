@@ -42,12 +42,19 @@ pub(crate) fn chunk_source(
     if parser.set_language(&spec.grammar()).is_err() {
         return Vec::new();
     }
+    let bytes = source.as_bytes();
+    let masked: Vec<u8>;
+    let parsed_bytes = if spec.ascii_only_scanner && !source.is_ascii() {
+        masked = bytes.iter().map(|&b| if b.is_ascii() { b } else { b'x' }).collect();
+        &masked[..]
+    } else {
+        bytes
+    };
     // tree-sitter recovers from syntax errors, so a tree comes back for any
     // input; `None` only follows a cancellation we never request.
-    let Some(tree) = parser.parse(source, None) else {
+    let Some(tree) = parser.parse(parsed_bytes, None) else {
         return Vec::new();
     };
-    let bytes = source.as_bytes();
     let mut definitions = collect_definitions(spec, tree.root_node(), bytes);
     link_hierarchy(&mut definitions);
 
@@ -159,6 +166,16 @@ fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, by
             Some(parent) if spec.wrapper_kinds.contains(&parent.kind()) => parent,
             _ => node,
         };
+        // A tree of masked text (`ascii_only_scanner`) could in theory end a
+        // node inside a multi-byte character of the real text.
+        let body_start = node.child_by_field_name("body").map(|b| b.start_byte());
+        if [range_node.start_byte(), range_node.end_byte(), node.start_byte()]
+            .into_iter()
+            .chain(body_start)
+            .any(|at| !is_char_boundary(bytes, at))
+        {
+            continue;
+        }
         definitions.push(Definition {
             kind,
             // Headings are prose; only code names are reduced to their last segment.
@@ -244,6 +261,12 @@ fn line_start(bytes: &[u8], start: usize) -> usize {
     } else {
         start
     }
+}
+
+/// Whether `at` starts a character (or is the end) of UTF-8 `bytes`.
+fn is_char_boundary(bytes: &[u8], at: usize) -> bool {
+    // Continuation bytes are 0b10xx_xxxx.
+    at >= bytes.len() || (bytes[at] & 0xC0) != 0x80
 }
 
 fn node_text(node: Node, bytes: &[u8]) -> String {

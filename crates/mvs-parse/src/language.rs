@@ -16,6 +16,12 @@ pub struct LanguageSpec {
     pub scope_separator: &'static str,
     /// Node kinds that wrap a definition and belong to its chunk (decorators).
     pub wrapper_kinds: &'static [&'static str],
+    /// The grammar's external scanner passes code points to C's `<ctype.h>`
+    /// functions, which index a 256-entry table: a non-ASCII lookahead reads
+    /// out of bounds and can crash the process. Such a grammar parses a copy
+    /// of the text with every non-ASCII byte replaced by `x` (same length, so
+    /// byte offsets still index the real text).
+    pub ascii_only_scanner: bool,
     grammar: fn() -> tree_sitter::Language,
     query_source: &'static str,
 }
@@ -28,13 +34,21 @@ impl LanguageSpec {
 }
 
 /// Builds a registry row; the query file is `queries/<query>.scm`.
+/// A trailing `ascii_only_scanner` sets [`LanguageSpec::ascii_only_scanner`].
 macro_rules! language {
     ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal) => {
+        language!($name, [$($ext),*], $sep, [$($wrapper),*], $grammar, $query, false)
+    };
+    ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal, ascii_only_scanner) => {
+        language!($name, [$($ext),*], $sep, [$($wrapper),*], $grammar, $query, true)
+    };
+    ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal, $ascii:literal) => {
         LanguageSpec {
             name: $name,
             extensions: &[$($ext),*],
             scope_separator: $sep,
             wrapper_kinds: &[$($wrapper),*],
+            ascii_only_scanner: $ascii,
             grammar: || $grammar.into(),
             query_source: include_str!(concat!("../queries/", $query, ".scm")),
         }
@@ -101,6 +115,17 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     language!("php", ["php"], "::", [], tree_sitter_php::LANGUAGE_PHP, "php"),
     language!("scala", ["scala", "sc"], ".", [], tree_sitter_scala::LANGUAGE, "scala"),
     language!("lua", ["lua"], ".", [], tree_sitter_lua::LANGUAGE, "lua"),
+    // tree-sitter-bash 0.25.1's scanner calls isdigit() and friends on the
+    // lookahead code point (scanner.c:1158): non-ASCII text segfaults it.
+    language!(
+        "bash",
+        ["sh", "bash", "zsh"],
+        ".",
+        [],
+        tree_sitter_bash::LANGUAGE,
+        "bash",
+        ascii_only_scanner
+    ),
     language!(
         "markdown",
         ["md", "markdown"],
@@ -114,12 +139,6 @@ pub static LANGUAGES: &[LanguageSpec] = &[
 /// Text formats without a grammar here: chunked in line windows, labelled
 /// with their real language name. (name, extensions, exact file names)
 pub static TEXT_LANGUAGES: &[(&str, &[&str], &[&str])] = &[
-    // tree-sitter-bash's external scanner segfaults on fuzzed input (0.25.1:
-    // tests/robustness.rs, MVS_FUZZ_SEED=20261127, 6000 rounds; 0.23.3 and
-    // 0.25.1 both within 100k rounds of the same mutations, seeds 1-4, even on
-    // 830 bytes of random text), which would take the whole server down; shell
-    // scripts use windows until a fixed grammar is released.
-    ("bash", &["sh", "bash", "zsh"], &[]),
     ("yaml", &["yml", "yaml"], &[]),
     ("toml", &["toml"], &[]),
     ("json", &["json", "jsonc"], &[]),

@@ -138,7 +138,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
         "scala",
         &["trait Priced", "class Cart", "method Cart.add", "method Cart.empty"],
     ),
-    ("languages/sample.sh", "bash", &["window "]),
+    (
+        "languages/sample.sh",
+        "bash",
+        &["constant GREETING", "function greet", "function cleanup"],
+    ),
     ("languages/sample.lua", "lua", &["method M.greet", "method M.size"]),
     (
         "languages/sample.md",
