@@ -37,12 +37,15 @@ pub struct IndexOptions {
     pub parse_workers: usize,
     /// File limits for the chunker.
     pub chunk_options: ChunkOptions,
+    /// `MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES`: split definitions above this
+    /// size instead of sizing chunks to the model's window.
+    pub max_chunk_bytes: Option<usize>,
 }
 
 impl IndexOptions {
     /// Defaults from the machine; `MCP_VECTOR_SEARCH_MAX_WORKERS` overrides
     /// the worker count, `MCP_VECTOR_SEARCH_MAX_FILE_SIZE` (bytes) the file
-    /// size cap.
+    /// size cap, `MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES` the chunk size.
     pub fn from_env() -> Self {
         let env_number = |name: &str| {
             std::env::var(name)
@@ -59,6 +62,7 @@ impl IndexOptions {
             force: false,
             parse_workers: env_number("MCP_VECTOR_SEARCH_MAX_WORKERS").map_or(cores, |n| n as usize),
             chunk_options,
+            max_chunk_bytes: env_number("MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES").map(|n| n as usize),
         }
     }
 }
@@ -239,12 +243,18 @@ pub async fn index_project(
     let (embedded_tx, embedded_rx) = mpsc::channel::<EmbeddedBatch>(EMBEDDED_QUEUE);
     let parse_busy = Arc::new(Mutex::new(Duration::ZERO));
     let work = Arc::new(Mutex::new(work));
+    // Chunks fill the model's window unless the user sized them.
+    let mut chunk_options = options.chunk_options.clone();
+    match options.max_chunk_bytes {
+        Some(bytes) => chunk_options.max_chunk_bytes = bytes,
+        None => chunk_options.fit_model_window(spec.max_tokens),
+    }
     let mut parsers = Vec::new();
     for _ in 0..options.parse_workers.max(1).min(files_total.max(1)) {
         let work = Arc::clone(&work);
         let tx = parsed_tx.clone();
         let busy = Arc::clone(&parse_busy);
-        let chunk_options = options.chunk_options.clone();
+        let chunk_options = chunk_options.clone();
         parsers.push(tokio::task::spawn_blocking(move || {
             parse_worker(&work, &tx, &busy, &chunk_options, rechunk_all)
         }));

@@ -36,6 +36,18 @@ pub struct ChunkOptions {
     pub max_chunk_bytes: usize,
 }
 
+impl ChunkOptions {
+    /// Bytes of code per model token, measured on this repository with the
+    /// default model's WordPiece tokenizer (1200 bytes ~ 256 tokens).
+    pub const BYTES_PER_TOKEN: f64 = 1200.0 / 256.0;
+
+    /// Sets [`ChunkOptions::max_chunk_bytes`] so a chunk fills, but does not
+    /// overflow, a model window of `max_tokens` tokens.
+    pub fn fit_model_window(&mut self, max_tokens: usize) {
+        self.max_chunk_bytes = ((max_tokens as f64 * Self::BYTES_PER_TOKEN) as usize).max(200);
+    }
+}
+
 impl Default for ChunkOptions {
     fn default() -> Self {
         Self {

@@ -226,3 +226,19 @@ fn runs_of_small_constants_merge_into_one_chunk() {
         .collect();
     assert_eq!(constants, ["DEBUG, PORT, HOST"]);
 }
+
+#[test]
+fn chunk_size_follows_the_model_window() {
+    let mut options = ChunkOptions::default();
+    options.fit_model_window(256);
+    assert_eq!(options.max_chunk_bytes, ChunkOptions::default().max_chunk_bytes);
+    options.fit_model_window(512);
+    assert_eq!(options.max_chunk_bytes, 2400);
+    let long_body: String = (0..120).map(|i| format!("    let v{i} = compute({i});\n")).collect();
+    let source = format!("fn big() {{\n{long_body}}}\n");
+    let parts = |options: &ChunkOptions| match chunk_file("src/big.rs", source.as_bytes(), options) {
+        FileChunks::Parsed { chunks, .. } => chunks.len(),
+        FileChunks::Skipped(reason) => panic!("{reason:?}"),
+    };
+    assert!(parts(&options) < parts(&ChunkOptions::default()));
+}
