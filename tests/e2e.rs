@@ -307,7 +307,10 @@ async fn mcp_stdio_handshake_index_and_search() {
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort();
-    assert_eq!(names, ["get_project_status", "index_project", "search_code"]);
+    assert_eq!(
+        names,
+        ["get_chunk", "get_project_status", "index_project", "search_code"]
+    );
 
     // Not indexed yet: a clear tool error, not a crash.
     let params =
@@ -382,6 +385,53 @@ async fn mcp_stdio_handshake_index_and_search() {
         results(&tests_only).is_empty(),
         "the fixture has no tests: {tests_only:#}"
     );
+
+    // Output control: signatures carry no code; a tight budget keeps the
+    // best result (as a signature) and counts the rest.
+    let cheap = call(
+        &client,
+        "search_code",
+        json!({"query": "sessions", "detail": "signatures", "limit": 5}),
+    )
+    .await;
+    assert!(
+        results(&cheap)
+            .iter()
+            .all(|r| r.get("content").is_none() && r["signature"].is_string())
+    );
+    let tight = call(
+        &client,
+        "search_code",
+        json!({"query": "sessions", "detail": "full", "max_tokens": "100", "limit": 5}),
+    )
+    .await;
+    assert_eq!(results(&tight).len(), 1, "{tight:#}");
+    assert!(tight["omitted"].as_u64().unwrap() >= 1, "{tight:#}");
+
+    // get_chunk expands a hit by id, with context, and reads file lines.
+    let id = top["chunk_id"].as_str().unwrap();
+    let chunk = call(&client, "get_chunk", json!({"chunk_id": id, "context_lines": 2})).await;
+    assert_eq!(chunk["file_path"], "app/auth.py");
+    assert_eq!(chunk["stale"], false);
+    assert!(chunk["content"].as_str().unwrap().contains("def expire_idle_sessions"));
+    assert!(chunk["start_line"].as_u64() < top["start_line"].as_u64());
+    let lines = call(
+        &client,
+        "get_chunk",
+        json!({"file_path": "src/billing.rs", "start_line": 3, "end_line": 4}),
+    )
+    .await;
+    assert_eq!(
+        lines["content"],
+        "/// Sums the net price of every line item and applies the tax rate.\npub fn compute_invoice_total(items: &[LineItem], tax_rate: f64) -> f64 {"
+    );
+    // Paths outside the project are refused, whatever their spelling.
+    for escape in ["../../../../etc/passwd", "/etc/passwd", "app/../../outside.txt"] {
+        let params = CallToolRequestParams::new("get_chunk")
+            .with_arguments(json!({"file_path": escape}).as_object().unwrap().clone());
+        let result = client.call_tool(params).await.unwrap();
+        assert_eq!(result.is_error, Some(true), "{escape}: {result:?}");
+    }
 
     // Invalid arguments are a protocol error naming the problem.
     let params = CallToolRequestParams::new("search_code")

@@ -54,6 +54,14 @@ pub enum IndexError {
         /// Model loaded for the query.
         loaded_model: String,
     },
+    /// A path given by a caller leads outside the project.
+    #[error("{path} is outside the project {root}; only files under the project root can be read")]
+    OutsideProject {
+        /// The path as given.
+        path: String,
+        /// The project root.
+        root: PathBuf,
+    },
     /// The project root is not a directory.
     #[error("{0} is not a directory")]
     NotADirectory(PathBuf),

@@ -48,6 +48,24 @@ impl Project {
         Self::new(&root)
     }
 
+    /// The real path of `path` (relative to the root, or absolute), which
+    /// must exist and lie inside the root once symlinks are resolved: the
+    /// only way tools turn a caller's path into a file to read.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, IndexError> {
+        let joined = self.root.join(path.trim());
+        let real = joined.canonicalize().map_err(|source| IndexError::Io {
+            path: PathBuf::from(path),
+            source,
+        })?;
+        if !real.starts_with(&self.root) {
+            return Err(IndexError::OutsideProject {
+                path: path.to_string(),
+                root: self.root.clone(),
+            });
+        }
+        Ok(real)
+    }
+
     /// The project root.
     pub fn root(&self) -> &Path {
         &self.root
@@ -153,5 +171,42 @@ impl WriterLock {
             }
             Err(TryLockError::Error(source)) => Err(io(source)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_only_inside_the_root() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), "fn a() {}").unwrap();
+        let project = Project::new(dir.path()).unwrap();
+        assert!(project.resolve("src/lib.rs").unwrap().ends_with("src/lib.rs"));
+        assert!(project.resolve("./src/../src/lib.rs").is_ok());
+        let absolute_inside = dir.path().join("src/lib.rs");
+        assert!(project.resolve(absolute_inside.to_str().unwrap()).is_ok());
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), dir.path().join("src/link.txt")).unwrap();
+        let escapes = [
+            "../secret.txt".to_string(),
+            outside.path().join("secret.txt").to_string_lossy().into_owned(),
+            "src/link.txt".to_string(),
+        ];
+        for escape in escapes {
+            let error = project.resolve(&escape).unwrap_err().to_string();
+            assert!(
+                error.contains("outside the project") || error.contains("No such file"),
+                "{escape}: {error}"
+            );
+        }
+        assert!(matches!(
+            project.resolve("src/link.txt"),
+            Err(IndexError::OutsideProject { .. })
+        ));
     }
 }

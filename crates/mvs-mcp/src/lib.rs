@@ -1,13 +1,16 @@
-//! The MCP tool layer: `search_code`, `index_project` and
+//! The MCP tool layer: `search_code`, `get_chunk`, `index_project` and
 //! `get_project_status` over stdio (rmcp).
 //!
 //! The handshake never waits for the model or the index: the embedder loads
 //! in the background after start-up (or on first need), and indexing runs as
 //! a background job whose progress `get_project_status` reports.
 
+mod budget;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use budget::Detail;
 use mvs_embed::Embedder;
 use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, SearchResponse};
 use mvs_store::{SearchFilter, SearchMode, TestFilter};
@@ -24,11 +27,10 @@ pub type EmbedderLoader = Arc<dyn Fn() -> Result<Embedder, String> + Send + Sync
 
 /// How many results `search_code` returns at most.
 const MAX_LIMIT: usize = 50;
-/// Lines of each hit's content shown in the text rendering.
-const TEXT_PREVIEW_LINES: usize = 12;
 
 const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repository.\n\
-- search_code: find code by what it does (natural language) or by identifier; returns ranked chunks with file_path and line ranges.\n\
+- search_code: find code by what it does (natural language) or by identifier; returns ranked chunks with file_path and line ranges. Narrow with language/files/kind filters; detail=signatures for a cheap overview.\n\
+- get_chunk: read a hit in full (chunk_id) or any lines of a file, with context.\n\
 - index_project: (re)index in the background; returns at once. Call it if get_project_status says not_indexed.\n\
 - get_project_status: index state, counts, model, progress of a running job.";
 
@@ -127,6 +129,13 @@ pub struct SearchCodeArgs {
     /// Leave out test files.
     #[serde(default, deserialize_with = "lenient::boolean")]
     pub exclude_tests: Option<bool>,
+    /// Per result: `signatures` (no code), `snippets` (default, first 20
+    /// lines) or `full`.
+    pub detail: Option<String>,
+    /// Budget of the whole answer in tokens (default 4000, at most 20000);
+    /// results beyond it are left out and counted.
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub max_tokens: Option<usize>,
 }
 
 impl SearchCodeArgs {
@@ -206,6 +215,27 @@ mod lenient {
     }
 }
 
+/// Arguments of `get_chunk`: a `chunk_id`, or a `file_path` and lines.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct GetChunkArgs {
+    /// A chunk id from a search result.
+    pub chunk_id: Option<String>,
+    /// A file, relative to the project root (instead of `chunk_id`).
+    pub file_path: Option<String>,
+    /// First line (1-based) with `file_path`; default 1.
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub start_line: Option<usize>,
+    /// Last line (inclusive) with `file_path`; default `start_line` + 99.
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub end_line: Option<usize>,
+    /// Lines of surrounding code to add before and after (default 0, at most 200).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub context_lines: Option<usize>,
+}
+
+/// Most lines `get_chunk` returns for one file range.
+const MAX_CHUNK_LINES: usize = 400;
+
 /// Arguments of `get_project_status` (none).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct StatusArgs {}
@@ -235,37 +265,7 @@ pub fn parse_mode(raw: Option<&str>) -> Result<SearchMode, String> {
 /// A compact text rendering of results: location, kind, name, score and the
 /// first lines of each chunk.
 pub fn render_results(response: &SearchResponse) -> String {
-    if response.results.is_empty() {
-        return format!("No results for {:?}.", response.query);
-    }
-    let mut out = String::new();
-    for (index, hit) in response.results.iter().enumerate() {
-        let chunk = &hit.chunk;
-        let name = if chunk.qualified_name.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", chunk.qualified_name)
-        };
-        out.push_str(&format!(
-            "{}. {}:{}-{} {} {name}(score {:.2})\n",
-            index + 1,
-            chunk.file_path,
-            chunk.start_line,
-            chunk.end_line,
-            chunk.kind,
-            hit.score
-        ));
-        let lines: Vec<&str> = chunk.content.lines().collect();
-        for line in lines.iter().take(TEXT_PREVIEW_LINES) {
-            out.push_str("    ");
-            out.push_str(line);
-            out.push('\n');
-        }
-        if lines.len() > TEXT_PREVIEW_LINES {
-            out.push_str(&format!("    … {} more lines\n", lines.len() - TEXT_PREVIEW_LINES));
-        }
-    }
-    out
+    budget::shape(response, Detail::Snippets, usize::MAX).1
 }
 
 #[tool_router(router = tool_router)]
@@ -298,7 +298,8 @@ impl SearchServer {
 
     #[tool(
         description = "Search the codebase by meaning and keywords (hybrid). Returns ranked code chunks \
-                       (functions, classes, methods) with file_path, start_line, end_line, kind, name, score and content.",
+                       (functions, classes, methods) with file_path, start_line, end_line, kind, name, score and \
+                       content, within max_tokens. Filters (language, files, kind, ...) apply before ranking.",
         annotations(read_only_hint = true)
     )]
     async fn search_code(&self, Parameters(args): Parameters<SearchCodeArgs>) -> Result<CallToolResult, ErrorData> {
@@ -313,6 +314,14 @@ impl SearchServer {
             ));
         }
         let mode = parse_mode(args.search_mode.as_deref()).map_err(|m| ErrorData::invalid_params(m, None))?;
+        let detail = Detail::parse(args.detail.as_deref()).map_err(|m| ErrorData::invalid_params(m, None))?;
+        let max_tokens = args.max_tokens.unwrap_or(budget::DEFAULT_MAX_TOKENS);
+        if !(100..=budget::MAX_TOKENS_CAP).contains(&max_tokens) {
+            return Err(ErrorData::invalid_params(
+                format!("max_tokens must be between 100 and {}", budget::MAX_TOKENS_CAP),
+                None,
+            ));
+        }
         let store = match mvs_index::open_index(&self.shared.project).await {
             Ok(store) => store,
             Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
@@ -337,8 +346,8 @@ impl SearchServer {
                     query: args.query,
                     results,
                 };
-                let text = render_results(&response);
-                Ok(structured(serde_json::to_value(&response).unwrap_or_default(), text))
+                let (value, text) = budget::shape(&response, detail, max_tokens);
+                Ok(structured(value, text))
             }
             Err(err) => Ok(tool_error(err.to_string())),
         }
@@ -397,6 +406,86 @@ impl SearchServer {
             described,
             format!("Started indexing job {id}; poll get_project_status for progress."),
         ))
+    }
+
+    #[tool(
+        description = "Read code by chunk_id (from search results; adds `stale` when the file changed since \
+                       indexing) or by file_path with start_line/end_line, plus context_lines around it. \
+                       Use it to expand a signature or snippet hit.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_chunk(&self, Parameters(args): Parameters<GetChunkArgs>) -> Result<CallToolResult, ErrorData> {
+        let context = args.context_lines.unwrap_or(0);
+        if context > 200 {
+            return Err(ErrorData::invalid_params("context_lines must be at most 200", None));
+        }
+        let project = &self.shared.project;
+        let (file_path, start, end, chunk) = match (&args.chunk_id, &args.file_path) {
+            (Some(id), _) => {
+                let store = match mvs_index::open_index(project).await {
+                    Ok(store) => store,
+                    Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+                };
+                match store.chunk(id).await {
+                    Ok(Some(chunk)) => (
+                        chunk.file_path.clone(),
+                        chunk.start_line as usize,
+                        chunk.end_line as usize,
+                        Some(chunk),
+                    ),
+                    Ok(None) => {
+                        return Ok(tool_error(format!(
+                            "no chunk {id}: ids change when a file is re-chunked; search again"
+                        )));
+                    }
+                    Err(err) => return Ok(tool_error(err.to_string())),
+                }
+            }
+            (None, Some(path)) => {
+                let start = args.start_line.unwrap_or(1).max(1);
+                let end = args.end_line.unwrap_or(start + 99);
+                if end < start {
+                    return Err(ErrorData::invalid_params(
+                        "end_line must not be before start_line",
+                        None,
+                    ));
+                }
+                (path.clone(), start, end.min(start + MAX_CHUNK_LINES - 1), None)
+            }
+            (None, None) => {
+                return Err(ErrorData::invalid_params(
+                    "give chunk_id, or file_path with lines",
+                    None,
+                ));
+            }
+        };
+        let real = match project.resolve(&file_path) {
+            Ok(real) => real,
+            Err(err) => return Ok(tool_error(err.to_string())),
+        };
+        let text = match std::fs::read(&real) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(err) => return Ok(tool_error(format!("cannot read {file_path}: {err}"))),
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let first = start.saturating_sub(context).max(1);
+        let last = (end + context).min(lines.len());
+        let numbered: String = (first..=last).map(|n| format!("{n:>5}  {}\n", lines[n - 1])).collect();
+        let rel = project.relative(&real).unwrap_or(file_path);
+        let mut value = serde_json::json!({
+            "file_path": rel,
+            "start_line": first,
+            "end_line": last,
+            "content": lines.get(first.saturating_sub(1)..last).map(|l| l.join("\n")).unwrap_or_default(),
+        });
+        if let Some(chunk) = chunk {
+            // The chunk as indexed, and whether the file still holds it there.
+            let current = text.get(chunk.start_byte as usize..chunk.end_byte as usize);
+            value["stale"] = (current != Some(chunk.content.as_str())).into();
+            value["chunk"] = serde_json::to_value(&chunk).unwrap_or_default();
+        }
+        let header = format!("{}:{first}-{last}\n", value["file_path"].as_str().unwrap_or_default());
+        Ok(structured(value, header + &numbered))
     }
 
     #[tool(

@@ -322,6 +322,25 @@ impl Store {
         Ok(records)
     }
 
+    /// The chunk with this id, if the index has it.
+    pub async fn chunk(&self, chunk_id: &str) -> Result<Option<ChunkRecord>> {
+        let predicate = format!("{} = '{}'", chunk_col::ID, chunk_id.replace('\'', "''"));
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .only_if(predicate)
+            .limit(1)
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut found = Vec::new();
+        for batch in &batches {
+            found.extend(schema::chunks_from_batch(batch)?);
+        }
+        Ok(found.into_iter().next())
+    }
+
     /// Creates the full-text index, or folds new rows into it.
     pub async fn refresh_keyword_index(&self) -> Result<()> {
         if self.chunks.count_rows(None).await? == 0 {
