@@ -22,3 +22,5 @@ done
 echo "--- embedding: naive vs shipped (tokenizers crate sources as the corpus)"
 corpus=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tokenizers-0.23.2 | head -1)
 "$bin" bench embed "$corpus" --limit 3000
+echo "--- MCP handshake"
+python3 scripts/handshake-bench.py "$bin" .
