@@ -3,7 +3,10 @@
 
 Usage: scripts/handshake-bench.py BINARY PROJECT_ROOT
 """
-import subprocess, time, json, sys, statistics
+import json
+import subprocess
+import sys
+import time
 binary, root = sys.argv[1], sys.argv[2]
 req = json.dumps({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}) + "\n"
 times = []

@@ -67,6 +67,10 @@ impl IndexOptions {
     }
 }
 
+/// Table versions older than this are deleted after a run: long enough for
+/// any search that started on an older version to finish.
+const VERSION_RETENTION: Duration = Duration::from_secs(60);
+
 /// Where a run is, for progress displays.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Progress {
@@ -277,6 +281,11 @@ pub async fn index_project(
 
     progress.send_modify(|p| p.phase = "finishing".into());
     store.refresh_keyword_index().await?;
+    // Old versions and small fragments pile up with every commit; a failure
+    // here costs disk space, not correctness.
+    if let Err(err) = store.maintain(VERSION_RETENTION).await {
+        tracing::warn!("index maintenance failed (the index is intact): {err}");
+    }
     let mut store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
     if store.meta().chunker_version != mvs_parse::CHUNKER_VERSION {
         store.set_chunker_version(mvs_parse::CHUNKER_VERSION)?;

@@ -22,7 +22,7 @@ use futures::TryStreamExt;
 use lancedb::index::Index;
 use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::table::OptimizeAction;
+use lancedb::table::{CompactionOptions, OptimizeAction};
 use lancedb::{Connection, DistanceType, Table};
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +127,9 @@ pub struct SearchHit {
     /// BM25 score.
     pub keyword_score: Option<f32>,
 }
+
+/// Small fragments that trigger a compaction in [`Store::maintain`].
+pub const COMPACT_AT_FRAGMENTS: usize = 8;
 
 /// Row counts of an index.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -320,6 +323,39 @@ impl Store {
             records.extend(schema::files_from_batch(batch)?);
         }
         Ok(records)
+    }
+
+    /// Keeps the index directory from growing with every edit: merges the
+    /// small fragments that many commits leave behind (once there are
+    /// [`COMPACT_AT_FRAGMENTS`] of them, or a tenth of the rows are deleted
+    /// ones) and deletes
+    /// table versions older than `keep`. Call it under the writer lock.
+    /// Readers open the latest version for every query, so only a query
+    /// running for longer than `keep` could still need a deleted version.
+    pub async fn maintain(&self, keep: std::time::Duration) -> Result<()> {
+        let keep = lancedb::table::optimize::Duration::from_std(keep)
+            .map_err(|err| StoreError::Invalid(format!("bad retention: {err}")))?;
+        for table in [&self.chunks, &self.files] {
+            let stats = table.stats().await?;
+            let fragments = stats.fragment_stats.num_small_fragments;
+            let deleted = stats.num_deleted_rows.unwrap_or(0);
+            if fragments >= COMPACT_AT_FRAGMENTS || deleted * 10 > stats.num_rows.max(1) {
+                table
+                    .optimize(OptimizeAction::Compact {
+                        options: CompactionOptions::default(),
+                        remap_options: None,
+                    })
+                    .await?;
+            }
+            table
+                .optimize(OptimizeAction::Prune {
+                    older_than: Some(keep),
+                    delete_unverified: Some(false),
+                    error_if_tagged_old_versions: Some(false),
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// The chunk with this id, if the index has it.

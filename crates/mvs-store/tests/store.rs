@@ -273,3 +273,63 @@ async fn filters_apply_in_every_lane_before_ranking() {
             .is_empty()
     );
 }
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .map(|entry| match entry.file_type().unwrap().is_dir() {
+            true => dir_size(&entry.path()),
+            false => entry.metadata().unwrap().len(),
+        })
+        .sum()
+}
+
+/// 200 edits of one file, each followed by the maintenance a run does, keep
+/// the index within 2x the size of a fresh index of the same content.
+#[tokio::test]
+async fn repeated_edits_do_not_grow_the_index_without_bound() {
+    let records = |round: usize| -> (Vec<FileRecord>, Vec<ChunkRecord>, Vec<Vec<f32>>) {
+        let mut files = Vec::new();
+        let mut chunks = Vec::new();
+        for f in 0..20 {
+            let path = format!("src/file_{f}.rs");
+            let version = if f == 0 { round } else { 0 };
+            files.push(file(&path, 3));
+            for c in 0..3 {
+                chunks.push(chunk(
+                    &path,
+                    &format!("f{c}"),
+                    &format!("fn f{c}() {{ edit {version} }}"),
+                ));
+            }
+        }
+        let vectors = (0..chunks.len()).map(|i| vector(i % DIM)).collect();
+        (files, chunks, vectors)
+    };
+    let edited = tempfile::tempdir().unwrap();
+    let store = Store::open(edited.path(), "test-model", DIM).await.unwrap();
+    let (files, chunks, vectors) = records(0);
+    store.replace_files(&files, &chunks, &vectors).await.unwrap();
+    for round in 1..=200 {
+        let (files, chunks, vectors) = records(round);
+        store
+            .replace_files(&files[..1], &chunks[..3], &vectors[..3])
+            .await
+            .unwrap();
+        store.refresh_keyword_index().await.unwrap();
+        store.maintain(std::time::Duration::ZERO).await.unwrap();
+    }
+    assert_eq!(store.stats().await.unwrap().chunks, 60);
+    let hits = search(&store, "edit", None, SearchMode::Keyword).await;
+    assert!(!hits.is_empty());
+
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_store = Store::open(fresh.path(), "test-model", DIM).await.unwrap();
+    let (files, chunks, vectors) = records(200);
+    fresh_store.replace_files(&files, &chunks, &vectors).await.unwrap();
+    fresh_store.refresh_keyword_index().await.unwrap();
+    let (edited_size, fresh_size) = (dir_size(edited.path()), dir_size(fresh.path()));
+    eprintln!("after 200 edits: {edited_size} bytes; fresh: {fresh_size} bytes");
+    assert!(edited_size <= 2 * fresh_size, "{edited_size} > 2 x {fresh_size}");
+}
