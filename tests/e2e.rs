@@ -309,7 +309,13 @@ async fn mcp_stdio_handshake_index_and_search() {
     names.sort();
     assert_eq!(
         names,
-        ["get_chunk", "get_project_status", "index_project", "search_code"]
+        [
+            "get_chunk",
+            "get_project_status",
+            "index_project",
+            "search_code",
+            "search_similar"
+        ]
     );
 
     // Not indexed yet: a clear tool error, not a crash.
@@ -425,6 +431,31 @@ async fn mcp_stdio_handshake_index_and_search() {
         lines["content"],
         "/// Sums the net price of every line item and applies the tax rate.\npub fn compute_invoice_total(items: &[LineItem], tax_rate: f64) -> f64 {"
     );
+    // search_similar starts from stored vectors and leaves the source out.
+    let similar = call(
+        &client,
+        "search_similar",
+        json!({"file_path": "./app/auth.py", "function_name": "expire_idle_sessions", "limit": 3}),
+    )
+    .await;
+    assert!(!results(&similar).is_empty(), "{similar:#}");
+    assert!(results(&similar).iter().all(|r| r["name"] != "expire_idle_sessions"));
+    let by_id = call(
+        &client,
+        "search_similar",
+        json!({"chunk_id": id, "detail": "signatures"}),
+    )
+    .await;
+    assert!(results(&by_id).iter().all(|r| r["chunk_id"] != id));
+    let params = CallToolRequestParams::new("search_similar").with_arguments(
+        json!({"file_path": "app/auth.py", "function_name": "no_such_fn"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let missing = client.call_tool(params).await.unwrap();
+    assert_eq!(missing.is_error, Some(true), "{missing:?}");
+
     // Paths outside the project are refused, whatever their spelling.
     for escape in ["../../../../etc/passwd", "/etc/passwd", "app/../../outside.txt"] {
         let params = CallToolRequestParams::new("get_chunk")

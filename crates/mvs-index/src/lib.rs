@@ -54,6 +54,9 @@ pub enum IndexError {
         /// Model loaded for the query.
         loaded_model: String,
     },
+    /// What a caller referred to is not in the index.
+    #[error("not in the index: {0}")]
+    NotFound(String),
     /// A path given by a caller leads outside the project.
     #[error("{path} is outside the project {root}; only files under the project root can be read")]
     OutsideProject {
@@ -223,6 +226,73 @@ pub struct SearchResponse {
     pub query: String,
     /// Best first.
     pub results: Vec<SearchHit>,
+}
+
+/// What `search_similar` starts from: a chunk, a named definition of a
+/// file, or a whole file.
+#[derive(Debug, Clone)]
+pub enum SimilarTo {
+    /// One chunk by id.
+    Chunk(String),
+    /// The chunks of a file, or only those named so.
+    File {
+        /// Path relative to the project root.
+        path: String,
+        /// A definition name (or qualified name) inside it.
+        name: Option<String>,
+    },
+}
+
+/// Chunks whose stored vectors are nearest to the source's (the mean of its
+/// chunks' vectors for a whole file): no re-embedding, and the source chunks
+/// themselves are left out.
+pub async fn search_similar(
+    store: &Store,
+    source: &SimilarTo,
+    limit: usize,
+    filter: SearchFilter,
+) -> Result<Vec<SearchHit>, IndexError> {
+    let sources = match source {
+        SimilarTo::Chunk(id) => {
+            let chunk = store
+                .chunk(id)
+                .await?
+                .ok_or_else(|| IndexError::NotFound(format!("chunk {id}")))?;
+            let mut found = store.file_chunks(&chunk.file_path, None).await?;
+            found.retain(|(c, _)| &c.chunk_id == id);
+            found
+        }
+        SimilarTo::File { path, name } => store.file_chunks(path, name.as_deref()).await?,
+    };
+    if sources.is_empty() {
+        return Err(IndexError::NotFound(match source {
+            SimilarTo::Chunk(id) => format!("chunk {id}"),
+            SimilarTo::File { path, name: Some(name) } => format!("{name} in {path} (is the file indexed?)"),
+            SimilarTo::File { path, name: None } => format!("chunks of {path} (is the file indexed?)"),
+        }));
+    }
+    let dimension = sources[0].1.len();
+    let mut mean = vec![0f32; dimension];
+    for (_, vector) in &sources {
+        mean.iter_mut().zip(vector).for_each(|(m, v)| *m += v);
+    }
+    let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+    mean.iter_mut().for_each(|v| *v /= norm);
+    let excluded: std::collections::HashSet<&str> = sources.iter().map(|(c, _)| c.chunk_id.as_str()).collect();
+    let hits = store
+        .search(&SearchRequest {
+            text: String::new(),
+            vector: Some(mean),
+            mode: SearchMode::Vector,
+            limit: limit + excluded.len(),
+            filter,
+        })
+        .await?;
+    Ok(hits
+        .into_iter()
+        .filter(|hit| !excluded.contains(hit.chunk.chunk_id.as_str()))
+        .take(limit)
+        .collect())
 }
 
 /// Searches an open store; embeds the query unless the search is keyword-only.

@@ -1,4 +1,4 @@
-//! The MCP tool layer: `search_code`, `get_chunk`, `index_project` and
+//! The MCP tool layer: `search_code`, `search_similar`, `get_chunk`, `index_project` and
 //! `get_project_status` over stdio (rmcp).
 //!
 //! The handshake never waits for the model or the index: the embedder loads
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use budget::Detail;
 use mvs_embed::Embedder;
-use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, SearchResponse};
+use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, SearchResponse, SimilarTo};
 use mvs_store::{SearchFilter, SearchMode, TestFilter};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -30,6 +30,7 @@ const MAX_LIMIT: usize = 50;
 
 const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repository.\n\
 - search_code: find code by what it does (natural language) or by identifier; returns ranked chunks with file_path and line ranges. Narrow with language/files/kind filters; detail=signatures for a cheap overview.\n\
+- search_similar: code like a file, a function of it or a hit (chunk_id), from stored vectors.\n\
 - get_chunk: read a hit in full (chunk_id) or any lines of a file, with context.\n\
 - index_project: (re)index in the background; returns at once. Call it if get_project_status says not_indexed.\n\
 - get_project_status: index state, counts, model, progress of a running job.";
@@ -215,6 +216,28 @@ mod lenient {
     }
 }
 
+/// Arguments of `search_similar`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct SearchSimilarArgs {
+    /// The file whose code to match (relative to the project root).
+    pub file_path: Option<String>,
+    /// Only this definition of the file (name or qualified name).
+    pub function_name: Option<String>,
+    /// A chunk id from a search result (instead of `file_path`).
+    pub chunk_id: Option<String>,
+    /// Maximum results (default 10, at most 50).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub limit: Option<usize>,
+    /// Only these languages.
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub language: Option<Vec<String>>,
+    /// `signatures`, `snippets` (default) or `full`.
+    pub detail: Option<String>,
+    /// Budget of the answer in tokens (default 4000, at most 20000).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub max_tokens: Option<usize>,
+}
+
 /// Arguments of `get_chunk`: a `chunk_id`, or a `file_path` and lines.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct GetChunkArgs {
@@ -235,6 +258,31 @@ pub struct GetChunkArgs {
 
 /// Most lines `get_chunk` returns for one file range.
 const MAX_CHUNK_LINES: usize = 400;
+
+/// `limit` (default 10) within 1..=[`MAX_LIMIT`], or an invalid-params error.
+fn checked_limit(limit: Option<usize>) -> Result<usize, ErrorData> {
+    let limit = limit.unwrap_or(10);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ErrorData::invalid_params(
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+            None,
+        ));
+    }
+    Ok(limit)
+}
+
+/// `detail` and `max_tokens` of a search tool, validated.
+fn output_controls(detail: Option<&str>, max_tokens: Option<usize>) -> Result<(Detail, usize), ErrorData> {
+    let detail = Detail::parse(detail).map_err(|m| ErrorData::invalid_params(m, None))?;
+    let max_tokens = max_tokens.unwrap_or(budget::DEFAULT_MAX_TOKENS);
+    if !(100..=budget::MAX_TOKENS_CAP).contains(&max_tokens) {
+        return Err(ErrorData::invalid_params(
+            format!("max_tokens must be between 100 and {}", budget::MAX_TOKENS_CAP),
+            None,
+        ));
+    }
+    Ok((detail, max_tokens))
+}
 
 /// Arguments of `get_project_status` (none).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -306,22 +354,9 @@ impl SearchServer {
         if args.query.trim().is_empty() {
             return Err(ErrorData::invalid_params("query must not be empty", None));
         }
-        let limit = args.limit.unwrap_or(10);
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(ErrorData::invalid_params(
-                format!("limit must be between 1 and {MAX_LIMIT}"),
-                None,
-            ));
-        }
+        let limit = checked_limit(args.limit)?;
         let mode = parse_mode(args.search_mode.as_deref()).map_err(|m| ErrorData::invalid_params(m, None))?;
-        let detail = Detail::parse(args.detail.as_deref()).map_err(|m| ErrorData::invalid_params(m, None))?;
-        let max_tokens = args.max_tokens.unwrap_or(budget::DEFAULT_MAX_TOKENS);
-        if !(100..=budget::MAX_TOKENS_CAP).contains(&max_tokens) {
-            return Err(ErrorData::invalid_params(
-                format!("max_tokens must be between 100 and {}", budget::MAX_TOKENS_CAP),
-                None,
-            ));
-        }
+        let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
         let store = match mvs_index::open_index(&self.shared.project).await {
             Ok(store) => store,
             Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
@@ -406,6 +441,53 @@ impl SearchServer {
             described,
             format!("Started indexing job {id}; poll get_project_status for progress."),
         ))
+    }
+
+    #[tool(
+        description = "Find code similar to a file, one of its functions (function_name) or a search hit \
+                       (chunk_id), using the stored vectors; the source itself is left out.",
+        annotations(read_only_hint = true)
+    )]
+    async fn search_similar(
+        &self,
+        Parameters(args): Parameters<SearchSimilarArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let limit = checked_limit(args.limit)?;
+        let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
+        let project = &self.shared.project;
+        let source = match (&args.chunk_id, &args.file_path) {
+            (Some(id), _) => SimilarTo::Chunk(id.clone()),
+            (None, Some(path)) => {
+                let real = match project.resolve(path) {
+                    Ok(real) => real,
+                    Err(err) => return Ok(tool_error(err.to_string())),
+                };
+                SimilarTo::File {
+                    path: project.relative(&real).unwrap_or_else(|| path.clone()),
+                    name: args.function_name.clone(),
+                }
+            }
+            (None, None) => return Err(ErrorData::invalid_params("give file_path or chunk_id", None)),
+        };
+        let store = match mvs_index::open_index(project).await {
+            Ok(store) => store,
+            Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+        };
+        let filter = SearchFilter {
+            languages: args.language.clone().unwrap_or_default(),
+            ..SearchFilter::default()
+        };
+        match mvs_index::search_similar(&store, &source, limit, filter).await {
+            Ok(results) => {
+                let query = match &source {
+                    SimilarTo::Chunk(id) => format!("similar to {id}"),
+                    SimilarTo::File { path, name } => format!("similar to {path} {}", name.as_deref().unwrap_or("")),
+                };
+                let (value, text) = budget::shape(&SearchResponse { query, results }, detail, max_tokens);
+                Ok(structured(value, text))
+            }
+            Err(err) => Ok(tool_error(err.to_string())),
+        }
     }
 
     #[tool(

@@ -167,7 +167,7 @@ fn in_list(column: &str, values: &[String]) -> String {
 }
 
 /// A SQL string literal.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 

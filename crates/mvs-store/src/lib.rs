@@ -360,21 +360,50 @@ impl Store {
 
     /// The chunk with this id, if the index has it.
     pub async fn chunk(&self, chunk_id: &str) -> Result<Option<ChunkRecord>> {
-        let predicate = format!("{} = '{}'", chunk_col::ID, chunk_id.replace('\'', "''"));
+        let predicate = format!("{} = {}", chunk_col::ID, filter::quote(chunk_id));
+        Ok(self
+            .chunks_matching(&predicate, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(c, _)| c))
+    }
+
+    /// The chunks of `file_path` (only those named `name`, by name or
+    /// qualified name, when given) with their stored vectors.
+    pub async fn file_chunks(&self, file_path: &str, name: Option<&str>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        let mut predicate = format!("{} = {}", chunk_col::FILE_PATH, filter::quote(file_path));
+        if let Some(name) = name {
+            let name = filter::quote(name);
+            predicate.push_str(&format!(
+                " AND ({} = {name} OR {} = {name})",
+                chunk_col::NAME,
+                chunk_col::QUALIFIED_NAME
+            ));
+        }
+        self.chunks_matching(&predicate, 10_000).await
+    }
+
+    /// Rows matching a SQL predicate, with their vectors.
+    async fn chunks_matching(&self, predicate: &str, limit: usize) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
         let batches: Vec<RecordBatch> = self
             .chunks
             .query()
             .only_if(predicate)
-            .limit(1)
+            .limit(limit)
             .execute()
             .await?
             .try_collect()
             .await?;
         let mut found = Vec::new();
         for batch in &batches {
-            found.extend(schema::chunks_from_batch(batch)?);
+            found.extend(
+                schema::chunks_from_batch(batch)?
+                    .into_iter()
+                    .zip(schema::vectors_from_batch(batch)?),
+            );
         }
-        Ok(found.into_iter().next())
+        Ok(found)
     }
 
     /// Creates the full-text index, or folds new rows into it.

@@ -417,6 +417,24 @@ pub fn score_column(batch: &RecordBatch, name: &str) -> Vec<Option<f32>> {
     (0..batch.num_rows()).map(|row| columns.f32(name, row)).collect()
 }
 
+/// Reads the `vector` column of chunk rows.
+pub fn vectors_from_batch(batch: &RecordBatch) -> Result<Vec<Vec<f32>>, StoreError> {
+    let column = batch
+        .column_by_name(chunk_col::VECTOR)
+        .ok_or_else(|| StoreError::Invalid("result rows carry no vector column".into()))?;
+    let list = column
+        .as_fixed_size_list_opt()
+        .ok_or_else(|| StoreError::Invalid("the vector column is not a fixed-size list".into()))?;
+    let values = list
+        .values()
+        .as_primitive_opt::<arrow_array::types::Float32Type>()
+        .ok_or_else(|| StoreError::Invalid("vectors are not f32".into()))?;
+    let dimension = list.value_length() as usize;
+    Ok((0..list.len())
+        .map(|row| values.values()[row * dimension..(row + 1) * dimension].to_vec())
+        .collect())
+}
+
 /// Reads file rows from a batch.
 pub fn files_from_batch(batch: &RecordBatch) -> Result<Vec<FileRecord>, StoreError> {
     use file_col::*;
