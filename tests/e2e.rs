@@ -214,6 +214,75 @@ fn cli_indexes_searches_and_reports_status() {
     );
 }
 
+/// `kill -9` in the middle of an index run, then `index` again: the second
+/// run redoes only unfinished files and the index ends consistent (one row
+/// per chunk, a vector for each, every file recorded).
+#[test]
+fn a_killed_index_run_resumes_and_stays_consistent() {
+    const FILES: usize = 1500;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        let path = dir.path().join(format!("src/m{:02}/f{i}.rs", i % 30));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("pub fn handler_{i}(x: u64) -> u64 {{ x * {i} + 7 }}\n")).unwrap();
+    }
+    let root = dir.path();
+    // Vectors from the shared cache would make the run too quick to interrupt.
+    let mut child = Command::new(BIN)
+        .args(["index", "--force"])
+        .current_dir(root)
+        .env("MCP_VECTOR_SEARCH_CACHE_MB", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill as soon as some files are committed (readers never wait).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_mid_run = loop {
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        let status = Command::new(BIN)
+            .args(["status", "--json"])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let indexed = serde_json::from_slice::<Value>(&status.stdout)
+            .ok()
+            .and_then(|s| s["indexed_files"].as_u64())
+            .unwrap_or(0);
+        if indexed > 0 {
+            child.kill().unwrap(); // SIGKILL on Unix
+            child.wait().unwrap();
+            break true;
+        }
+        assert!(Instant::now() < deadline, "no commit within two minutes");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        killed_mid_run,
+        "the run finished before it could be killed; grow the fixture"
+    );
+
+    let resumed = run_json(&["index", "--json"], root);
+    let parsed = resumed["files_parsed"].as_u64().unwrap() as usize;
+    eprintln!("resumed: {resumed}");
+    assert!(
+        parsed > 0 && parsed < FILES,
+        "the second run redid {parsed} of {FILES} files: {resumed}"
+    );
+    let status = run_json(&["status", "--json"], root);
+    assert_eq!(status["indexed_files"], FILES as u64, "{status:#}");
+    assert_eq!(
+        status["chunks"], FILES as u64,
+        "one chunk per file, no duplicates: {status:#}"
+    );
+    assert_eq!(status["vectors"], status["chunks"]);
+    // And a third run has nothing left to do.
+    let again = run_json(&["index", "--json"], root);
+    assert_eq!(again["files_parsed"], 0, "{again}");
+}
+
 #[test]
 fn search_without_an_index_says_what_to_do() {
     let project = fixture_project();

@@ -184,7 +184,12 @@ pub async fn index_project(
     if options.force {
         crate::wipe_index(project)?;
     }
-    let store = open_store_for(project, &spec.id, spec.dimension).await?;
+    let mut store = open_store_for(project, &spec.id, spec.dimension).await?;
+    // An empty index holds no chunks of older rules: record the current ones
+    // now, so a run killed before its end is resumed, not started over.
+    if store.meta().chunker_version != mvs_parse::CHUNKER_VERSION && store.stats().await?.chunks == 0 {
+        store.set_chunker_version(mvs_parse::CHUNKER_VERSION)?;
+    }
     // Chunks made by other chunking rules are stale even where files are not.
     let rechunk_all = options.force || store.meta().chunker_version != mvs_parse::CHUNKER_VERSION;
     let store = Arc::new(store);
