@@ -198,6 +198,27 @@ fn cli_indexes_searches_and_reports_status() {
 
     std::fs::write(root.join("app/auth.py"), "def renamed_helper():\n    return 1\n").unwrap();
     std::fs::remove_file(root.join("notes.xyz")).unwrap();
+    // Before re-indexing, hits in the edited file are flagged stale.
+    let stale = run_json(&["search", "password session", "--json", "--mode", "keyword"], root);
+    let flags: Vec<(String, bool)> = stale["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file_path"].as_str().unwrap().to_string(),
+                r["stale"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        flags.iter().any(|(path, stale)| path == "app/auth.py" && *stale),
+        "{flags:?}"
+    );
+    assert!(
+        flags.iter().all(|(path, stale)| path == "app/auth.py" || !*stale),
+        "{flags:?}"
+    );
     let edited = run_json(&["index", "--json"], root);
     assert_eq!(
         (edited["files_parsed"].as_u64(), edited["files_deleted"].as_u64()),

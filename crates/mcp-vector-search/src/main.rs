@@ -364,6 +364,7 @@ async fn search(
         _ => Some(load_embedder(model_dir).await?),
     };
     let results = mvs_index::search(
+        &project,
         &store,
         embedder,
         &Query {

@@ -247,6 +247,7 @@ pub enum SimilarTo {
 /// chunks' vectors for a whole file): no re-embedding, and the source chunks
 /// themselves are left out.
 pub async fn search_similar(
+    project: &Project,
     store: &Store,
     source: &SimilarTo,
     limit: usize,
@@ -288,15 +289,18 @@ pub async fn search_similar(
             filter,
         })
         .await?;
-    Ok(hits
+    let mut hits: Vec<SearchHit> = hits
         .into_iter()
         .filter(|hit| !excluded.contains(hit.chunk.chunk_id.as_str()))
         .take(limit)
-        .collect())
+        .collect();
+    mark_stale(project, store, &mut hits).await?;
+    Ok(hits)
 }
 
 /// Searches an open store; embeds the query unless the search is keyword-only.
 pub async fn search(
+    project: &Project,
     store: &Store,
     embedder: Option<Arc<Embedder>>,
     query: &Query,
@@ -325,7 +329,7 @@ pub async fn search(
             ));
         }
     };
-    Ok(store
+    let mut hits = store
         .search(&SearchRequest {
             text: query.text.clone(),
             vector,
@@ -333,7 +337,30 @@ pub async fn search(
             limit: query.limit,
             filter: query.filter.clone(),
         })
-        .await?)
+        .await?;
+    mark_stale(project, store, &mut hits).await?;
+    Ok(hits)
+}
+
+/// Flags hits whose file changed on disk (size or modification time) since
+/// it was indexed: a `stat` per distinct file, no reading.
+async fn mark_stale(project: &Project, store: &Store, hits: &mut [SearchHit]) -> Result<(), IndexError> {
+    let mut paths: Vec<&str> = hits.iter().map(|h| h.chunk.file_path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let records = store.file_records_for(&paths).await?;
+    let changed: std::collections::HashSet<String> = records
+        .into_iter()
+        .filter(|record| match std::fs::metadata(project.root().join(&record.path)) {
+            Ok(metadata) => metadata.len() != record.size || discovery::mtime_ns(&metadata) != record.mtime_ns,
+            Err(_) => true,
+        })
+        .map(|record| record.path)
+        .collect();
+    for hit in hits {
+        hit.stale = changed.contains(&hit.chunk.file_path);
+    }
+    Ok(())
 }
 
 /// Opens a project's index for reading.

@@ -161,6 +161,7 @@ mod tests {
             vector_score: Some(0.5),
             keyword_rank: None,
             keyword_score: None,
+            stale: false,
         }
     }
 

@@ -375,7 +375,7 @@ impl SearchServer {
             limit,
             filter: args.filter(),
         };
-        match mvs_index::search(&store, embedder, &query).await {
+        match mvs_index::search(&self.shared.project, &store, embedder, &query).await {
             Ok(results) => {
                 let response = SearchResponse {
                     query: args.query,
@@ -477,7 +477,7 @@ impl SearchServer {
             languages: args.language.clone().unwrap_or_default(),
             ..SearchFilter::default()
         };
-        match mvs_index::search_similar(&store, &source, limit, filter).await {
+        match mvs_index::search_similar(project, &store, &source, limit, filter).await {
             Ok(results) => {
                 let query = match &source {
                     SimilarTo::Chunk(id) => format!("similar to {id}"),

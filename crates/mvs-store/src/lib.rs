@@ -126,6 +126,10 @@ pub struct SearchHit {
     pub keyword_rank: Option<u32>,
     /// BM25 score.
     pub keyword_score: Option<f32>,
+    /// The file changed on disk after this chunk was indexed, so the
+    /// content may be out of date (set by callers that see the files; the
+    /// store alone always says `false`).
+    pub stale: bool,
 }
 
 /// Small fragments that trigger a compaction in [`Store::maintain`].
@@ -406,6 +410,27 @@ impl Store {
         Ok(found)
     }
 
+    /// The file records of `paths` (those the index has).
+    pub async fn file_records_for(&self, paths: &[&str]) -> Result<Vec<FileRecord>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let quoted: Vec<String> = paths.iter().map(|p| filter::quote(p)).collect();
+        let batches: Vec<RecordBatch> = self
+            .files
+            .query()
+            .only_if(format!("{} IN ({})", file_col::PATH, quoted.join(", ")))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut records = Vec::new();
+        for batch in &batches {
+            records.extend(schema::files_from_batch(batch)?);
+        }
+        Ok(records)
+    }
+
     /// Creates the full-text index, or folds new rows into it.
     pub async fn refresh_keyword_index(&self) -> Result<()> {
         if self.chunks.count_rows(None).await? == 0 {
@@ -488,6 +513,7 @@ impl Store {
                     vector_score: f.vector.map(|h| h.score),
                     keyword_rank: f.keyword.map(|h| h.rank),
                     keyword_score: f.keyword.map(|h| h.score),
+                    stale: false,
                 })
             })
             .collect())
