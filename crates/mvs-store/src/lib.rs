@@ -321,19 +321,14 @@ impl Store {
 
     /// Every file record.
     pub async fn file_records(&self) -> Result<Vec<FileRecord>> {
-        let batches: Vec<RecordBatch> = self.files.query().execute().await?.try_collect().await?;
-        let mut records = Vec::new();
-        for batch in &batches {
-            records.extend(schema::files_from_batch(batch)?);
-        }
-        Ok(records)
+        read_rows(self.files.query(), schema::files_from_batch).await
     }
 
     /// Keeps the index directory from growing with every edit: merges the
     /// small fragments that many commits leave behind (once there are
     /// [`COMPACT_AT_FRAGMENTS`] of them, or a tenth of the rows are deleted
-    /// ones) and deletes
-    /// table versions older than `keep`. Call it under the writer lock.
+    /// ones) and deletes table versions older than `keep`. Call it under the
+    /// writer lock.
     /// Readers open the latest version for every query, so only a query
     /// running for longer than `keep` could still need a deleted version.
     pub async fn maintain(&self, keep: std::time::Duration) -> Result<()> {
@@ -390,24 +385,13 @@ impl Store {
 
     /// Rows matching a SQL predicate, with their vectors.
     async fn chunks_matching(&self, predicate: &str, limit: usize) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
-        let batches: Vec<RecordBatch> = self
-            .chunks
-            .query()
-            .only_if(predicate)
-            .limit(limit)
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        let mut found = Vec::new();
-        for batch in &batches {
-            found.extend(
-                schema::chunks_from_batch(batch)?
-                    .into_iter()
-                    .zip(schema::vectors_from_batch(batch)?),
-            );
-        }
-        Ok(found)
+        read_rows(self.chunks.query().only_if(predicate).limit(limit), |batch| {
+            Ok(schema::chunks_from_batch(batch)?
+                .into_iter()
+                .zip(schema::vectors_from_batch(batch)?)
+                .collect())
+        })
+        .await
     }
 
     /// The file records of `paths` (those the index has).
@@ -416,19 +400,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let quoted: Vec<String> = paths.iter().map(|p| filter::quote(p)).collect();
-        let batches: Vec<RecordBatch> = self
-            .files
-            .query()
-            .only_if(format!("{} IN ({})", file_col::PATH, quoted.join(", ")))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        let mut records = Vec::new();
-        for batch in &batches {
-            records.extend(schema::files_from_batch(batch)?);
-        }
-        Ok(records)
+        let predicate = format!("{} IN ({})", file_col::PATH, quoted.join(", "));
+        read_rows(self.files.query().only_if(predicate), schema::files_from_batch).await
     }
 
     /// Creates the full-text index, or folds new rows into it.
@@ -583,6 +556,16 @@ impl Store {
         }
         Ok(stats)
     }
+}
+
+/// Runs a query and converts every result batch with `read`.
+async fn read_rows<T>(query: impl ExecutableQuery, read: impl Fn(&RecordBatch) -> Result<Vec<T>>) -> Result<Vec<T>> {
+    let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        rows.extend(read(batch)?);
+    }
+    Ok(rows)
 }
 
 /// Runs one lane's query for the result columns plus its score column,
