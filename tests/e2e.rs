@@ -196,6 +196,26 @@ fn cli_indexes_searches_and_reports_status() {
     assert_eq!(rechunked["files_parsed"], 2, "{rechunked}");
     assert_eq!(run_json(&["index", "--json"], root)["files_parsed"], 0);
 
+    // A moved file keeps its vectors: no inference (the shared vector cache
+    // is off here, so only the index's own rows can supply them).
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::fs::rename(root.join("src/billing.rs"), root.join("lib/billing.rs")).unwrap();
+    let output = Command::new(BIN)
+        .args(["index", "--json"])
+        .current_dir(root)
+        .env("MCP_VECTOR_SEARCH_CACHE_MB", "0")
+        .output()
+        .unwrap();
+    let moved: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(moved["files_deleted"], 1, "{moved}");
+    assert_eq!(moved["files_parsed"], 1, "{moved}");
+    assert_eq!(moved["vectors_reused"], moved["chunks_written"], "{moved}");
+    let found = run_json(
+        &["search", "add up the prices of invoice lines including tax", "--json"],
+        root,
+    );
+    assert_eq!(found["results"][0]["file_path"], "lib/billing.rs", "{found:#}");
+
     std::fs::write(root.join("app/auth.py"), "def renamed_helper():\n    return 1\n").unwrap();
     std::fs::remove_file(root.join("notes.xyz")).unwrap();
     // Before re-indexing, hits in the edited file are flagged stale.

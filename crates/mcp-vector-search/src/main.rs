@@ -328,7 +328,7 @@ async fn index(
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         eprintln!(
-            "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks in {:.1} s ({:.0} chunks/s)",
+            "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks ({} vectors reused) in {:.1} s ({:.0} chunks/s)",
             project.root().display(),
             report.files_seen,
             report.files_parsed,
@@ -336,6 +336,7 @@ async fn index(
             report.files_deleted,
             report.files_skipped,
             report.chunks_written,
+            report.vectors_reused,
             report.elapsed_ms as f64 / 1000.0,
             report.chunks_per_second()
         );

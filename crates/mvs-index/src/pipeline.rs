@@ -27,6 +27,9 @@ const EMBED_BATCH_CHUNKS: usize = 64;
 const WRITE_BATCH_CHUNKS: usize = 512;
 /// Files per store commit, for runs of files without chunks.
 const WRITE_BATCH_FILES: usize = 256;
+/// Above this many edited or deleted files, their stored vectors are not
+/// gathered for reuse (the persistent vector cache still applies).
+const REUSE_MAX_FILES: usize = 2000;
 
 /// Knobs of an indexing run.
 #[derive(Debug, Clone)]
@@ -101,6 +104,9 @@ pub struct IndexReport {
     pub unreadable: Vec<(String, String)>,
     /// Chunks embedded and written.
     pub chunks_written: usize,
+    /// Chunks whose vector was taken from the index's own rows (unchanged
+    /// code in an edited file, a renamed or moved file) instead of the model.
+    pub vectors_reused: usize,
     /// Wall time of the run.
     pub elapsed_ms: u64,
     /// Time parse workers spent reading and chunking (summed over workers).
@@ -222,7 +228,6 @@ pub async fn index_project(
         .cloned()
         .collect();
     report.files_deleted = deleted.len();
-    store.delete_files(&deleted).await?;
 
     let mut work: VecDeque<(Discovered, Option<FileRecord>)> = VecDeque::new();
     for file in discovered {
@@ -241,6 +246,26 @@ pub async fn index_project(
             work.push_back((file, previous));
         }
     }
+    // Vectors of code that is about to be replaced or deleted, by chunk
+    // content: a chunk that reappears (unchanged in an edited file, or in a
+    // renamed file) keeps its vector instead of going through the model.
+    let mut replaced: Vec<&str> = deleted.iter().map(String::as_str).collect();
+    replaced.extend(
+        work.iter()
+            .filter(|(_, p)| p.is_some())
+            .map(|(f, _)| f.rel_path.as_str()),
+    );
+    let reusable: Arc<HashMap<String, Vec<f32>>> = Arc::new(if replaced.len() <= REUSE_MAX_FILES {
+        store
+            .chunks_of_files(&replaced)
+            .await?
+            .into_iter()
+            .map(|(chunk, vector)| (chunk.content_hash, vector))
+            .collect()
+    } else {
+        HashMap::new()
+    });
+    store.delete_files(&deleted).await?;
     let files_total = work.len();
     progress.send_replace(Progress {
         phase: "indexing".into(),
@@ -270,7 +295,7 @@ pub async fn index_project(
     }
     drop(parsed_tx);
 
-    let embed_stage = tokio::spawn(embed_stage(parsed_rx, embedded_tx, Arc::clone(&embedder)));
+    let embed_stage = tokio::spawn(embed_stage(parsed_rx, embedded_tx, Arc::clone(&embedder), reusable));
     let write_stage = tokio::spawn(write_stage(
         embedded_rx,
         Arc::clone(&store),
@@ -281,7 +306,8 @@ pub async fn index_project(
     for parser in parsers {
         parser.await.map_err(IndexError::task)?;
     }
-    let embed_busy = embed_stage.await.map_err(IndexError::task)??;
+    let (embed_busy, vectors_reused) = embed_stage.await.map_err(IndexError::task)??;
+    report.vectors_reused = vectors_reused;
     let written = write_stage.await.map_err(IndexError::task)??;
 
     progress.send_modify(|p| p.phase = "finishing".into());
@@ -418,14 +444,17 @@ fn parse_one(
     }
 }
 
-/// Batches chunks across files, embeds them and hands them to the writer.
-/// Returns the time spent in the model.
+/// Batches chunks across files, embeds them (or reuses a stored vector of
+/// the same content) and hands them to the writer. Returns the time spent
+/// in the model and the number of reused vectors.
 async fn embed_stage(
     mut rx: mpsc::Receiver<ParsedFile>,
     tx: mpsc::Sender<EmbeddedBatch>,
     embedder: Arc<Embedder>,
-) -> Result<Duration, IndexError> {
+    reusable: Arc<HashMap<String, Vec<f32>>>,
+) -> Result<(Duration, usize), IndexError> {
     let mut busy = Duration::ZERO;
+    let mut reused = 0;
     let mut pending: Vec<ParsedFile> = Vec::new();
     let mut pending_chunks = 0;
     loop {
@@ -440,32 +469,49 @@ async fn embed_stage(
             let files = std::mem::take(&mut pending);
             pending_chunks = 0;
             let embedder = Arc::clone(&embedder);
+            let reusable = Arc::clone(&reusable);
             let started = Instant::now();
-            let batch = tokio::task::spawn_blocking(move || embed_files(&embedder, files))
+            let (batch, batch_reused) = tokio::task::spawn_blocking(move || embed_files(&embedder, files, &reusable))
                 .await
                 .map_err(IndexError::task)??;
             busy += started.elapsed();
+            reused += batch_reused;
             if tx.send(batch).await.is_err() {
                 // The writer failed; its error ends the run.
-                return Ok(busy);
+                return Ok((busy, reused));
             }
         }
         if closed {
-            return Ok(busy);
+            return Ok((busy, reused));
         }
     }
 }
 
-fn embed_files(embedder: &Embedder, files: Vec<ParsedFile>) -> Result<EmbeddedBatch, IndexError> {
-    let texts: Vec<&str> = files
+fn embed_files(
+    embedder: &Embedder,
+    files: Vec<ParsedFile>,
+    reusable: &HashMap<String, Vec<f32>>,
+) -> Result<(EmbeddedBatch, usize), IndexError> {
+    let chunks: Vec<&Chunk> = files.iter().flat_map(|f| f.chunks.iter()).collect();
+    let fresh: Vec<&str> = chunks
         .iter()
-        .flat_map(|f| f.chunks.iter().map(|c| c.embedding_text.as_str()))
+        .filter(|c| !reusable.contains_key(&c.content_hash))
+        .map(|c| c.embedding_text.as_str())
         .collect();
-    let vectors = if texts.is_empty() {
+    let mut embedded = if fresh.is_empty() {
         Vec::new()
     } else {
-        embedder.embed_documents(&texts)?
-    };
+        embedder.embed_documents(&fresh)?
+    }
+    .into_iter();
+    let vectors: Vec<Vec<f32>> = chunks
+        .iter()
+        .map(|c| match reusable.get(&c.content_hash) {
+            Some(vector) => vector.clone(),
+            None => embedded.next().expect("one vector per embedded text"),
+        })
+        .collect();
+    let reused = chunks.len() - fresh.len();
     let mut batch = EmbeddedBatch {
         vectors,
         ..EmbeddedBatch::default()
@@ -480,7 +526,7 @@ fn embed_files(embedder: &Embedder, files: Vec<ParsedFile>) -> Result<EmbeddedBa
             .extend(file.chunks.into_iter().map(|c| chunk_record(&file.record.path, c)));
         batch.files.push(file.record);
     }
-    Ok(batch)
+    Ok((batch, reused))
 }
 
 fn chunk_record(file_path: &str, chunk: Chunk) -> ChunkRecord {

@@ -361,7 +361,7 @@ impl Store {
     pub async fn chunk(&self, chunk_id: &str) -> Result<Option<ChunkRecord>> {
         let predicate = format!("{} = {}", chunk_col::ID, filter::quote(chunk_id));
         Ok(self
-            .chunks_matching(&predicate, 1)
+            .chunks_matching(&predicate, Some(1))
             .await?
             .into_iter()
             .next()
@@ -380,12 +380,27 @@ impl Store {
                 chunk_col::QUALIFIED_NAME
             ));
         }
-        self.chunks_matching(&predicate, 10_000).await
+        self.chunks_matching(&predicate, None).await
+    }
+
+    /// Every chunk of `paths`, with its stored vector.
+    pub async fn chunks_of_files(&self, paths: &[&str]) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let quoted: Vec<String> = paths.iter().map(|p| filter::quote(p)).collect();
+        let predicate = format!("{} IN ({})", chunk_col::FILE_PATH, quoted.join(", "));
+        self.chunks_matching(&predicate, None).await
     }
 
     /// Rows matching a SQL predicate, with their vectors.
-    async fn chunks_matching(&self, predicate: &str, limit: usize) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
-        read_rows(self.chunks.query().only_if(predicate).limit(limit), |batch| {
+    async fn chunks_matching(&self, predicate: &str, limit: Option<usize>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        let query = self.chunks.query().only_if(predicate);
+        let query = match limit {
+            Some(limit) => query.limit(limit),
+            None => query,
+        };
+        read_rows(query, |batch| {
             Ok(schema::chunks_from_batch(batch)?
                 .into_iter()
                 .zip(schema::vectors_from_batch(batch)?)
