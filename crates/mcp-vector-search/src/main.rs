@@ -13,6 +13,7 @@ use mvs_index::{IndexError, IndexOptions, Progress, Project, Query, SearchRespon
 use tokio::sync::watch;
 
 mod bench;
+mod install;
 
 /// Local hybrid semantic + keyword code search for coding agents.
 #[derive(Debug, Parser)]
@@ -81,6 +82,9 @@ enum Command {
         #[command(subcommand)]
         stage: BenchStage,
     },
+    /// Register the MCP server with a client: print the configuration, or
+    /// merge it into the client's file with --write.
+    Install(install::InstallArgs),
     /// Run the MCP server on stdio.
     Mcp {
         /// Project root (default: $MCP_PROJECT_ROOT, else the current directory).
@@ -234,6 +238,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             stage: BenchStage::Embed(args),
         } => bench::embed(args, model_dir).await,
+        Command::Install(args) => {
+            let project = project_at(args.project_root.clone())?;
+            install::install(args, project.root())
+        }
         Command::Mcp { project_root } => {
             let root = match project_root {
                 Some(root) => root,
