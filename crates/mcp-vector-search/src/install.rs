@@ -48,42 +48,21 @@ pub fn install(args: InstallArgs, project_root: &Path) -> anyhow::Result<()> {
         "args": ["mcp"],
         "env": { "MCP_PROJECT_ROOT": root },
     });
-    match args.client {
-        Client::ClaudeCode | Client::Cursor => {
-            let file = match args.client {
-                Client::Cursor => project_root.join(".cursor").join("mcp.json"),
-                _ => project_root.join(".mcp.json"),
-            };
-            if args.write {
-                merge_json(&file, entry)?;
-                println!("wrote {SERVER_NAME} into {}", file.display());
-            } else {
-                if args.client == Client::ClaudeCode {
-                    println!("claude mcp add {SERVER_NAME} -e MCP_PROJECT_ROOT={root} -- {binary} mcp");
-                    println!("# or, with --write, in {}:", file.display());
-                } else {
-                    println!("# with --write, in {}:", file.display());
-                }
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({ "mcpServers": { SERVER_NAME: entry } }))?
-                );
-            }
-        }
-        Client::ClaudeDesktop => {
-            let file = claude_desktop_config()?;
-            let entry = json!({ "command": binary, "args": ["mcp"], "env": { "MCP_PROJECT_ROOT": root } });
-            if args.write {
-                merge_json(&file, entry)?;
-                println!("wrote {SERVER_NAME} into {} (restart Claude Desktop)", file.display());
-            } else {
-                println!("# in {}:", file.display());
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({ "mcpServers": { SERVER_NAME: entry } }))?
-                );
-            }
-        }
+    let (file, entry, hint) = match args.client {
+        Client::ClaudeCode => (
+            project_root.join(".mcp.json"),
+            entry,
+            Some(format!(
+                "claude mcp add {SERVER_NAME} -e MCP_PROJECT_ROOT={root} -- {binary} mcp"
+            )),
+        ),
+        Client::Cursor => (project_root.join(".cursor").join("mcp.json"), entry, None),
+        // Claude Desktop's file predates the `type` field.
+        Client::ClaudeDesktop => (
+            claude_desktop_config()?,
+            json!({ "command": binary, "args": ["mcp"], "env": { "MCP_PROJECT_ROOT": root } }),
+            None,
+        ),
         Client::Codex => {
             let file = dirs::home_dir()
                 .context("no home directory is known")?
@@ -96,7 +75,24 @@ pub fn install(args: InstallArgs, project_root: &Path) -> anyhow::Result<()> {
             } else {
                 println!("# in {}:\n{section}", file.display());
             }
+            return Ok(());
         }
+    };
+    if args.write {
+        merge_json(&file, entry)?;
+        println!(
+            "wrote {SERVER_NAME} into {} (restart the client to pick it up)",
+            file.display()
+        );
+    } else {
+        if let Some(command) = hint {
+            println!("{command}");
+        }
+        println!("# in {} (or run with --write):", file.display());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "mcpServers": { SERVER_NAME: entry } }))?
+        );
     }
     Ok(())
 }
