@@ -183,6 +183,16 @@ fn cli_indexes_searches_and_reports_status() {
     assert_eq!(status["skipped"]["linguist_generated"], 1);
     assert_eq!(status["chunks"], status["vectors"]);
 
+    // doctor checks every layer and finds nothing wrong.
+    let checks = run_json(&["doctor", "--json"], root);
+    let checks = checks.as_array().unwrap();
+    assert!(checks.iter().all(|c| c["ok"] == true), "{checks:#?}");
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["python", "model", "device", "inference", "vector cache", "index"]
+    );
+
     // A second run parses nothing; an edit re-parses just that file.
     let again = run_json(&["index", "--json"], root);
     assert_eq!(again["files_parsed"], 0, "{again}");

@@ -13,6 +13,7 @@ use mvs_index::{IndexError, IndexOptions, Progress, Project, Query, SearchRespon
 use tokio::sync::watch;
 
 mod bench;
+mod doctor;
 mod install;
 
 /// Local hybrid semantic + keyword code search for coding agents.
@@ -81,6 +82,16 @@ enum Command {
     Bench {
         #[command(subcommand)]
         stage: BenchStage,
+    },
+    /// Check Python, runtime, model, device, vector cache and the index, and
+    /// say how to fix what fails.
+    Doctor {
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Project root (default: the current directory's project).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
     },
     /// Register the MCP server with a client: print the configuration, or
     /// merge it into the client's file with --write.
@@ -238,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             stage: BenchStage::Embed(args),
         } => bench::embed(args, model_dir).await,
+        Command::Doctor { json, project_root } => doctor::doctor(json, project_at(project_root)?, model_dir).await,
         Command::Install(args) => {
             let project = project_at(args.project_root.clone())?;
             install::install(args, project.root())

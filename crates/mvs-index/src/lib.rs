@@ -192,10 +192,12 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
             .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
             .collect();
         status.skipped = stats.skipped.into_iter().collect();
-        status.state = if status.last_run.is_some() {
-            "ready"
-        } else {
-            "not_indexed"
+        // Rows without a finished run: an interrupted first run; `index`
+        // completes it.
+        status.state = match (&status.last_run, status.chunks) {
+            (Some(_), _) => "ready",
+            (None, 0) => "not_indexed",
+            (None, _) => "stale",
         }
         .into();
     }

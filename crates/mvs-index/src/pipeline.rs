@@ -89,6 +89,8 @@ pub struct Progress {
 
 /// What a run did, with stage metrics.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+// Reports saved by older versions lack newer fields; they still load.
+#[serde(default)]
 pub struct IndexReport {
     /// Files found by discovery.
     pub files_seen: usize,

@@ -22,3 +22,18 @@ pub(crate) fn load(project: &Project) -> Option<IndexReport> {
     let bytes = std::fs::read(project.index_dir().join(FILE_NAME)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_of_older_versions_still_load() {
+        let old = r#"{"files_seen": 3, "files_parsed": 2, "chunks_written": 5, "model": "m", "device": "cpu"}"#;
+        let report: IndexReport = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (report.files_seen, report.chunks_written, report.vectors_reused),
+            (3, 5, 0)
+        );
+    }
+}
