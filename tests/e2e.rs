@@ -102,6 +102,14 @@ fn run_json(args: &[&str], project: &Path) -> Value {
 fn cli_indexes_searches_and_reports_status() {
     let project = fixture_project();
     let root = project.path();
+    // A dry run reports what indexing would do and writes nothing.
+    let survey = run_json(&["index", "--dry-run", "--json"], root);
+    assert_eq!(survey["languages"]["rust"], json!([1, 5]), "{survey:#}");
+    assert_eq!(survey["languages"]["python"][0], 1, "{survey:#}");
+    assert_eq!(survey["skipped"]["linguist_generated"], 1);
+    assert_eq!(survey["skipped"]["binary"], 1);
+    assert!(survey["estimated_seconds"].as_f64().unwrap() > 0.0);
+    assert!(!root.join(".mcp-vector-search").exists(), "a dry run creates no index");
     let report = run_json(&["index", "--json", root.to_str().unwrap()], root);
     assert_eq!(report["files_parsed"], 2, "{report}");
     assert_eq!(

@@ -142,16 +142,80 @@ fn corpus(project: &Project, limit: usize) -> Vec<String> {
     texts
 }
 
-fn run_variant(variant: Variant, texts: &[String], model_dir: Option<&Path>) -> anyhow::Result<EmbedResult> {
+/// An embedder that does not use the vector cache: measurements must run
+/// the model.
+fn uncached_embedder(options: &EmbedOptions, model_dir: Option<&Path>) -> anyhow::Result<mvs_embed::Embedder> {
     let home = Home::from_env()?;
     let runtime = home.ensure_runtime(Verify::Size)?;
+    let model = mvs_embed::load_model_files(&home, model_dir, options, Verify::Size)?;
+    Ok(mvs_embed::Embedder::load(&runtime, &model, options)?)
+}
+
+/// `index --dry-run`: a survey of the tree and an estimate of the run's time
+/// from embedding a sample of its chunks.
+pub async fn dry_run(
+    project: Project,
+    mut chunk_options: mvs_parse::ChunkOptions,
+    json: bool,
+    model_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let embedder =
+        tokio::task::spawn_blocking(move || uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref()))
+            .await??;
+    chunk_options.fit_model_window(embedder.spec().max_tokens);
+    let survey_project = project.clone();
+    let survey = tokio::task::spawn_blocking(move || mvs_index::survey(&survey_project, &chunk_options)).await?;
+    let sample = survey.sample_texts.clone();
+    let (rate, embedder) = tokio::task::spawn_blocking(move || -> anyhow::Result<(f64, mvs_embed::Embedder)> {
+        embedder.embed_documents(&sample[..sample.len().min(4)])?; // warm-up
+        let started = Instant::now();
+        embedder.embed_documents(&sample)?;
+        Ok((
+            sample.len() as f64 / started.elapsed().as_secs_f64().max(1e-6),
+            embedder,
+        ))
+    })
+    .await??;
+    let estimate_s = survey.chunks as f64 / rate.max(1e-6);
+    if json {
+        let mut value = serde_json::to_value(&survey)?;
+        value["chunks_per_s"] = serde_json::json!(rate);
+        value["estimated_seconds"] = serde_json::json!(estimate_s);
+        value["device"] = serde_json::json!(embedder.device().to_string());
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} files, {:.1} MB (nothing written)",
+        project.root().display(),
+        survey.files,
+        survey.bytes as f64 / 1e6
+    );
+    for (language, (files, chunks)) in &survey.languages {
+        println!("  {language:12} {files:>6} files {chunks:>8} chunks");
+    }
+    for (reason, count) in &survey.skipped {
+        println!("  skipped ({reason}): {count}");
+    }
+    println!("largest directories:");
+    for (dir, bytes) in &survey.largest_dirs {
+        println!("  {dir:30} {:>8.1} MB", *bytes as f64 / 1e6);
+    }
+    println!(
+        "estimate: {} chunks at {rate:.0} chunks/s on {} = {estimate_s:.0} s (vectors already in the cache cost nothing)",
+        survey.chunks,
+        embedder.device()
+    );
+    Ok(())
+}
+
+fn run_variant(variant: Variant, texts: &[String], model_dir: Option<&Path>) -> anyhow::Result<EmbedResult> {
     let mut options = EmbedOptions::from_env();
     if variant == Variant::Naive {
         options.naive = true;
         options.batch_size = Some(32);
     }
-    let model = mvs_embed::load_model_files(&home, model_dir, &options, Verify::Size)?;
-    let embedder = mvs_embed::Embedder::load(&runtime, &model, &options)?;
+    let embedder = uncached_embedder(&options, model_dir)?;
     // The first call pays for ONNX Runtime's lazy initialisation.
     embedder.embed_documents(&texts[..texts.len().min(4)])?;
     let before = embedder.stats();

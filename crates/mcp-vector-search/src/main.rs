@@ -49,6 +49,10 @@ enum Command {
         /// Print the run report as JSON.
         #[arg(long)]
         json: bool,
+        /// Report what a run would do (files and chunks per language, skips
+        /// by reason, largest directories, estimated time) without indexing.
+        #[arg(long, conflicts_with = "force")]
+        dry_run: bool,
     },
     /// Search an indexed project.
     Search {
@@ -222,9 +226,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Setup => setup(model_dir.as_deref()).await,
         Command::Index {
             path,
+            include_generated,
+            json,
+            dry_run: true,
+            ..
+        } => {
+            let mut chunk_options = IndexOptions::from_env().chunk_options;
+            chunk_options.include_generated = include_generated;
+            bench::dry_run(project_at(path)?, chunk_options, json, model_dir).await
+        }
+        Command::Index {
+            path,
             force,
             include_generated,
             json,
+            dry_run: false,
         } => {
             let mut options = IndexOptions::from_env();
             options.force = force;

@@ -11,6 +11,7 @@ mod discovery;
 mod pipeline;
 mod project;
 mod run_record;
+mod survey;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use serde::Serialize;
 pub use discovery::{Discovered, ProjectIgnore, Unreadable, discover};
 pub use pipeline::{IndexOptions, IndexReport, Progress, index_project};
 pub use project::{INDEX_DIR_NAME, Project, WriterLock};
+pub use survey::{Survey, survey};
 
 /// Errors of indexing and reading an index; messages say what to do.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,81 @@
+//! `index --dry-run`: what an index run would process, measured by running
+//! discovery and the chunker (both fast) without touching the index.
+
+use std::collections::BTreeMap;
+
+use mvs_parse::{ChunkOptions, FileChunks};
+use serde::Serialize;
+
+use crate::discovery::discover;
+use crate::project::Project;
+
+/// Files and chunks per language, skips per reason, the largest directories
+/// and a sample of chunk texts for a speed probe.
+#[derive(Debug, Default, Serialize)]
+pub struct Survey {
+    /// Files discovery returned.
+    pub files: usize,
+    /// Bytes in them.
+    pub bytes: u64,
+    /// Per language: (files, chunks).
+    pub languages: BTreeMap<String, (usize, usize)>,
+    /// Files that would be skipped, per reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Paths discovery could not read.
+    pub unreadable: usize,
+    /// Chunks the run would embed (before the vector cache).
+    pub chunks: usize,
+    /// Top-level directories by bytes, largest first (at most 10).
+    pub largest_dirs: Vec<(String, u64)>,
+    /// Embedding texts spread over the tree, for timing the model.
+    #[serde(skip)]
+    pub sample_texts: Vec<String>,
+}
+
+/// Chunks sampled for the speed probe.
+const SAMPLE_CHUNKS: usize = 64;
+
+/// Surveys `project` as an index run would see it; writes nothing.
+pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
+    let (files, unreadable) = discover(project);
+    let mut survey = Survey {
+        files: files.len(),
+        unreadable: unreadable.len(),
+        ..Survey::default()
+    };
+    let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut texts = Vec::new();
+    for file in &files {
+        survey.bytes += file.size;
+        let top = file.rel_path.split_once('/').map_or(".", |(dir, _)| dir);
+        *dirs.entry(top.to_string()).or_default() += file.size;
+        if file.generated && !options.include_generated {
+            *survey.skipped.entry("linguist_generated".into()).or_default() += 1;
+            continue;
+        }
+        let outcome = match std::fs::read(&file.path) {
+            Ok(bytes) => mvs_parse::chunk_file(&file.rel_path, &bytes, options),
+            Err(_) => {
+                *survey.skipped.entry("unreadable".into()).or_default() += 1;
+                continue;
+            }
+        };
+        match outcome {
+            FileChunks::Parsed { language, chunks, .. } => {
+                let entry = survey.languages.entry(language.to_string()).or_default();
+                entry.0 += 1;
+                entry.1 += chunks.len();
+                survey.chunks += chunks.len();
+                texts.extend(chunks.into_iter().map(|c| c.embedding_text));
+            }
+            FileChunks::Skipped(reason) => *survey.skipped.entry(reason.as_str().into()).or_default() += 1,
+        }
+    }
+    let stride = (texts.len() / SAMPLE_CHUNKS).max(1);
+    survey.sample_texts = texts.into_iter().step_by(stride).take(SAMPLE_CHUNKS).collect();
+    let mut dirs: Vec<(String, u64)> = dirs.into_iter().collect();
+    dirs.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+    dirs.truncate(10);
+    survey.largest_dirs = dirs;
+    survey
+}
