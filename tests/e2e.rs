@@ -273,9 +273,10 @@ fn cli_indexes_searches_and_reports_status() {
     );
 }
 
-/// `kill -9` in the middle of an index run, then `index` again: the second
-/// run redoes only unfinished files and the index ends consistent (one row
-/// per chunk, a vector for each, every file recorded).
+/// Searches during an index run, then `kill -9` in the middle of it, then
+/// `index` again: the searches succeed, the second run redoes only
+/// unfinished files and the index ends consistent (one row per chunk, a
+/// vector for each, every file recorded).
 #[test]
 fn a_killed_index_run_resumes_and_stays_consistent() {
     const FILES: usize = 1500;
@@ -311,9 +312,30 @@ fn a_killed_index_run_resumes_and_stays_consistent() {
             .and_then(|s| s["indexed_files"].as_u64())
             .unwrap_or(0);
         if indexed > 0 {
+            // Readers are never blocked by the writer: 10 searches at once
+            // while the run goes on.
+            let searches: Vec<_> = (0..10)
+                .map(|i| {
+                    let mode = ["hybrid", "keyword"][i % 2];
+                    Command::new(BIN)
+                        .args(["search", &format!("handler {i}"), "--json", "--mode", mode])
+                        .current_dir(root)
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for search in searches {
+                let output = search.wait_with_output().unwrap();
+                assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+                let found: Value = serde_json::from_slice(&output.stdout).unwrap();
+                assert!(!found["results"].as_array().unwrap().is_empty());
+            }
+            let still_running = child.try_wait().unwrap().is_none();
             child.kill().unwrap(); // SIGKILL on Unix
             child.wait().unwrap();
-            break true;
+            break still_running;
         }
         assert!(Instant::now() < deadline, "no commit within two minutes");
         std::thread::sleep(Duration::from_millis(50));
