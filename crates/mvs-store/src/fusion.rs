@@ -9,6 +9,45 @@ use std::collections::HashMap;
 /// The RRF constant: damps the advantage of the very first ranks.
 pub const RRF_K: f32 = 60.0;
 
+/// Keyword-lane weight of a natural-language query in hybrid mode (the
+/// vector lane weighs 1): tuned on the docstring-to-function dev sets
+/// (docs/benchmarks.md). `MCP_VECTOR_SEARCH_KEYWORD_WEIGHT` overrides it,
+/// for tuning.
+pub const NATURAL_LANGUAGE_KEYWORD_WEIGHT: f32 = 0.1;
+
+/// (vector, keyword) lane weights for a hybrid query: identifier-like
+/// queries (`parse_config`, `HttpClient.send`, `foo::bar`, `parseConfig`)
+/// lean on the keyword lane, descriptions of behaviour on the vector lane.
+pub fn hybrid_weights(query: &str) -> (f32, f32) {
+    if is_identifier_like(query) {
+        return (0.5, 1.0);
+    }
+    let keyword = std::env::var("MCP_VECTOR_SEARCH_KEYWORD_WEIGHT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f32>().ok())
+        .filter(|w| w.is_finite() && *w >= 0.0)
+        .unwrap_or(NATURAL_LANGUAGE_KEYWORD_WEIGHT);
+    (1.0, keyword)
+}
+
+/// One token made of identifier characters and path separators, shaped like
+/// code: snake_case, camelCase/PascalCase with an inner capital, or a
+/// `.`/`::` path.
+pub fn is_identifier_like(query: &str) -> bool {
+    let query = query.trim().trim_end_matches("()");
+    if query.is_empty() || query.contains(char::is_whitespace) {
+        return false;
+    }
+    let code_chars = query
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '$'));
+    let shaped = query.contains('_')
+        || query.contains("::")
+        || (query.contains('.') && !query.ends_with('.'))
+        || query.chars().skip(1).any(char::is_uppercase);
+    code_chars && shaped
+}
+
 /// One candidate's standing in one lane.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneHit {
@@ -76,6 +115,29 @@ pub fn fuse(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifier_queries_are_told_from_descriptions() {
+        for query in [
+            "parse_config",
+            "HttpClient.send",
+            "foo::bar",
+            "parseConfig",
+            "compute_total()",
+        ] {
+            assert!(is_identifier_like(query), "{query}");
+        }
+        for query in [
+            "parse the config file",
+            "config",
+            "Config",
+            "retry with backoff",
+            "e.g.",
+        ] {
+            assert!(!is_identifier_like(query), "{query}");
+        }
+        assert_eq!(hybrid_weights("parse_config"), (0.5, 1.0));
+    }
 
     fn lane(ids: &[&str]) -> Vec<(String, f32)> {
         ids.iter().map(|id| (id.to_string(), 1.0)).collect()

@@ -484,11 +484,21 @@ impl Store {
             Vec::new()
         };
         let (vector_weight, keyword_weight) = match request.mode {
-            SearchMode::Hybrid => (1.0, 1.0),
+            SearchMode::Hybrid => fusion::hybrid_weights(&request.text),
             SearchMode::Vector => (1.0, 0.0),
             SearchMode::Keyword => (0.0, 1.0),
         };
-        let fused = fusion::fuse(&vector_lane, &keyword_lane, vector_weight, keyword_weight);
+        let mut fused = fusion::fuse(&vector_lane, &keyword_lane, vector_weight, keyword_weight);
+        if request.mode != SearchMode::Vector && fusion::is_identifier_like(&request.text) {
+            // Exact-symbol boost: the definition named like the query leads.
+            let symbol = request.text.trim().trim_end_matches("()");
+            let names = |id: &str| {
+                chunks_by_id
+                    .get(id)
+                    .is_some_and(|c| c.name == symbol || c.qualified_name == symbol)
+            };
+            fused.sort_by_key(|f| !names(&f.id));
+        }
         Ok(fused
             .into_iter()
             .take(limit)

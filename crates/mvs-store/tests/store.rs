@@ -113,6 +113,9 @@ async fn round_trip_replace_delete_and_search() {
     assert_eq!(hits, vec!["src/config.rs#parseConfigFile"]);
     let hits = search(&store, "HttpClient", None, SearchMode::Keyword).await;
     assert_eq!(hits, vec!["src/net.rs#HttpClient::send"]);
+    // An identifier query puts the definition of that exact name first.
+    let hits = search(&store, "write_settings", Some(vector(0)), SearchMode::Hybrid).await;
+    assert_eq!(hits[0], "src/config.rs#write_settings");
     // Hybrid: both lanes, with per-lane ranks.
     let hybrid = store
         .search(&SearchRequest {
