@@ -8,7 +8,7 @@
 //! * [`Store::search`] runs the vector lane (exact cosine), the keyword lane
 //!   (LanceDB full-text index with the code analyzer: identifiers are split
 //!   on case, `_`, `-`, `.` and `::` and kept whole too) or both, fused by
-//!   weighted reciprocal rank fusion ([`fusion`]).
+//!   a weighted sum of normalised lane scores ([`fusion`]).
 
 mod filter;
 pub mod fusion;
@@ -115,8 +115,9 @@ pub struct SearchHit {
     /// The chunk.
     #[serde(flatten)]
     pub chunk: ChunkRecord,
-    /// Fused score in (0, 1]: weighted RRF over the lanes in use, divided by
-    /// its best possible value, so thresholds mean the same in every mode.
+    /// Fused score in [0, 1]: the weighted sum of the lanes' normalised
+    /// scores, divided by its best possible value, so thresholds mean the
+    /// same in every mode.
     pub score: f32,
     /// 1-based rank in the vector lane.
     pub vector_rank: Option<u32>,
