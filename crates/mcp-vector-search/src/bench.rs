@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use mvs_embed::{EmbedOptions, EmbedStats, Home, Verify};
+use mvs_embed::{EmbedOptions, EmbedStats};
 use mvs_index::Project;
 use serde::{Deserialize, Serialize};
 
@@ -142,15 +142,6 @@ fn corpus(project: &Project, limit: usize) -> Vec<String> {
     texts
 }
 
-/// An embedder that does not use the vector cache: measurements must run
-/// the model.
-fn uncached_embedder(options: &EmbedOptions, model_dir: Option<&Path>) -> anyhow::Result<mvs_embed::Embedder> {
-    let home = Home::from_env()?;
-    let runtime = home.ensure_runtime(Verify::Size)?;
-    let model = mvs_embed::load_model_files(&home, model_dir, options, Verify::Size)?;
-    Ok(mvs_embed::Embedder::load(&runtime, &model, options)?)
-}
-
 /// `index --dry-run`: a survey of the tree and an estimate of the run's time
 /// from embedding a sample of its chunks.
 pub async fn dry_run(
@@ -160,7 +151,7 @@ pub async fn dry_run(
     model_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let embedder =
-        tokio::task::spawn_blocking(move || uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref()))
+        tokio::task::spawn_blocking(move || crate::uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref()))
             .await??;
     chunk_options.fit_model_window(embedder.spec().max_tokens);
     let survey_project = project.clone();
@@ -215,7 +206,7 @@ fn run_variant(variant: Variant, texts: &[String], model_dir: Option<&Path>) -> 
         options.naive = true;
         options.batch_size = Some(32);
     }
-    let embedder = uncached_embedder(&options, model_dir)?;
+    let embedder = crate::uncached_embedder(&options, model_dir)?;
     // The first call pays for ONNX Runtime's lazy initialisation.
     embedder.embed_documents(&texts[..texts.len().min(4)])?;
     let before = embedder.stats();

@@ -42,7 +42,11 @@ pub async fn doctor(json: bool, project: Project, model_dir: Option<PathBuf>) ->
     });
 
     let started = Instant::now();
-    let loaded = tokio::task::spawn_blocking(move || mvs_embed::load_embedder(model_dir.as_deref())).await?;
+    // Uncached, so the probe below runs the model and leaves nothing behind.
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::uncached_embedder(&mvs_embed::EmbedOptions::from_env(), model_dir.as_deref())
+    })
+    .await?;
     let load_ms = started.elapsed().as_millis();
     let mut loaded_model = None;
     match loaded {
@@ -67,12 +71,8 @@ pub async fn doctor(json: bool, project: Project, model_dir: Option<PathBuf>) ->
                     Some(reason) => format!("{device}; {reason}"),
                 },
             });
-            // Texts never seen before, so the vector cache cannot answer them.
-            let nonce = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
             let probe: Vec<String> = (0..32)
-                .map(|i| format!("fn probe_{i}_{nonce}(input: &str) -> usize {{ input.len() * {i} }}"))
+                .map(|i| format!("fn probe_{i}(input: &str) -> usize {{ input.len() * {i} }}"))
                 .collect();
             let started = Instant::now();
             let embedded = tokio::task::spawn_blocking(move || embedder.embed_documents(&probe)).await?;

@@ -295,6 +295,18 @@ async fn load_embedder(model_dir: Option<PathBuf>) -> anyhow::Result<Arc<mvs_emb
     Ok(Arc::new(embedder))
 }
 
+/// An embedder that does not use the vector cache: measurements and
+/// probes must run the model.
+fn uncached_embedder(
+    options: &mvs_embed::EmbedOptions,
+    model_dir: Option<&Path>,
+) -> anyhow::Result<mvs_embed::Embedder> {
+    let home = Home::from_env()?;
+    let runtime = home.ensure_runtime(Verify::Size)?;
+    let model = mvs_embed::load_model_files(&home, model_dir, options, Verify::Size)?;
+    Ok(mvs_embed::Embedder::load(&runtime, &model, options)?)
+}
+
 async fn setup(model_dir: Option<&Path>) -> anyhow::Result<()> {
     let home = Home::from_env()?;
     let runtime = home.ensure_runtime(Verify::Hash)?;

@@ -149,7 +149,7 @@ fn sizing(device: Device, int8: bool, options: &EmbedOptions) -> (usize, usize, 
 
 /// Bytes of memory available to this process: the smaller of the system's
 /// available memory and what the cgroup limit leaves.
-pub fn available_memory() -> u64 {
+fn available_memory() -> u64 {
     let Ok(mut system) = sysinfo::System::new() else {
         // Unknown platform: assume enough for the default sizes.
         return u64::MAX;
@@ -176,7 +176,7 @@ fn env_usize(name: &str) -> Option<usize> {
 /// Groups texts of token `lengths` into inference calls: sorted by length so
 /// padding (wasted compute) stays small, each call within `token_budget`
 /// padded tokens and `batch_size` texts. Returns indices into `lengths`.
-pub fn form_batches(lengths: &[usize], batch_size: usize, token_budget: usize) -> Vec<Vec<usize>> {
+fn form_batches(lengths: &[usize], batch_size: usize, token_budget: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.sort_by_key(|&i| lengths[i]);
     let mut batches: Vec<Vec<usize>> = Vec::new();
@@ -352,15 +352,16 @@ impl Embedder {
         let mut fallback: Option<String> = None;
         let mut opened = None;
         for device in options.device.candidates() {
-            let int8 = device == Device::Cpu && options.int8 && !options.naive;
-            let graph = match (&model.int8, int8) {
-                (Some(variant), true) => variant.clone(),
-                _ => model.dir.join(MODEL_FILE),
-            };
-            let (batch_size, token_budget, threads) = sizing(device, model.int8.as_ref() == Some(&graph), options);
+            let int8_graph = model
+                .int8
+                .as_ref()
+                .filter(|_| device == Device::Cpu && options.int8 && !options.naive);
+            let graph = int8_graph.cloned().unwrap_or_else(|| model.dir.join(MODEL_FILE));
+            let (batch_size, token_budget, threads) = sizing(device, int8_graph.is_some(), options);
             match open_session(environment, device, &graph, threads, !options.naive) {
                 Ok(session) => {
-                    opened = Some((session, device, graph, batch_size, token_budget, threads));
+                    let arithmetic = if int8_graph.is_some() { "int8" } else { "fp32" };
+                    opened = Some((session, device, arithmetic, batch_size, token_budget, threads));
                     break;
                 }
                 Err(reason) if device == Device::Cpu => {
@@ -381,13 +382,8 @@ impl Embedder {
                 }
             }
         }
-        let (session, device, graph, batch_size, token_budget, threads) =
+        let (session, device, arithmetic, batch_size, token_budget, threads) =
             opened.expect("CPU ends the candidates and its failure returns early");
-        let arithmetic = if model.int8.as_deref() == Some(graph.as_path()) {
-            "int8"
-        } else {
-            "fp32"
-        };
         let input_names = session.inputs().iter().map(|i| i.name().to_string()).collect();
         let tokenizer = load_tokenizer(&model.dir.join(TOKENIZER_FILE), model.spec.max_tokens)?;
         let info = DeviceInfo {
@@ -660,7 +656,8 @@ fn mean_pool(tokens: &[f32], mask: &[i64], dim: usize) -> Vec<f32> {
     sum
 }
 
-fn normalize(vector: &mut [f32]) {
+/// Scales `vector` to unit length (a zero vector stays zero).
+pub fn normalize(vector: &mut [f32]) {
     let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
         vector.iter_mut().for_each(|v| *v /= norm);

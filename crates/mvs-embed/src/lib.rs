@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use cache::{CacheKey, VectorCache, cache_key};
 pub use device::{DEVICE_ENV, Device, DeviceRequest};
-pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, available_memory, form_batches};
+pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, normalize};
 pub use model::{MODEL_FILE, ModelFiles, ModelSpec, Pooling, SPEC_FILE, TOKENIZER_FILE};
 pub use provision::{DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, Verify, sha256_file};
 
@@ -111,8 +111,8 @@ pub fn load_model_files(
         return ModelFiles::from_dir(&dir);
     }
     let mut model = home.ensure_default_model(verify)?;
-    // GPUs run the fp32 graph; only a CPU path needs the int8 one.
-    if options.int8 && options.device.candidates().contains(&Device::Cpu) {
+    // Prepared even when a GPU is asked for: CPU is every request's fallback.
+    if options.int8 {
         match home.ensure_int8_variant(&model, verify) {
             Ok(path) => model.int8 = Some(path),
             Err(err) => tracing::warn!("using the fp32-arithmetic model (slower on CPU): {err}"),

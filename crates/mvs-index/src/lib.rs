@@ -258,15 +258,7 @@ pub async fn search_similar(
     filter: SearchFilter,
 ) -> Result<Vec<SearchHit>, IndexError> {
     let sources = match source {
-        SimilarTo::Chunk(id) => {
-            let chunk = store
-                .chunk(id)
-                .await?
-                .ok_or_else(|| IndexError::NotFound(format!("chunk {id}")))?;
-            let mut found = store.file_chunks(&chunk.file_path, None).await?;
-            found.retain(|(c, _)| &c.chunk_id == id);
-            found
-        }
+        SimilarTo::Chunk(id) => store.chunk(id).await?.into_iter().collect(),
         SimilarTo::File { path, name } => store.file_chunks(path, name.as_deref()).await?,
     };
     if sources.is_empty() {
@@ -281,8 +273,7 @@ pub async fn search_similar(
     for (_, vector) in &sources {
         mean.iter_mut().zip(vector).for_each(|(m, v)| *m += v);
     }
-    let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
-    mean.iter_mut().for_each(|v| *v /= norm);
+    mvs_embed::normalize(&mut mean);
     let excluded: std::collections::HashSet<&str> = sources.iter().map(|(c, _)| c.chunk_id.as_str()).collect();
     let hits = store
         .search(&SearchRequest {

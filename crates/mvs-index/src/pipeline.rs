@@ -374,6 +374,19 @@ fn parse_worker(
     }
 }
 
+/// Skips decided from discovery alone: chunk_file checks the size too, but
+/// checking first avoids reading a huge file only to skip it; the
+/// `.gitattributes` mark is not visible to the chunker.
+pub(crate) fn skip_before_reading(file: &Discovered, options: &ChunkOptions) -> Option<mvs_parse::SkipReason> {
+    if file.size > options.max_file_bytes {
+        Some(mvs_parse::SkipReason::TooLarge)
+    } else if file.generated && !options.include_generated {
+        Some(mvs_parse::SkipReason::LinguistGenerated)
+    } else {
+        None
+    }
+}
+
 fn parse_one(
     file: &Discovered,
     previous: Option<&FileRecord>,
@@ -391,14 +404,8 @@ fn parse_one(
         chunks: 0,
         indexed_at_ms: crate::now_ms(),
     };
-    // chunk_file checks the size too; checking here first avoids reading a
-    // huge file only to skip it.
-    if file.size > chunk_options.max_file_bytes {
-        record.reason = Some(mvs_parse::SkipReason::TooLarge.as_str().into());
-        return ParsedFile::new(record, Vec::new());
-    }
-    if file.generated && !chunk_options.include_generated {
-        record.reason = Some(mvs_parse::SkipReason::LinguistGenerated.as_str().into());
+    if let Some(reason) = skip_before_reading(file, chunk_options) {
+        record.reason = Some(reason.as_str().into());
         return ParsedFile::new(record, Vec::new());
     }
     let bytes = match std::fs::read(&file.path) {

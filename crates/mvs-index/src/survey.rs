@@ -7,6 +7,7 @@ use mvs_parse::{ChunkOptions, FileChunks};
 use serde::Serialize;
 
 use crate::discovery::discover;
+use crate::pipeline::skip_before_reading;
 use crate::project::Project;
 
 /// Files and chunks per language, skips per reason, the largest directories
@@ -49,8 +50,8 @@ pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
         survey.bytes += file.size;
         let top = file.rel_path.split_once('/').map_or(".", |(dir, _)| dir);
         *dirs.entry(top.to_string()).or_default() += file.size;
-        if file.generated && !options.include_generated {
-            *survey.skipped.entry("linguist_generated".into()).or_default() += 1;
+        if let Some(reason) = skip_before_reading(file, options) {
+            *survey.skipped.entry(reason.as_str().into()).or_default() += 1;
             continue;
         }
         let outcome = match std::fs::read(&file.path) {

@@ -509,7 +509,7 @@ impl SearchServer {
                     Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
                 };
                 match store.chunk(id).await {
-                    Ok(Some(chunk)) => (
+                    Ok(Some((chunk, _))) => (
                         chunk.file_path.clone(),
                         chunk.start_line as usize,
                         chunk.end_line as usize,

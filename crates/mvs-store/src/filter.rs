@@ -79,10 +79,10 @@ impl SearchFilter {
     pub fn to_sql(&self) -> Result<Option<String>> {
         let mut clauses: Vec<String> = Vec::new();
         if !self.languages.is_empty() {
-            clauses.push(in_list(chunk_col::LANGUAGE, &self.languages));
+            clauses.push(in_list(chunk_col::LANGUAGE, &trimmed(&self.languages)));
         }
         if !self.kinds.is_empty() {
-            clauses.push(in_list(chunk_col::KIND, &self.kinds));
+            clauses.push(in_list(chunk_col::KIND, &trimmed(&self.kinds)));
         }
         if !self.extensions.is_empty() {
             let any: Vec<String> = self
@@ -106,12 +106,7 @@ impl SearchFilter {
             clauses.push(format!("NOT {}", regex_clause(&globs_regex(&self.exclude_globs)?)));
         }
         if let Some(name) = self.name.as_deref().filter(|n| !n.trim().is_empty()) {
-            let name = quote(name.trim());
-            clauses.push(format!(
-                "({} = {name} OR {} = {name})",
-                chunk_col::NAME,
-                chunk_col::QUALIFIED_NAME
-            ));
+            clauses.push(name_clause(name.trim()));
         }
         if let Some(container) = self.container.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             let like = |pattern: String| format!("{} LIKE {}", chunk_col::QUALIFIED_NAME, quote(&pattern));
@@ -161,9 +156,24 @@ fn regex_clause(regex: &str) -> String {
     format!("regexp_match({}, {}) IS NOT NULL", chunk_col::FILE_PATH, quote(regex))
 }
 
-fn in_list(column: &str, values: &[String]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| quote(v.trim())).collect();
+fn trimmed(values: &[String]) -> Vec<&str> {
+    values.iter().map(|v| v.trim()).collect()
+}
+
+/// `column IN ('a', 'b')`, values quoted as they are.
+pub(crate) fn in_list<S: AsRef<str>>(column: &str, values: &[S]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| quote(v.as_ref())).collect();
     format!("{column} IN ({})", quoted.join(", "))
+}
+
+/// Chunks whose name or qualified name is exactly `name`.
+pub(crate) fn name_clause(name: &str) -> String {
+    let name = quote(name);
+    format!(
+        "({} = {name} OR {} = {name})",
+        chunk_col::NAME,
+        chunk_col::QUALIFIED_NAME
+    )
 }
 
 /// A SQL string literal.

@@ -358,15 +358,10 @@ impl Store {
         Ok(())
     }
 
-    /// The chunk with this id, if the index has it.
-    pub async fn chunk(&self, chunk_id: &str) -> Result<Option<ChunkRecord>> {
+    /// The chunk with this id and its stored vector, if the index has it.
+    pub async fn chunk(&self, chunk_id: &str) -> Result<Option<(ChunkRecord, Vec<f32>)>> {
         let predicate = format!("{} = {}", chunk_col::ID, filter::quote(chunk_id));
-        Ok(self
-            .chunks_matching(&predicate, Some(1))
-            .await?
-            .into_iter()
-            .next()
-            .map(|(c, _)| c))
+        Ok(self.chunks_matching(&predicate, Some(1)).await?.into_iter().next())
     }
 
     /// The chunks of `file_path` (only those named `name`, by name or
@@ -374,12 +369,7 @@ impl Store {
     pub async fn file_chunks(&self, file_path: &str, name: Option<&str>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
         let mut predicate = format!("{} = {}", chunk_col::FILE_PATH, filter::quote(file_path));
         if let Some(name) = name {
-            let name = filter::quote(name);
-            predicate.push_str(&format!(
-                " AND ({} = {name} OR {} = {name})",
-                chunk_col::NAME,
-                chunk_col::QUALIFIED_NAME
-            ));
+            predicate = format!("{predicate} AND {}", filter::name_clause(name));
         }
         self.chunks_matching(&predicate, None).await
     }
@@ -389,9 +379,8 @@ impl Store {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let quoted: Vec<String> = paths.iter().map(|p| filter::quote(p)).collect();
-        let predicate = format!("{} IN ({})", chunk_col::FILE_PATH, quoted.join(", "));
-        self.chunks_matching(&predicate, None).await
+        self.chunks_matching(&filter::in_list(chunk_col::FILE_PATH, paths), None)
+            .await
     }
 
     /// Rows matching a SQL predicate, with their vectors.
@@ -415,8 +404,7 @@ impl Store {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let quoted: Vec<String> = paths.iter().map(|p| filter::quote(p)).collect();
-        let predicate = format!("{} IN ({})", file_col::PATH, quoted.join(", "));
+        let predicate = filter::in_list(file_col::PATH, paths);
         read_rows(self.files.query().only_if(predicate), schema::files_from_batch).await
     }
 

@@ -100,8 +100,9 @@ async fn round_trip_replace_delete_and_search() {
 
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.files, stats.chunks, stats.vectors), (2, 3, 3));
-    let found = store.chunk("src/net.rs#HttpClient::send").await.unwrap().unwrap();
+    let (found, stored_vector) = store.chunk("src/net.rs#HttpClient::send").await.unwrap().unwrap();
     assert_eq!(found.content, "fn send() { socket }");
+    assert_eq!(stored_vector, vector(2));
     assert!(store.chunk("no such id' OR '1'='1").await.unwrap().is_none());
     assert_eq!(stats.languages["rust"], (2, 3));
 
