@@ -431,7 +431,11 @@ fn model_dir_and_runtime_overrides_are_honoured() {
     assert!(String::from_utf8_lossy(&broken.stderr).contains("ORT_DYLIB_PATH"));
 }
 
-async fn call(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> Value {
+async fn call<H: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, H>,
+    tool: &str,
+    args: Value,
+) -> Value {
     let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().unwrap().clone());
     let result = client.call_tool(params).await.expect("tool call succeeds");
     assert_ne!(result.is_error, Some(true), "{tool} failed: {result:?}");
@@ -464,6 +468,7 @@ async fn mcp_stdio_handshake_index_and_search() {
             "get_project_status",
             "index_project",
             "search_code",
+            "search_context",
             "search_similar"
         ]
     );
@@ -620,5 +625,138 @@ async fn mcp_stdio_handshake_index_and_search() {
     let err = client.call_tool(params).await.unwrap_err().to_string();
     assert!(err.contains("limit"), "{err}");
 
+    client.cancel().await.unwrap();
+}
+
+/// A client that records the progress notifications it receives.
+#[derive(Clone, Default)]
+struct ProgressLog(std::sync::Arc<std::sync::Mutex<Vec<rmcp::model::ProgressNotificationParam>>>);
+
+impl rmcp::ClientHandler for ProgressLog {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        self.0.lock().unwrap().push(params);
+    }
+}
+
+async fn serve_fixture(root: &Path) -> rmcp::service::RunningService<rmcp::RoleClient, ProgressLog> {
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp").env("MCP_PROJECT_ROOT", root);
+    }))
+    .unwrap();
+    ProgressLog::default().serve(transport).await.expect("initialize")
+}
+
+/// index_project's modes (dry run, wait with progress in order, paths,
+/// cancel), search_context, similarity_threshold, and the watcher keeping
+/// results fresh after an edit.
+#[tokio::test]
+async fn mcp_jobs_progress_context_and_freshness() {
+    let project = fixture_project();
+    let root = project.path().to_path_buf();
+    let client = serve_fixture(&root).await;
+    let results = |found: &Value| found["results"].as_array().cloned().unwrap_or_default();
+
+    let dry = call(&client, "index_project", json!({"dry_run": true})).await;
+    assert_eq!(dry["languages"]["python"][0], 1, "{dry:#}");
+    assert!(dry["estimated_seconds"].as_f64().unwrap() >= 0.0);
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(status["state"], "not_indexed", "a dry run writes nothing");
+
+    // wait=true answers when the job ends; progress arrives in order.
+    let done = call(&client, "index_project", json!({"wait": true})).await;
+    assert_eq!(done["state"], "done", "{done:#}");
+    let seen = client.service().0.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "no progress notification");
+    assert!(seen.windows(2).all(|w| w[0].progress <= w[1].progress), "{seen:?}");
+    assert!(
+        seen.last()
+            .unwrap()
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("done"),
+        "{seen:?}"
+    );
+
+    // similarity_threshold drops weak hits; 1.0 keeps at most the best.
+    let all = call(&client, "search_code", json!({"query": "password digest", "limit": 10})).await;
+    let strict = call(
+        &client,
+        "search_code",
+        json!({"query": "password digest", "limit": 10, "similarity_threshold": 0.99}),
+    )
+    .await;
+    assert!(results(&strict).len() < results(&all).len(), "{strict:#}");
+    assert!(results(&strict).iter().all(|r| r["score"].as_f64().unwrap() >= 0.99));
+
+    // search_context covers the description and each focus area.
+    let context = call(
+        &client,
+        "search_context",
+        json!({"description": "user login", "focus_areas": ["password hashing", "invoice totals"], "limit": 5}),
+    )
+    .await;
+    let files: Vec<String> = results(&context)
+        .iter()
+        .filter_map(|r| r["file_path"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        files.iter().any(|f| f == "app/auth.py") && files.iter().any(|f| f == "src/billing.rs"),
+        "{context:#}"
+    );
+
+    // paths: only the named file is looked at; outside paths are refused.
+    std::fs::write(
+        root.join("src/extra.rs"),
+        "pub fn shipping_cost_by_weight(kg: f64) -> f64 { kg * 4.0 }\n",
+    )
+    .unwrap();
+    let scoped = call(
+        &client,
+        "index_project",
+        json!({"paths": ["src/billing.rs"], "wait": true}),
+    )
+    .await;
+    assert_eq!(scoped["report"]["files_seen"], 1, "{scoped:#}");
+    let params = CallToolRequestParams::new("index_project")
+        .with_arguments(json!({"paths": ["../outside"]}).as_object().unwrap().clone());
+    let refused = client.call_tool(params).await.unwrap();
+    assert_eq!(refused.is_error, Some(true), "{refused:?}");
+
+    // The watcher indexes an edit without being asked.
+    let started = Instant::now();
+    std::fs::write(
+        root.join("app/refunds.py"),
+        "def refund_overcharged_customer(order):\n    return order.total - order.paid\n",
+    )
+    .unwrap();
+    loop {
+        let found = call(
+            &client,
+            "search_code",
+            json!({"query": "refund_overcharged_customer", "search_mode": "keyword"}),
+        )
+        .await;
+        if results(&found)
+            .iter()
+            .any(|r| r["name"] == "refund_overcharged_customer")
+        {
+            eprintln!("edit searchable after {:?}", started.elapsed());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the edit never became searchable"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // cancel with no job running says so; with a job running, stops it.
+    let idle = call(&client, "index_project", json!({"cancel": true})).await;
+    assert!(idle["job"].is_null(), "{idle:#}");
     client.cancel().await.unwrap();
 }

@@ -51,8 +51,12 @@ enum Command {
         json: bool,
         /// Report what a run would do (files and chunks per language, skips
         /// by reason, largest directories, estimated time) without indexing.
-        #[arg(long, conflicts_with = "force")]
+        #[arg(long, conflicts_with_all = ["force", "watch"])]
         dry_run: bool,
+        /// After indexing, keep watching the project and index each change
+        /// as it is saved (Ctrl-C stops).
+        #[arg(long)]
+        watch: bool,
     },
     /// Search an indexed project.
     Search {
@@ -168,6 +172,10 @@ enum BenchStage {
     /// the chunks of a real tree; each variant runs in its own process so
     /// peak RSS is its own. The persistent vector cache is not used.
     Embed(bench::EmbedArgs),
+    /// Search latency (vector, keyword, hybrid; p50/p95), ANN recall@10
+    /// against exact search and bytes per chunk on disk, on a synthetic
+    /// table of random unit vectors and code-like text, or a project's index.
+    Store(bench::store::StoreArgs),
 }
 
 /// Exit codes callers can tell apart.
@@ -241,11 +249,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             include_generated,
             json,
             dry_run: false,
+            watch,
         } => {
             let mut options = IndexOptions::from_env();
             options.force = force;
             options.chunk_options.include_generated = include_generated;
-            index(path, options, json, model_dir).await
+            index(path, options, json, watch, model_dir).await
         }
         Command::Search {
             query,
@@ -265,6 +274,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             stage: BenchStage::Embed(args),
         } => bench::embed(args, model_dir).await,
+        Command::Bench {
+            stage: BenchStage::Store(args),
+        } => bench::store::store(args).await,
         Command::Doctor { json, project_root } => doctor::doctor(json, project_at(project_root)?, model_dir).await,
         Command::Install(args) => {
             let project = project_at(args.project_root.clone())?;
@@ -348,51 +360,106 @@ async fn index(
     path: Option<PathBuf>,
     options: IndexOptions,
     json: bool,
+    watch_changes: bool,
     model_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let project = project_at(path)?;
     let embedder = load_embedder(model_dir).await?;
-    let (progress_tx, mut progress_rx) = watch::channel(Progress::default());
-    let show_progress = std::io::stderr().is_terminal();
-    let reporter = tokio::spawn(async move {
-        while progress_rx.changed().await.is_ok() {
-            let progress = progress_rx.borrow_and_update().clone();
-            if show_progress && progress.files_total > 0 {
-                eprint!(
-                    "\r{}: {}/{} files, {} chunks   ",
-                    progress.phase, progress.files_done, progress.files_total, progress.chunks_done
-                );
+    let (progress_tx, progress_rx) = watch::channel(Progress::default());
+    let reporter = tokio::spawn(show_progress(progress_rx));
+    let report = mvs_index::index_project(&project, Arc::clone(&embedder), &options, &progress_tx).await?;
+    if !watch_changes {
+        drop(progress_tx);
+        let _ = reporter.await;
+        return print_report(&project, &report, json);
+    }
+    print_report(&project, &report, json)?;
+    eprintln!("watching {} for changes (Ctrl-C stops)", project.root().display());
+    mvs_index::watch_with_pipeline(&project, embedder, &options, &progress_tx, |outcome| match outcome {
+        Ok(report) if report.files_parsed + report.files_skipped + report.files_deleted > 0 => {
+            if let Err(err) = print_report(&project, &report, json) {
+                tracing::warn!("{err}");
             }
         }
-    });
-    let report = mvs_index::index_project(&project, embedder, &options, &progress_tx).await;
-    drop(progress_tx);
-    let _ = reporter.await;
-    if show_progress {
-        eprintln!();
-    }
-    let report = report?;
+        Ok(_) => {}
+        Err(err) => eprintln!("error: {err}"),
+    })
+    .await?;
+    Ok(())
+}
+
+fn print_report(project: &Project, report: &mvs_index::IndexReport, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        eprintln!(
-            "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks ({} vectors reused) in {:.1} s ({:.0} chunks/s)",
-            project.root().display(),
-            report.files_seen,
-            report.files_parsed,
-            report.files_unchanged,
-            report.files_deleted,
-            report.files_skipped,
-            report.chunks_written,
-            report.vectors_reused,
-            report.elapsed_ms as f64 / 1000.0,
-            report.chunks_per_second()
-        );
-        for (path, reason) in &report.unreadable {
-            eprintln!("  unreadable: {path}: {reason}");
-        }
+        println!("{}", serde_json::to_string(report)?);
+        return Ok(());
+    }
+    eprintln!(
+        "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks ({} vectors reused) in {:.1} s ({:.0} chunks/s)",
+        project.root().display(),
+        report.files_seen,
+        report.files_parsed,
+        report.files_unchanged,
+        report.files_deleted,
+        report.files_skipped,
+        report.chunks_written,
+        report.vectors_reused,
+        report.elapsed_ms as f64 / 1000.0,
+        report.chunks_per_second()
+    );
+    for (path, reason) in &report.unreadable {
+        eprintln!("  unreadable: {path}: {reason}");
     }
     Ok(())
+}
+
+/// Shows indexing progress on stderr: a progress bar on a terminal, a plain
+/// line every few seconds otherwise (logs, CI).
+async fn show_progress(mut progress: watch::Receiver<Progress>) {
+    const LINE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+    let terminal = std::io::stderr().is_terminal();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut last_line: Option<std::time::Instant> = None;
+    while progress.changed().await.is_ok() {
+        let p = progress.borrow_and_update().clone();
+        let eta = p.eta_s.map_or_else(|| "?".to_string(), |s| format!("{s:.0} s"));
+        let summary = format!(
+            "{}/{} chunks, {:.0} chunks/s, ETA {eta}{}",
+            p.chunks_done,
+            p.chunks_total,
+            p.chunks_per_s,
+            if p.memory_pressure { " (memory pressure)" } else { "" }
+        );
+        if p.phase == "done" {
+            if let Some(bar) = bar.take() {
+                bar.finish_and_clear();
+            }
+            continue;
+        }
+        if p.files_total == 0 {
+            continue;
+        }
+        if terminal {
+            let bar = bar.get_or_insert_with(|| {
+                let bar = indicatif::ProgressBar::new(p.files_total as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} files  {msg}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                bar
+            });
+            bar.set_length(p.files_total as u64);
+            bar.set_position(p.files_done as u64);
+            bar.set_prefix(p.phase.clone());
+            bar.set_message(summary);
+        } else if last_line.is_none_or(|at| at.elapsed() >= LINE_EVERY) {
+            eprintln!("{}: {}/{} files, {summary}", p.phase, p.files_done, p.files_total);
+            last_line = Some(std::time::Instant::now());
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
 }
 
 async fn search(

@@ -92,10 +92,80 @@ impl ProjectIgnore {
     }
 }
 
+/// Part of a project: the paths (files or directories, absolute, inside the
+/// project) an indexing run looks at, e.g. those a watcher saw change.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The paths themselves.
+    targets: std::collections::HashSet<PathBuf>,
+    /// Every directory between the root and a target.
+    ancestors: std::collections::HashSet<PathBuf>,
+    /// The targets relative to the root, `/`-separated.
+    relative: Vec<String>,
+}
+
+impl Scope {
+    /// The scope of `paths` in `project`; paths outside it are dropped.
+    pub fn new(project: &Project, paths: impl IntoIterator<Item = PathBuf>) -> Self {
+        let mut scope = Scope::default();
+        for path in paths {
+            let rel = if path == project.root() {
+                String::new()
+            } else {
+                let Some(rel) = project.relative(&path) else {
+                    continue;
+                };
+                rel
+            };
+            for dir in path.ancestors().skip(1).take_while(|d| d.starts_with(project.root())) {
+                scope.ancestors.insert(dir.to_path_buf());
+            }
+            if scope.targets.insert(path) {
+                scope.relative.push(rel);
+            }
+        }
+        scope
+    }
+
+    /// Whether the scope holds no path.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Whether a walk must enter or yield `path`: it leads to a target or
+    /// lies in one.
+    fn wants(&self, path: &Path) -> bool {
+        self.ancestors.contains(path) || path.ancestors().any(|p| self.targets.contains(p))
+    }
+
+    /// Whether a project-relative path lies in the scope (a target or under one).
+    pub fn contains_relative(&self, rel_path: &str) -> bool {
+        self.relative.iter().any(|target| {
+            target.is_empty()
+                || rel_path == target
+                || (rel_path.starts_with(target.as_str()) && rel_path.as_bytes().get(target.len()) == Some(&b'/'))
+        })
+    }
+
+    /// The targets relative to the root.
+    pub fn relative_paths(&self) -> &[String] {
+        &self.relative
+    }
+}
+
 /// Walks the project and returns the files to consider, plus what could not
 /// be read. Symlinks are not followed, so loops cannot occur.
 pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
+    discover_in(project, None)
+}
+
+/// [`discover`] limited to a scope: the same walk and rules, pruned to the
+/// directories that lead to the scope's paths, so checking a few changed
+/// files costs a few directory listings, and an ignored path stays ignored
+/// however it is named.
+pub fn discover_in(project: &Project, scope: Option<&Scope>) -> (Vec<Discovered>, Vec<Unreadable>) {
     let excludes = ProjectIgnore::new(project);
+    let scope = scope.cloned().map(std::sync::Arc::new);
     let root = project.root().to_path_buf();
     let mut walker = WalkBuilder::new(&root);
     walker
@@ -109,7 +179,7 @@ pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
         .follow_links(false)
         .filter_entry(move |entry: &DirEntry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            !excludes.is_excluded(entry.path(), is_dir)
+            scope.as_ref().is_none_or(|scope| scope.wants(entry.path())) && !excludes.is_excluded(entry.path(), is_dir)
         });
     let mut files = Vec::new();
     let mut unreadable = Vec::new();

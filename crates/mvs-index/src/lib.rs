@@ -8,10 +8,12 @@
 //! * [`project_status`] and [`search`]: what the index holds, and queries.
 
 mod discovery;
+mod memory;
 mod pipeline;
 mod project;
 mod run_record;
 mod survey;
+mod watcher;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,10 +24,12 @@ pub use mvs_store::{SearchFilter, TestFilter};
 use mvs_store::{SearchHit, SearchMode, SearchRequest, Store, StoreError};
 use serde::Serialize;
 
-pub use discovery::{Discovered, ProjectIgnore, Unreadable, discover};
+pub use discovery::{Discovered, ProjectIgnore, Scope, Unreadable, discover, discover_in};
+pub use memory::MemoryMonitor;
 pub use pipeline::{IndexOptions, IndexReport, Progress, index_project};
 pub use project::{INDEX_DIR_NAME, Project, WriterLock};
-pub use survey::{Survey, survey};
+pub use survey::{DryRun, Survey, dry_run, survey};
+pub use watcher::{DEBOUNCE, Watcher, scoped_options, watch_and_index, watch_with_pipeline};
 
 /// Errors of indexing and reading an index; messages say what to do.
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +286,7 @@ pub async fn search_similar(
             mode: SearchMode::Vector,
             limit: limit + excluded.len(),
             filter,
+            exact: false,
         })
         .await?;
     let mut hits: Vec<SearchHit> = hits
@@ -331,6 +336,7 @@ pub async fn search(
             mode: query.mode,
             limit: query.limit,
             filter: query.filter.clone(),
+            exact: false,
         })
         .await?;
     mark_stale(project, store, &mut hits).await?;

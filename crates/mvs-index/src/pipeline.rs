@@ -3,7 +3,7 @@
 //! consumer batching chunks -> bounded channel -> a writer batching commits.
 //! Stages overlap, so the model works while files are read and rows written.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,12 +13,13 @@ use mvs_store::{ChunkRecord, FileRecord, FileStatus, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use crate::discovery::{Discovered, discover};
+use crate::discovery::{Discovered, Scope, discover_in};
+use crate::memory::MemoryMonitor;
 use crate::project::{Project, WriterLock};
 use crate::{IndexError, open_store_for, run_record};
 
 /// Files in flight between parsers and the embedder (backpressure).
-const PARSED_QUEUE: usize = 64;
+pub const PARSED_QUEUE: usize = 64;
 /// Embedded batches in flight between the embedder and the writer.
 const EMBEDDED_QUEUE: usize = 4;
 /// Chunks per embedding call.
@@ -43,6 +44,16 @@ pub struct IndexOptions {
     /// `MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES`: split definitions above this
     /// size instead of sizing chunks to the model's window.
     pub max_chunk_bytes: Option<usize>,
+    /// Only these paths (files or directories) instead of the whole project:
+    /// what a watcher saw change, or what a caller asked for.
+    pub scope: Option<Scope>,
+    /// Memory the run may use (`MCP_VECTOR_SEARCH_MAX_MEMORY_GB`, else the
+    /// machine's or cgroup's limit): above 90% of it embedding batches
+    /// halve and parse workers pause.
+    pub max_memory_bytes: u64,
+    /// Set to stop the run early: files already committed stay, the rest
+    /// are left for the next run (the report says `cancelled`).
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl IndexOptions {
@@ -66,6 +77,9 @@ impl IndexOptions {
             parse_workers: env_number("MCP_VECTOR_SEARCH_MAX_WORKERS").map_or(cores, |n| n as usize),
             chunk_options,
             max_chunk_bytes: env_number("MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES").map(|n| n as usize),
+            scope: None,
+            max_memory_bytes: MemoryMonitor::from_env().limit_bytes(),
+            cancel: Arc::default(),
         }
     }
 }
@@ -74,7 +88,8 @@ impl IndexOptions {
 /// any search that started on an older version to finish.
 const VERSION_RETENTION: Duration = Duration::from_secs(60);
 
-/// Where a run is, for progress displays.
+/// Where a run is, for progress displays (CLI bars, MCP notifications,
+/// `get_project_status`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Progress {
     /// `discovering`, `indexing`, `finishing` or `done`.
@@ -83,8 +98,19 @@ pub struct Progress {
     pub files_total: usize,
     /// Files committed so far.
     pub files_done: usize,
-    /// Chunks committed so far.
+    /// Chunks embedded and committed so far.
     pub chunks_done: usize,
+    /// Chunks this run will write: exact once every file is parsed, an
+    /// estimate from the files parsed so far before that.
+    pub chunks_total: usize,
+    /// Files skipped so far, per reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Chunks per second since indexing began.
+    pub chunks_per_s: f64,
+    /// Seconds left at the current rate, once there is one.
+    pub eta_s: Option<f64>,
+    /// Whether the memory monitor is holding the run back.
+    pub memory_pressure: bool,
 }
 
 /// What a run did, with stage metrics.
@@ -117,6 +143,21 @@ pub struct IndexReport {
     pub embed_busy_ms: u64,
     /// Time spent committing to the store.
     pub write_busy_ms: u64,
+    /// Most files waiting between the parsers and the embedder (of
+    /// [`PARSED_QUEUE`]): full means parsing keeps ahead of the model.
+    pub parsed_queue_max: usize,
+    /// Mean files waiting there, sampled at each embedding call.
+    pub parsed_queue_mean: f64,
+    /// Most batches waiting between the embedder and the writer.
+    pub embedded_queue_max: usize,
+    /// Times the memory monitor halved the embedding batch.
+    pub memory_pressure_events: usize,
+    /// Peak resident memory of the process during the run.
+    pub peak_rss_bytes: u64,
+    /// Whether the run covered only some paths (a watcher's or a caller's).
+    pub scoped: bool,
+    /// Whether the run was cancelled before all files were processed.
+    pub cancelled: bool,
     /// Embedding model id.
     pub model: String,
     /// Device inference ran on.
@@ -129,6 +170,11 @@ impl IndexReport {
     /// Chunks per second of wall time.
     pub fn chunks_per_second(&self) -> f64 {
         self.chunks_written as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
+    }
+
+    /// Files processed (parsed, touched or skipped) per second of wall time.
+    pub fn files_per_second(&self) -> f64 {
+        (self.files_parsed + self.files_skipped) as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
     }
 }
 
@@ -206,7 +252,8 @@ pub async fn index_project(
         ..Progress::default()
     });
     let discovery_project = project.clone();
-    let (discovered, unreadable) = tokio::task::spawn_blocking(move || discover(&discovery_project))
+    let scope = options.scope.clone();
+    let (discovered, unreadable) = tokio::task::spawn_blocking(move || discover_in(&discovery_project, scope.as_ref()))
         .await
         .map_err(IndexError::task)?;
 
@@ -214,6 +261,12 @@ pub async fn index_project(
         .file_records()
         .await?
         .into_iter()
+        .filter(|r| {
+            options
+                .scope
+                .as_ref()
+                .is_none_or(|scope| scope.contains_relative(&r.path))
+        })
         .map(|r| (r.path.clone(), r))
         .collect();
     let mut report = IndexReport {
@@ -221,6 +274,7 @@ pub async fn index_project(
         unreadable: unreadable.into_iter().map(|u| (u.path, u.reason)).collect(),
         model: spec.id.clone(),
         device: embedder.device().to_string(),
+        scoped: options.scope.is_some(),
         ..IndexReport::default()
     };
     let seen: std::collections::HashSet<&str> = discovered.iter().map(|d| d.rel_path.as_str()).collect();
@@ -268,12 +322,21 @@ pub async fn index_project(
         HashMap::new()
     });
     store.delete_files(&deleted).await?;
+    if options.scope.is_some() && work.is_empty() && deleted.is_empty() {
+        // A watcher's no-op (an ignored or untouched path): nothing to
+        // refresh, and the last full run's report stays the one shown.
+        progress.send_modify(|p| p.phase = "done".into());
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        report.finished_at_ms = crate::now_ms();
+        return Ok(report);
+    }
     let files_total = work.len();
     progress.send_replace(Progress {
         phase: "indexing".into(),
         files_total,
         ..Progress::default()
     });
+    let memory = Arc::new(MemoryMonitor::with_limit(options.max_memory_bytes));
 
     let (parsed_tx, parsed_rx) = mpsc::channel::<ParsedFile>(PARSED_QUEUE);
     let (embedded_tx, embedded_rx) = mpsc::channel::<EmbeddedBatch>(EMBEDDED_QUEUE);
@@ -291,29 +354,42 @@ pub async fn index_project(
         let tx = parsed_tx.clone();
         let busy = Arc::clone(&parse_busy);
         let chunk_options = chunk_options.clone();
+        let memory = Arc::clone(&memory);
+        let cancel = Arc::clone(&options.cancel);
         parsers.push(tokio::task::spawn_blocking(move || {
-            parse_worker(&work, &tx, &busy, &chunk_options, rechunk_all)
+            parse_worker(&work, &tx, &busy, &chunk_options, rechunk_all, &memory, &cancel)
         }));
     }
     drop(parsed_tx);
 
-    let embed_stage = tokio::spawn(embed_stage(parsed_rx, embedded_tx, Arc::clone(&embedder), reusable));
+    let embed_stage = tokio::spawn(embed_stage(
+        parsed_rx,
+        embedded_tx,
+        Arc::clone(&embedder),
+        reusable,
+        Arc::clone(&memory),
+    ));
     let write_stage = tokio::spawn(write_stage(
         embedded_rx,
         Arc::clone(&store),
         progress.clone(),
         files_total,
+        Arc::clone(&memory),
     ));
 
     for parser in parsers {
         parser.await.map_err(IndexError::task)?;
     }
-    let (embed_busy, vectors_reused) = embed_stage.await.map_err(IndexError::task)??;
-    report.vectors_reused = vectors_reused;
+    let embedded = embed_stage.await.map_err(IndexError::task)??;
+    report.vectors_reused = embedded.reused;
+    report.parsed_queue_max = embedded.queue_max;
+    report.parsed_queue_mean = embedded.queue_sum as f64 / embedded.calls.max(1) as f64;
+    report.memory_pressure_events = embedded.pressure_events;
     let written = write_stage.await.map_err(IndexError::task)??;
+    report.embedded_queue_max = written.queue_max;
 
     progress.send_modify(|p| p.phase = "finishing".into());
-    store.refresh_keyword_index().await?;
+    store.refresh_indices().await?;
     // Old versions and small fragments pile up with every commit; a failure
     // here costs disk space, not correctness.
     if let Err(err) = store.maintain(VERSION_RETENTION).await {
@@ -324,12 +400,14 @@ pub async fn index_project(
         store.set_chunker_version(mvs_parse::CHUNKER_VERSION)?;
     }
 
+    report.cancelled = options.cancel.load(std::sync::atomic::Ordering::Relaxed);
     report.files_parsed = written.parsed;
     report.files_unchanged += written.unchanged;
     report.files_skipped = written.skipped;
     report.chunks_written = written.chunks;
     report.parse_busy_ms = parse_busy.lock().map_or(0, |d| d.as_millis() as u64);
-    report.embed_busy_ms = embed_busy.as_millis() as u64;
+    report.embed_busy_ms = embedded.busy.as_millis() as u64;
+    report.peak_rss_bytes = memory.peak_rss_bytes();
     report.write_busy_ms = written.busy.as_millis() as u64;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     report.finished_at_ms = crate::now_ms();
@@ -345,6 +423,13 @@ pub async fn index_project(
         parse_busy_ms = report.parse_busy_ms,
         embed_busy_ms = report.embed_busy_ms,
         write_busy_ms = report.write_busy_ms,
+        files_per_s = format!("{:.1}", report.files_per_second()),
+        chunks_per_s = format!("{:.1}", report.chunks_per_second()),
+        parsed_queue_max = report.parsed_queue_max,
+        parsed_queue_mean = format!("{:.1}", report.parsed_queue_mean),
+        embedded_queue_max = report.embedded_queue_max,
+        memory_pressure_events = report.memory_pressure_events,
+        peak_rss_mb = report.peak_rss_bytes / 1_000_000,
         "indexing finished"
     );
     Ok(report)
@@ -357,8 +442,19 @@ fn parse_worker(
     busy: &Mutex<Duration>,
     chunk_options: &ChunkOptions,
     rechunk: bool,
+    memory: &MemoryMonitor,
+    cancel: &std::sync::atomic::AtomicBool,
 ) {
     loop {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        // Under memory pressure, wait while the embedder has files queued:
+        // it frees memory as it drains them (never wait on an empty queue,
+        // which could not drain).
+        while memory.under_pressure() && tx.capacity() < tx.max_capacity() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let Some((file, previous)) = work.lock().ok().and_then(|mut q| q.pop_front()) else {
             return;
         };
@@ -453,17 +549,29 @@ fn parse_one(
     }
 }
 
+/// What the embedding stage did.
+#[derive(Default)]
+struct Embedded {
+    busy: Duration,
+    reused: usize,
+    calls: usize,
+    queue_max: usize,
+    queue_sum: usize,
+    pressure_events: usize,
+}
+
 /// Batches chunks across files, embeds them (or reuses a stored vector of
-/// the same content) and hands them to the writer. Returns the time spent
-/// in the model and the number of reused vectors.
+/// the same content) and hands them to the writer. Under memory pressure
+/// the batch halves (down to one file's chunks), and grows back after.
 async fn embed_stage(
     mut rx: mpsc::Receiver<ParsedFile>,
     tx: mpsc::Sender<EmbeddedBatch>,
     embedder: Arc<Embedder>,
     reusable: Arc<HashMap<String, Vec<f32>>>,
-) -> Result<(Duration, usize), IndexError> {
-    let mut busy = Duration::ZERO;
-    let mut reused = 0;
+    memory: Arc<MemoryMonitor>,
+) -> Result<Embedded, IndexError> {
+    let mut stats = Embedded::default();
+    let mut batch_chunks = EMBED_BATCH_CHUNKS;
     let mut pending: Vec<ParsedFile> = Vec::new();
     let mut pending_chunks = 0;
     loop {
@@ -473,8 +581,12 @@ async fn embed_stage(
             pending_chunks += file.chunks.len();
             pending.push(file);
         }
-        let full = pending_chunks >= EMBED_BATCH_CHUNKS || pending.len() >= WRITE_BATCH_FILES;
+        let full = pending_chunks >= batch_chunks || pending.len() >= WRITE_BATCH_FILES;
         if (full || closed) && !pending.is_empty() {
+            let queued = rx.max_capacity() - rx.capacity();
+            stats.queue_max = stats.queue_max.max(queued);
+            stats.queue_sum += queued;
+            stats.calls += 1;
             let files = std::mem::take(&mut pending);
             pending_chunks = 0;
             let embedder = Arc::clone(&embedder);
@@ -483,15 +595,29 @@ async fn embed_stage(
             let (batch, batch_reused) = tokio::task::spawn_blocking(move || embed_files(&embedder, files, &reusable))
                 .await
                 .map_err(IndexError::task)??;
-            busy += started.elapsed();
-            reused += batch_reused;
+            stats.busy += started.elapsed();
+            stats.reused += batch_reused;
+            if memory.under_pressure() {
+                if batch_chunks > 1 {
+                    batch_chunks /= 2;
+                    stats.pressure_events += 1;
+                    tracing::warn!(
+                        rss_mb = memory.rss_bytes() / 1_000_000,
+                        limit_mb = memory.limit_bytes() / 1_000_000,
+                        batch_chunks,
+                        "memory pressure: embedding batch halved, parsers pause"
+                    );
+                }
+            } else if batch_chunks < EMBED_BATCH_CHUNKS {
+                batch_chunks *= 2;
+            }
             if tx.send(batch).await.is_err() {
                 // The writer failed; its error ends the run.
-                return Ok((busy, reused));
+                return Ok(stats);
             }
         }
         if closed {
-            return Ok((busy, reused));
+            return Ok(stats);
         }
     }
 }
@@ -555,6 +681,7 @@ fn chunk_record(file_path: &str, chunk: Chunk) -> ChunkRecord {
         end_byte: chunk.end_byte as u64,
         content: chunk.content,
         content_hash: chunk.content_hash,
+        embedding_hash: Some(blake3::hash(chunk.embedding_text.as_bytes()).to_hex().to_string()),
     }
 }
 
@@ -566,6 +693,7 @@ struct Written {
     skipped: usize,
     chunks: usize,
     busy: Duration,
+    queue_max: usize,
 }
 
 /// Commits embedded batches in large groups and reports progress.
@@ -574,13 +702,16 @@ async fn write_stage(
     store: Arc<Store>,
     progress: watch::Sender<Progress>,
     files_total: usize,
+    memory: Arc<MemoryMonitor>,
 ) -> Result<Written, IndexError> {
     let mut written = Written::default();
     let mut pending = EmbeddedBatch::default();
+    let started_at = Instant::now();
     loop {
         let next = rx.recv().await;
         let closed = next.is_none();
         if let Some(batch) = next {
+            written.queue_max = written.queue_max.max(rx.max_capacity() - rx.capacity() + 1);
             pending.append(batch);
         }
         let full = pending.chunks.len() >= WRITE_BATCH_CHUNKS || pending.file_count() >= WRITE_BATCH_FILES;
@@ -598,9 +729,20 @@ async fn write_stage(
                     FileStatus::Skipped => written.skipped += 1,
                 }
             }
+            let elapsed = started_at.elapsed().as_secs_f64().max(1e-3);
             progress.send_modify(|p| {
                 p.files_done = (p.files_done + batch.file_count()).min(files_total);
                 p.chunks_done += batch.chunks.len();
+                for file in batch.files.iter().filter(|f| f.status == FileStatus::Skipped) {
+                    let reason = file.reason.clone().unwrap_or_else(|| "unknown".into());
+                    *p.skipped.entry(reason).or_default() += 1;
+                }
+                // Files left are assumed to yield chunks like those done.
+                let per_file = p.chunks_done as f64 / p.files_done.max(1) as f64;
+                p.chunks_total = p.chunks_done + (per_file * (files_total - p.files_done) as f64).round() as usize;
+                p.chunks_per_s = p.chunks_done as f64 / elapsed;
+                p.eta_s = (p.chunks_per_s > 0.0).then(|| (p.chunks_total - p.chunks_done) as f64 / p.chunks_per_s);
+                p.memory_pressure = memory.under_pressure();
             });
         }
         if closed {

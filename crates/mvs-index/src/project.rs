@@ -66,6 +66,33 @@ impl Project {
         Ok(real)
     }
 
+    /// Like [`Project::resolve`], but `path` may be gone (a deleted file
+    /// to drop from the index): the part that exists is resolved and must lie
+    /// inside the root; the rest must not climb out with `..`.
+    pub fn resolve_maybe_deleted(&self, path: &str) -> Result<PathBuf, IndexError> {
+        let joined = self.root.join(path.trim());
+        if joined.exists() {
+            return self.resolve(path);
+        }
+        let outside = || IndexError::OutsideProject {
+            path: path.to_string(),
+            root: self.root.clone(),
+        };
+        let existing = joined.ancestors().find(|a| a.exists()).ok_or_else(outside)?;
+        let rest = joined.strip_prefix(existing).map_err(|_| outside())?;
+        if rest.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            return Err(outside());
+        }
+        let real = existing.canonicalize().map_err(|source| IndexError::Io {
+            path: PathBuf::from(path),
+            source,
+        })?;
+        if !real.starts_with(&self.root) {
+            return Err(outside());
+        }
+        Ok(real.join(rest))
+    }
+
     /// The project root.
     pub fn root(&self) -> &Path {
         &self.root

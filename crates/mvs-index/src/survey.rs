@@ -80,3 +80,42 @@ pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
     survey.largest_dirs = dirs;
     survey
 }
+
+/// A survey and the time the run would take here, from a probe that embeds
+/// the survey's sample with the model that would index.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    /// What the run would process.
+    #[serde(flatten)]
+    pub survey: Survey,
+    /// Chunks per second the probe measured (texts already in the vector
+    /// cache cost nothing, in the probe as in the run).
+    pub chunks_per_s: f64,
+    /// `chunks / chunks_per_s`.
+    pub estimated_seconds: f64,
+    /// Where the model runs.
+    pub device: String,
+}
+
+/// `index --dry-run` and `index_project` with `dry_run`: surveys `project`
+/// (chunks sized for `embedder`'s window) and times the model on a sample.
+/// Writes nothing; blocking.
+pub fn dry_run(
+    project: &Project,
+    mut options: ChunkOptions,
+    embedder: &mvs_embed::Embedder,
+) -> Result<DryRun, crate::IndexError> {
+    options.fit_model_window(embedder.spec().max_tokens);
+    let survey = survey(project, &options);
+    let sample = &survey.sample_texts;
+    embedder.embed_documents(&sample[..sample.len().min(4)])?; // warm-up
+    let started = std::time::Instant::now();
+    embedder.embed_documents(sample)?;
+    let chunks_per_s = sample.len() as f64 / started.elapsed().as_secs_f64().max(1e-6);
+    Ok(DryRun {
+        estimated_seconds: survey.chunks as f64 / chunks_per_s.max(1e-6),
+        chunks_per_s,
+        device: embedder.device().to_string(),
+        survey,
+    })
+}

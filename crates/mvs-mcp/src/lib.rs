@@ -12,12 +12,15 @@ use std::sync::{Arc, Mutex};
 
 use budget::Detail;
 use mvs_embed::Embedder;
-use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, SearchResponse, SimilarTo};
+use mvs_index::{IndexOptions, IndexReport, Progress, Project, Query, Scope, SearchResponse, SimilarTo};
 use mvs_store::{SearchFilter, SearchMode, TestFilter};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ErrorData, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::sync::{OnceCell, watch};
@@ -35,14 +38,21 @@ const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repos
 - index_project: (re)index in the background; returns at once. Call it if get_project_status says not_indexed.\n\
 - get_project_status: index state, counts, model, progress of a running job.";
 
-/// A running or finished indexing job.
+/// A running or finished indexing job; clones follow the same job.
+#[derive(Clone)]
 struct Job {
     id: String,
     progress: watch::Receiver<Progress>,
     outcome: Arc<Mutex<Option<Result<IndexReport, String>>>>,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Job {
+    /// Waits until the job has ended (its progress sender is gone).
+    async fn finished(&mut self) {
+        while self.progress.changed().await.is_ok() {}
+    }
+
     fn is_running(&self) -> bool {
         self.outcome.lock().is_ok_and(|o| o.is_none())
     }
@@ -85,6 +95,51 @@ impl Shared {
             })
             .await
             .cloned()
+    }
+}
+
+impl Shared {
+    /// The running job, or a new one indexing with `options` in the
+    /// background. Returns the job's id, progress and outcome handles, and
+    /// whether it was already running.
+    fn start_job(self: &Arc<Self>, options: IndexOptions) -> Result<(Job, bool), String> {
+        let mut slot = self.job.lock().map_err(|_| "job state poisoned".to_string())?;
+        if let Some(job) = slot.as_ref().filter(|job| job.is_running()) {
+            return Ok((job.clone(), true));
+        }
+        let id = format!(
+            "index-{}",
+            self.next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let (progress_tx, progress_rx) = watch::channel(Progress::default());
+        let outcome = Arc::new(Mutex::new(None));
+        let job = Job {
+            id,
+            progress: progress_rx,
+            outcome: Arc::clone(&outcome),
+            cancel: Arc::clone(&options.cancel),
+        };
+        let handle = job.clone();
+        *slot = Some(job);
+        drop(slot);
+        let shared = Arc::clone(self);
+        tokio::spawn(async move {
+            let result = match shared.embedder().await {
+                Ok(embedder) => mvs_index::index_project(&shared.project, embedder, &options, &progress_tx)
+                    .await
+                    .map_err(|err| err.to_string()),
+                Err(err) => Err(format!("embedding model unavailable: {err}")),
+            };
+            if let Err(err) = &result {
+                tracing::warn!("indexing job failed: {err}");
+            }
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(result);
+            }
+            // Dropping the sender tells progress watchers the job ended.
+            drop(progress_tx);
+        });
+        Ok((handle, false))
     }
 }
 
@@ -137,6 +192,10 @@ pub struct SearchCodeArgs {
     /// results beyond it are left out and counted.
     #[serde(default, deserialize_with = "lenient::number")]
     pub max_tokens: Option<usize>,
+    /// Drop results scoring below this (0 to 1; scores mean the same in
+    /// every mode).
+    #[serde(default, deserialize_with = "lenient::float")]
+    pub similarity_threshold: Option<f32>,
 }
 
 impl SearchCodeArgs {
@@ -162,6 +221,40 @@ pub struct IndexProjectArgs {
     /// Re-index every file, ignoring change detection.
     #[serde(default, deserialize_with = "lenient::boolean")]
     pub force: Option<bool>,
+    /// Only these files or directories (relative to the project root);
+    /// deleted ones are dropped from the index.
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub paths: Option<Vec<String>>,
+    /// Report what a run would do (files and chunks per language, skips,
+    /// largest directories, estimated seconds) without indexing.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub dry_run: Option<bool>,
+    /// Answer when the job ends instead of at once (cancelling the request
+    /// cancels the job).
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub wait: Option<bool>,
+    /// Stop the running job (files done so far stay indexed).
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub cancel: Option<bool>,
+}
+
+/// Arguments of `search_context`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct SearchContextArgs {
+    /// The task or feature to gather code for, in words.
+    pub description: String,
+    /// Aspects to cover too (`error handling`, `tests`, `config`): each
+    /// adds its own search, so every aspect is represented.
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub focus_areas: Option<Vec<String>>,
+    /// Maximum results (default 10, at most 50).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub limit: Option<usize>,
+    /// `signatures`, `snippets` (default) or `full`.
+    pub detail: Option<String>,
+    /// Budget of the answer in tokens (default 4000, at most 20000).
+    #[serde(default, deserialize_with = "lenient::number")]
+    pub max_tokens: Option<usize>,
 }
 
 /// Some clients (the MCP inspector's `--tool-arg k=v`, several agents) send
@@ -198,6 +291,10 @@ mod lenient {
     }
 
     pub fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+        parse(deserializer)
+    }
+
+    pub fn float<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f32>, D::Error> {
         parse(deserializer)
     }
 
@@ -333,6 +430,54 @@ impl SearchServer {
         }
     }
 
+    /// Keeps the index fresh: changed files are indexed as background jobs
+    /// (one at a time, after any running job), once the project has an
+    /// index.
+    pub fn watch_changes(&self) {
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            let project = shared.project.clone();
+            let base = IndexOptions::from_env();
+            let run = |scope: Scope| {
+                let shared = Arc::clone(&shared);
+                let options = mvs_index::scoped_options(&base, scope);
+                async move {
+                    if mvs_index::open_index(&shared.project).await.is_err() {
+                        // Nothing to keep fresh before the first index_project.
+                        return Ok(IndexReport::default());
+                    }
+                    loop {
+                        let (mut job, already_running) =
+                            shared.start_job(options.clone()).map_err(mvs_index::IndexError::Task)?;
+                        job.finished().await;
+                        if already_running {
+                            continue; // another job ran; now run ours
+                        }
+                        let outcome = job.outcome.lock().ok().and_then(|o| o.clone());
+                        return match outcome {
+                            Some(Ok(report)) => Ok(report),
+                            // Another process writes: the watcher retries these paths.
+                            _ if shared.project.writer_active().is_some() => Err(mvs_index::IndexError::LockHeld {
+                                index_dir: shared.project.index_dir().to_path_buf(),
+                                pid: shared.project.writer_active(),
+                            }),
+                            Some(Err(err)) => Err(mvs_index::IndexError::Task(err)),
+                            None => Err(mvs_index::IndexError::Task("the job vanished".into())),
+                        };
+                    }
+                }
+            };
+            let watched = mvs_index::watch_and_index(&project, run, |outcome| {
+                if let Err(err) = outcome {
+                    tracing::warn!("indexing changed files failed: {err}");
+                }
+            });
+            if let Err(err) = watched.await {
+                tracing::warn!("file watching unavailable: {err}");
+            }
+        });
+    }
+
     /// Starts loading the model in the background so the first search does
     /// not wait for it.
     pub fn warm_up(&self) {
@@ -357,6 +502,13 @@ impl SearchServer {
         let limit = checked_limit(args.limit)?;
         let mode = parse_mode(args.search_mode.as_deref()).map_err(|m| ErrorData::invalid_params(m, None))?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
+        let threshold = args.similarity_threshold.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(ErrorData::invalid_params(
+                "similarity_threshold must be between 0 and 1",
+                None,
+            ));
+        }
         let store = match mvs_index::open_index(&self.shared.project).await {
             Ok(store) => store,
             Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
@@ -376,7 +528,8 @@ impl SearchServer {
             filter: args.filter(),
         };
         match mvs_index::search(&self.shared.project, &store, embedder, &query).await {
-            Ok(results) => {
+            Ok(mut results) => {
+                results.retain(|hit| hit.score >= threshold);
                 let response = SearchResponse {
                     query: args.query,
                     results,
@@ -389,58 +542,188 @@ impl SearchServer {
     }
 
     #[tool(
-        description = "Index (or re-index) the project in the background; returns a job id at once. \
-                       Only changed files are processed unless force is true. Poll get_project_status for progress."
+        description = "Index the project in the background (only changed files unless force; only `paths` if \
+                       given); returns a job id at once, or the result when the job ends with wait=true. Sends \
+                       notifications/progress for a progressToken. cancel=true stops the job; dry_run reports \
+                       files, chunks and estimated seconds without indexing."
     )]
-    async fn index_project(&self, Parameters(args): Parameters<IndexProjectArgs>) -> Result<CallToolResult, ErrorData> {
-        let mut slot = self
-            .shared
-            .job
-            .lock()
-            .map_err(|_| ErrorData::internal_error("job state poisoned", None))?;
-        if let Some(job) = slot.as_ref().filter(|job| job.is_running()) {
-            let described = job.describe();
-            return Ok(structured(
-                described,
-                format!("Indexing job {} is already running.", job.id),
-            ));
-        }
-        let id = format!(
-            "index-{}",
-            self.shared.next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let (progress_tx, progress_rx) = watch::channel(Progress::default());
-        let outcome = Arc::new(Mutex::new(None));
-        let job = Job {
-            id: id.clone(),
-            progress: progress_rx,
-            outcome: Arc::clone(&outcome),
-        };
-        let described = job.describe();
-        *slot = Some(job);
-        drop(slot);
-
-        let shared = Arc::clone(&self.shared);
+    async fn index_project(
+        &self,
+        Parameters(args): Parameters<IndexProjectArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let project = &self.shared.project;
         let mut options = IndexOptions::from_env();
         options.force = args.force.unwrap_or(false);
-        tokio::spawn(async move {
-            let result = match shared.embedder().await {
-                Ok(embedder) => mvs_index::index_project(&shared.project, embedder, &options, &progress_tx)
-                    .await
-                    .map_err(|err| err.to_string()),
-                Err(err) => Err(format!("embedding model unavailable: {err}")),
-            };
-            if let Err(err) = &result {
-                tracing::warn!("indexing job failed: {err}");
+        if let Some(paths) = args.paths.as_ref().filter(|paths| !paths.is_empty()) {
+            let mut resolved = Vec::with_capacity(paths.len());
+            for path in paths {
+                match project.resolve_maybe_deleted(path) {
+                    Ok(real) => resolved.push(real),
+                    Err(err) => return Ok(tool_error(format!("paths: {err}"))),
+                }
             }
-            if let Ok(mut slot) = outcome.lock() {
-                *slot = Some(result);
-            }
+            options.scope = Some(Scope::new(project, resolved));
+        }
+        if args.dry_run == Some(true) {
+            return self.dry_run(options).await;
+        }
+        if args.cancel == Some(true) {
+            return Ok(self.cancel_job());
+        }
+        let (mut job, already_running) = self
+            .shared
+            .start_job(options)
+            .map_err(|err| ErrorData::internal_error(err, None))?;
+        // Progress for the request's token: while the call waits, and after
+        // an immediate answer for as long as the job runs.
+        let forward = context.meta.get_progress_token().map(|token| {
+            let (id, peer, mut progress) = (job.id.clone(), context.peer.clone(), job.progress.clone());
+            tokio::spawn(async move {
+                let mut current = Some(progress.borrow_and_update().clone());
+                while let Some(p) = current.take() {
+                    let message = format!(
+                        "{id} {}: {}/{} files, {} chunks",
+                        p.phase, p.files_done, p.files_total, p.chunks_done
+                    );
+                    let param = ProgressNotificationParam::new(token.clone(), p.files_done as f64)
+                        .with_total(p.files_total as f64)
+                        .with_message(message);
+                    if peer.notify_progress(param).await.is_err() {
+                        return; // the client is gone
+                    }
+                    if progress.changed().await.is_ok() {
+                        current = Some(progress.borrow_and_update().clone());
+                    }
+                }
+            })
         });
-        Ok(structured(
-            described,
-            format!("Started indexing job {id}; poll get_project_status for progress."),
-        ))
+        if args.wait != Some(true) {
+            let text = if already_running {
+                format!("Indexing job {} is already running; poll get_project_status.", job.id)
+            } else {
+                format!("Started indexing job {}; poll get_project_status for progress.", job.id)
+            };
+            return Ok(structured(job.describe(), text));
+        }
+        tokio::select! {
+            () = job.finished() => {}
+            () = context.ct.cancelled() => {
+                job.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                job.finished().await;
+            }
+        }
+        if let Some(forward) = forward {
+            // The last notification goes out before the answer.
+            let _ = forward.await;
+        }
+        let described = job.describe();
+        let text = format!(
+            "Indexing job {} {}.",
+            job.id,
+            described["state"].as_str().unwrap_or("ended")
+        );
+        Ok(structured(described, text))
+    }
+
+    /// `index_project` with `cancel`: stops the running job, if any.
+    fn cancel_job(&self) -> CallToolResult {
+        let slot = self.shared.job.lock().ok();
+        match slot
+            .as_ref()
+            .and_then(|slot| slot.as_ref())
+            .filter(|job| job.is_running())
+        {
+            Some(job) => {
+                job.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                structured(job.describe(), format!("Cancelling indexing job {}.", job.id))
+            }
+            None => structured(serde_json::json!({"job": null}), "No indexing job is running.".into()),
+        }
+    }
+
+    /// `index_project` with `dry_run`: the survey and time estimate.
+    async fn dry_run(&self, options: IndexOptions) -> Result<CallToolResult, ErrorData> {
+        let embedder = match self.shared.embedder().await {
+            Ok(embedder) => embedder,
+            Err(err) => return Ok(tool_error(format!("embedding model unavailable: {err}"))),
+        };
+        let project = self.shared.project.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || mvs_index::dry_run(&project, options.chunk_options, &embedder)).await;
+        match outcome {
+            Ok(Ok(dry_run)) => {
+                let text = format!(
+                    "{} files, {} chunks; about {:.0} s at {:.0} chunks/s on {} (nothing written)",
+                    dry_run.survey.files,
+                    dry_run.survey.chunks,
+                    dry_run.estimated_seconds,
+                    dry_run.chunks_per_s,
+                    dry_run.device
+                );
+                Ok(structured(serde_json::to_value(&dry_run).unwrap_or_default(), text))
+            }
+            Ok(Err(err)) => Ok(tool_error(err.to_string())),
+            Err(err) => Ok(tool_error(format!("dry run failed: {err}"))),
+        }
+    }
+
+    #[tool(
+        description = "Gather the code relevant to a task: searches the description and each focus area \
+                       (e.g. 'error handling', 'tests') and merges the hits, best first, within max_tokens.",
+        annotations(read_only_hint = true)
+    )]
+    async fn search_context(
+        &self,
+        Parameters(args): Parameters<SearchContextArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if args.description.trim().is_empty() {
+            return Err(ErrorData::invalid_params("description must not be empty", None));
+        }
+        let limit = checked_limit(args.limit)?;
+        let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
+        let store = match mvs_index::open_index(&self.shared.project).await {
+            Ok(store) => store,
+            Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+        };
+        let embedder = match self.shared.embedder().await {
+            Ok(embedder) => embedder,
+            Err(err) => return Ok(tool_error(format!("embedding model unavailable: {err}"))),
+        };
+        let focus = args.focus_areas.clone().unwrap_or_default();
+        let mut texts = vec![args.description.clone()];
+        texts.extend(focus.iter().map(|area| format!("{} {area}", args.description)));
+        let mut best: std::collections::HashMap<String, mvs_store::SearchHit> = std::collections::HashMap::new();
+        for text in texts {
+            let query = Query {
+                text,
+                mode: SearchMode::Hybrid,
+                limit,
+                filter: SearchFilter::default(),
+            };
+            let hits = match mvs_index::search(&self.shared.project, &store, Some(Arc::clone(&embedder)), &query).await
+            {
+                Ok(hits) => hits,
+                Err(err) => return Ok(tool_error(err.to_string())),
+            };
+            for hit in hits {
+                match best.get(&hit.chunk.chunk_id) {
+                    Some(kept) if kept.score >= hit.score => {}
+                    _ => {
+                        best.insert(hit.chunk.chunk_id.clone(), hit);
+                    }
+                }
+            }
+        }
+        let mut results: Vec<mvs_store::SearchHit> = best.into_values().collect();
+        results.sort_by(|a, b| b.score.total_cmp(&a.score));
+        results.truncate(limit);
+        let response = SearchResponse {
+            query: args.description,
+            results,
+        };
+        let (value, text) = budget::shape(&response, detail, max_tokens);
+        Ok(structured(value, text))
     }
 
     #[tool(
@@ -612,6 +895,13 @@ impl ServerHandler for SearchServer {
     }
 }
 
+/// `MCP_ENABLE_FILE_WATCHING`: on unless `0`, `false`, `no` or `off`.
+fn file_watching_enabled() -> bool {
+    std::env::var("MCP_ENABLE_FILE_WATCHING")
+        .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
+        .unwrap_or(true)
+}
+
 /// Serves the project over stdio until the client disconnects.
 pub async fn serve_stdio(project_root: PathBuf, loader: EmbedderLoader) -> Result<(), String> {
     let project = Project::new(&project_root).map_err(|err| err.to_string())?;
@@ -622,6 +912,9 @@ pub async fn serve_stdio(project_root: PathBuf, loader: EmbedderLoader) -> Resul
         .await
         .map_err(|err| format!("MCP handshake failed: {err}"))?;
     server.warm_up();
+    if file_watching_enabled() {
+        server.watch_changes();
+    }
     running.waiting().await.map_err(|err| err.to_string())?;
     Ok(())
 }

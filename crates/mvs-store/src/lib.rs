@@ -21,8 +21,9 @@ use arrow_array::{RecordBatch, RecordBatchIterator};
 use futures::TryStreamExt;
 use lancedb::index::Index;
 use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
+use lancedb::index::vector::{IvfHnswSqIndexBuilder, IvfPqIndexBuilder};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::table::{CompactionOptions, OptimizeAction};
+use lancedb::table::{CompactionOptions, NewColumnTransform, OptimizeAction};
 use lancedb::{Connection, DistanceType, Table};
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +108,8 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Which chunks may be returned; applied in both lanes before ranking.
     pub filter: SearchFilter,
+    /// Scan every vector even when an ANN index exists (recall checks).
+    pub exact: bool,
 }
 
 /// One result with its fused score and per-lane standing.
@@ -132,6 +135,28 @@ pub struct SearchHit {
     /// store alone always says `false`).
     pub stale: bool,
 }
+
+/// An approximate-nearest-neighbour index over the vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnKind {
+    /// IVF partitions, each an HNSW graph over 8-bit scalar-quantised
+    /// vectors (the default: see docs/benchmarks.md).
+    #[default]
+    IvfHnswSq,
+    /// IVF partitions with product-quantised vectors, re-ranked exactly.
+    IvfPq,
+}
+
+/// Chunks from which [`Store::refresh_indices`] builds an ANN index; below
+/// it an exact scan is fast enough (docs/benchmarks.md) and exact.
+pub const ANN_MIN_ROWS: usize = 20_000;
+/// IVF partitions searched per query.
+const ANN_NPROBES: usize = 20;
+/// HNSW candidate list per partition.
+const ANN_EF: usize = 100;
+/// PQ candidates re-ranked with the full vectors, as a multiple of the limit.
+const ANN_REFINE_FACTOR: u32 = 5;
 
 /// Small fragments that trigger a compaction in [`Store::maintain`].
 pub const COMPACT_AT_FRAGMENTS: usize = 8;
@@ -171,7 +196,10 @@ impl Store {
     pub async fn open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
         let existing = read_meta(dir)?;
         match &existing {
-            Some(meta) => check_compatible(dir, meta, model_id, dimension)?,
+            Some(meta) => {
+                check_not_newer(dir, meta)?;
+                check_model(dir, meta, model_id, dimension)?;
+            }
             None => std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 path: dir.to_path_buf(),
                 source,
@@ -181,7 +209,10 @@ impl Store {
         let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
         let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
         let meta = match existing {
-            Some(meta) => meta,
+            Some(mut meta) => {
+                migrate(dir, &mut meta, &chunks).await?;
+                meta
+            }
             None => {
                 // meta.json is what makes readers treat the directory as an
                 // index, so it appears only once the tables exist.
@@ -212,7 +243,15 @@ impl Store {
         let Some(meta) = read_meta(dir)? else {
             return Ok(None);
         };
-        check_compatible(dir, &meta, &meta.model_id, meta.dimension)?;
+        check_not_newer(dir, &meta)?;
+        if meta.schema_version < SCHEMA_VERSION {
+            return Err(StoreError::Incompatible(format!(
+                "the index in {} has schema version {} and this build reads {SCHEMA_VERSION}; \
+                 run `mcp-vector-search index` once to upgrade it in place (nothing is re-embedded)",
+                dir.display(),
+                meta.schema_version
+            )));
+        }
         let db = connect(dir).await?;
         let names = db.table_names().execute().await?;
         if ![schema::CHUNKS_TABLE, schema::FILES_TABLE]
@@ -230,6 +269,11 @@ impl Store {
             files,
             _db: db,
         }))
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// What the index was built with.
@@ -281,7 +325,7 @@ impl Store {
         if chunks.is_empty() {
             self.chunks.delete(in_files.as_str()).await?;
         } else {
-            let batch = schema::chunks_batch(chunks, vectors, self.meta.dimension)?;
+            let batch = schema::chunks_batch(chunks, vectors, &self.meta.model_id, self.meta.dimension)?;
             let mut merge = self.chunks.merge_insert(&[chunk_col::ID]);
             merge
                 .when_matched_update_all(None)
@@ -289,7 +333,20 @@ impl Store {
                 .when_not_matched_by_source_delete(Some(in_files));
             merge.execute(reader(batch)).await?;
         }
-        self.record_files(files).await
+        // Step events name the points between commits (crash tests stop the
+        // process exactly there).
+        tracing::debug!(
+            step = "chunks_committed",
+            files = files.len(),
+            "replace: chunks committed"
+        );
+        self.record_files(files).await?;
+        tracing::debug!(
+            step = "files_recorded",
+            files = files.len(),
+            "replace: file records committed"
+        );
+        Ok(())
     }
 
     /// Inserts or updates file records without touching their chunks.
@@ -314,9 +371,15 @@ impl Store {
         self.chunks
             .delete(format!("{} IN ({list})", chunk_col::FILE_PATH).as_str())
             .await?;
+        tracing::debug!(step = "chunks_deleted", files = paths.len(), "delete: chunks deleted");
         self.files
             .delete(format!("{} IN ({list})", file_col::PATH).as_str())
             .await?;
+        tracing::debug!(
+            step = "records_deleted",
+            files = paths.len(),
+            "delete: file records deleted"
+        );
         Ok(())
     }
 
@@ -408,20 +471,22 @@ impl Store {
         read_rows(self.files.query().only_if(predicate), schema::files_from_batch).await
     }
 
-    /// Creates the full-text index, or folds new rows into it.
-    pub async fn refresh_keyword_index(&self) -> Result<()> {
-        if self.chunks.count_rows(None).await? == 0 {
+    /// Brings the search indices up to date: creates the full-text index, or
+    /// folds new rows into it (and into the ANN index), and builds the ANN
+    /// index once the table reaches [`ANN_MIN_ROWS`]. Rows not yet in an
+    /// index are still searched (by a scan), so this only affects speed.
+    pub async fn refresh_indices(&self) -> Result<()> {
+        let rows = self.chunks.count_rows(None).await?;
+        if rows == 0 {
             return Ok(());
         }
-        let exists = self
-            .chunks
-            .list_indices()
-            .await?
-            .iter()
-            .any(|index| index.columns.iter().any(|c| c == chunk_col::SEARCH_TEXT));
-        if exists {
+        let indices = self.chunks.list_indices().await?;
+        let indexed = |column: &str| indices.iter().any(|index| index.columns.iter().any(|c| c == column));
+        let (has_keyword, has_ann) = (indexed(chunk_col::SEARCH_TEXT), indexed(chunk_col::VECTOR));
+        if has_keyword || has_ann {
             self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
-        } else {
+        }
+        if !has_keyword {
             let analyzer = FtsIndexBuilder::code().split_identifiers(true);
             self.chunks
                 .create_index(&[chunk_col::SEARCH_TEXT], Index::FTS(analyzer))
@@ -429,7 +494,45 @@ impl Store {
                 .execute()
                 .await?;
         }
+        if !has_ann && rows >= ANN_MIN_ROWS {
+            self.build_ann_index(AnnKind::default()).await?;
+        }
         Ok(())
+    }
+
+    /// Builds (or rebuilds) the ANN index over the vectors. Searches keep
+    /// working meanwhile, by exact scan.
+    pub async fn build_ann_index(&self, kind: AnnKind) -> Result<()> {
+        let started = std::time::Instant::now();
+        let index = match kind {
+            AnnKind::IvfHnswSq => {
+                Index::IvfHnswSq(IvfHnswSqIndexBuilder::default().distance_type(DistanceType::Cosine))
+            }
+            AnnKind::IvfPq => Index::IvfPq(IvfPqIndexBuilder::default().distance_type(DistanceType::Cosine)),
+        };
+        self.chunks
+            .create_index(&[chunk_col::VECTOR], index)
+            .replace(true)
+            .execute()
+            .await?;
+        tracing::info!(
+            ?kind,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "ANN index built"
+        );
+        Ok(())
+    }
+
+    /// The ANN index over the vectors, if one exists.
+    pub async fn ann_index(&self) -> Result<Option<AnnKind>> {
+        let indices = self.chunks.list_indices().await?;
+        Ok(indices
+            .iter()
+            .find(|index| index.columns.iter().any(|c| c == chunk_col::VECTOR))
+            .map(|index| match index.index_type {
+                lancedb::index::IndexType::IvfPq => AnnKind::IvfPq,
+                _ => AnnKind::IvfHnswSq,
+            }))
     }
 
     /// Runs a search.
@@ -444,34 +547,43 @@ impl Store {
             SearchMode::Vector => (true, false),
             SearchMode::Keyword => (false, true),
         };
-        let mut chunks_by_id: HashMap<String, ChunkRecord> = HashMap::new();
-        let vector_lane = if want_vector {
+        // The lanes run concurrently: a hybrid search costs the slower lane,
+        // not the sum of both.
+        let (mut vector_rows, mut keyword_rows) = (HashMap::new(), HashMap::new());
+        let vector_lane = async {
+            if !want_vector {
+                return Ok(Vec::new());
+            }
             let vector = request
                 .vector
                 .as_ref()
                 .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
-            self.vector_lane(vector, predicate.as_deref(), depth, &mut chunks_by_id)
-                .await?
-        } else {
-            Vec::new()
-        };
-        let keyword_lane = if want_keyword && !request.text.trim().is_empty() {
-            match self
-                .keyword_lane(&request.text, predicate.as_deref(), depth, &mut chunks_by_id)
+            self.vector_lane(vector, predicate.as_deref(), depth, request.exact, &mut vector_rows)
                 .await
-            {
-                Ok(lane) => lane,
-                // The keyword lane must not take the vector lane down with it
-                // (e.g. an index created before the full-text index exists).
-                Err(err) if want_vector => {
-                    tracing::warn!("keyword lane unavailable, using vectors only: {err}");
-                    Vec::new()
-                }
-                Err(err) => return Err(err),
-            }
-        } else {
-            Vec::new()
         };
+        let keyword_lane = async {
+            if !want_keyword || request.text.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            self.keyword_lane(&request.text, predicate.as_deref(), depth, &mut keyword_rows)
+                .await
+        };
+        let (vector_lane, keyword_lane) = futures::join!(vector_lane, keyword_lane);
+        let vector_lane = vector_lane?;
+        let keyword_lane = match keyword_lane {
+            Ok(lane) => lane,
+            // The keyword lane must not take the vector lane down with it
+            // (e.g. an index created before the full-text index exists).
+            Err(err) if want_vector => {
+                tracing::warn!("keyword lane unavailable, using vectors only: {err}");
+                Vec::new()
+            }
+            Err(err) => return Err(err),
+        };
+        let mut chunks_by_id: HashMap<String, ChunkRecord> = vector_rows;
+        for (id, chunk) in keyword_rows {
+            chunks_by_id.entry(id).or_insert(chunk);
+        }
         let (vector_weight, keyword_weight) = match request.mode {
             SearchMode::Hybrid => fusion::hybrid_weights(&request.text),
             SearchMode::Vector => (1.0, 0.0),
@@ -511,13 +623,20 @@ impl Store {
         vector: &[f32],
         predicate: Option<&str>,
         depth: usize,
+        exact: bool,
         chunks_by_id: &mut HashMap<String, ChunkRecord>,
     ) -> Result<Vec<(String, f32)>> {
+        // Without an ANN index these knobs are ignored and the scan is exact.
         let query = self
             .chunks
             .query()
             .nearest_to(vector)?
-            .distance_type(DistanceType::Cosine);
+            .distance_type(DistanceType::Cosine)
+            .minimum_nprobes(ANN_NPROBES)?
+            // HNSW must keep at least the candidates the refine step re-ranks.
+            .ef(ANN_EF.max(depth * ANN_REFINE_FACTOR as usize))
+            .refine_factor(ANN_REFINE_FACTOR);
+        let query = if exact { query.bypass_vector_index() } else { query };
         let batches = run_lane(query, predicate, DISTANCE_COLUMN, depth).await?;
         collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, chunks_by_id)
     }
@@ -633,15 +752,21 @@ async fn connect(dir: &Path) -> Result<Connection> {
         .await?)
 }
 
-fn check_compatible(dir: &Path, meta: &IndexMeta, model_id: &str, dimension: usize) -> Result<()> {
-    if meta.schema_version != SCHEMA_VERSION {
+/// Refuses an index written by a newer build: its layout is unknown here.
+fn check_not_newer(dir: &Path, meta: &IndexMeta) -> Result<()> {
+    if meta.schema_version > SCHEMA_VERSION {
         return Err(StoreError::Incompatible(format!(
-            "the index in {} has schema version {} but this build uses {SCHEMA_VERSION}; \
-             run `mcp-vector-search index --force` to rebuild it",
+            "the index in {} has schema version {}, newer than this build's {SCHEMA_VERSION}; \
+             upgrade mcp-vector-search, or run `mcp-vector-search index --force` to rebuild it with this version",
             dir.display(),
             meta.schema_version
         )));
     }
+    Ok(())
+}
+
+/// Refuses to mix vectors of another model (or dimension) into an index.
+fn check_model(dir: &Path, meta: &IndexMeta, model_id: &str, dimension: usize) -> Result<()> {
     if meta.model_id != model_id || meta.dimension != dimension {
         return Err(StoreError::Incompatible(format!(
             "the index in {} was built with model {} ({}-d) but {model_id} ({dimension}-d) is configured; \
@@ -650,6 +775,39 @@ fn check_compatible(dir: &Path, meta: &IndexMeta, model_id: &str, dimension: usi
             meta.model_id,
             meta.dimension
         )));
+    }
+    Ok(())
+}
+
+/// Brings an index of an older schema to [`SCHEMA_VERSION`] in place, one
+/// version at a time. Each step is one LanceDB commit adding columns, and
+/// `meta.json` records the version after it: a step interrupted before that
+/// is simply redone (columns it already added are detected).
+async fn migrate(dir: &Path, meta: &mut IndexMeta, chunks: &Table) -> Result<()> {
+    while meta.schema_version < SCHEMA_VERSION {
+        let from = meta.schema_version;
+        let added = schema::chunk_columns_added_after(from, &meta.model_id).ok_or_else(|| {
+            StoreError::Incompatible(format!(
+                "the index in {} has schema version {from}, which this build cannot upgrade; \
+                 run `mcp-vector-search index --force` to rebuild it",
+                dir.display()
+            ))
+        })?;
+        let present = chunks.schema().await?;
+        let missing: Vec<(String, String)> = added
+            .into_iter()
+            .filter(|(name, _)| present.column_with_name(name).is_none())
+            .collect();
+        if !missing.is_empty() {
+            chunks
+                .add_columns()
+                .transform(NewColumnTransform::SqlExpressions(missing))
+                .execute()
+                .await?;
+        }
+        meta.schema_version = from + 1;
+        write_meta(dir, meta)?;
+        tracing::info!(from, to = from + 1, "index schema upgraded in place");
     }
     Ok(())
 }

@@ -14,8 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 
-/// Version of the on-disk layout; bump on any column change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the on-disk layout; bump on any column change and add the
+/// step from the previous version to [`crate::Store::open`]'s migrations.
+///
+/// * 1: the first layout.
+/// * 2: chunks gain `embedding_hash` and `model_id` (migrated in place:
+///   `model_id` from `meta.json`, `embedding_hash` null = unknown).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the chunks table.
 pub const CHUNKS_TABLE: &str = "chunks";
@@ -58,6 +63,11 @@ pub mod chunk_col {
     pub const SEARCH_TEXT: &str = "search_text";
     /// The embedding.
     pub const VECTOR: &str = "vector";
+    /// blake3 of the exact text the model embedded (context header
+    /// included); null in rows migrated from schema 1.
+    pub const EMBEDDING_HASH: &str = "embedding_hash";
+    /// Id of the model that computed `vector`.
+    pub const MODEL_ID: &str = "model_id";
 }
 
 /// Columns of the files table.
@@ -115,6 +125,10 @@ pub struct ChunkRecord {
     pub content: String,
     /// blake3 of the content.
     pub content_hash: String,
+    /// blake3 of the text the model embedded (`None`: unknown, a row
+    /// migrated from schema 1). Not part of search output.
+    #[serde(default, skip_serializing)]
+    pub embedding_hash: Option<String>,
 }
 
 impl ChunkRecord {
@@ -181,7 +195,8 @@ fn utf8(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Utf8, nullable)
 }
 
-/// Schema of the chunks table for vectors of `dimension`.
+/// Schema of the chunks table for vectors of `dimension`. Columns added by a
+/// schema version come last, where the in-place migration puts them.
 pub fn chunks_schema(dimension: usize) -> SchemaRef {
     use chunk_col::*;
     Arc::new(Schema::new(vec![
@@ -206,7 +221,21 @@ pub fn chunks_schema(dimension: usize) -> SchemaRef {
             DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
             false,
         ),
+        utf8(EMBEDDING_HASH, true),
+        utf8(MODEL_ID, true),
     ]))
+}
+
+/// Columns a migration from `version` to `version + 1` adds to the chunks
+/// table, as SQL expressions filling existing rows.
+pub(crate) fn chunk_columns_added_after(version: u32, model_id: &str) -> Option<Vec<(String, String)>> {
+    match version {
+        1 => Some(vec![
+            (chunk_col::EMBEDDING_HASH.into(), "CAST(NULL AS STRING)".into()),
+            (chunk_col::MODEL_ID.into(), crate::filter::quote(model_id)),
+        ]),
+        _ => None,
+    }
 }
 
 /// Schema of the files table.
@@ -245,6 +274,7 @@ pub fn chunk_result_columns(score_column: &str) -> Vec<String> {
         END_BYTE,
         CONTENT,
         CONTENT_HASH,
+        EMBEDDING_HASH,
         score_column,
     ]
     .iter()
@@ -264,8 +294,14 @@ fn optional_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayR
     Arc::new(builder.finish())
 }
 
-/// Builds a chunks batch; `vectors[i]` belongs to `chunks[i]`.
-pub fn chunks_batch(chunks: &[ChunkRecord], vectors: &[Vec<f32>], dimension: usize) -> Result<RecordBatch, StoreError> {
+/// Builds a chunks batch of vectors computed by `model_id`; `vectors[i]`
+/// belongs to `chunks[i]`.
+pub fn chunks_batch(
+    chunks: &[ChunkRecord],
+    vectors: &[Vec<f32>],
+    model_id: &str,
+    dimension: usize,
+) -> Result<RecordBatch, StoreError> {
     if chunks.len() != vectors.len() {
         return Err(StoreError::Invalid(format!(
             "{} chunks but {} vectors",
@@ -314,6 +350,8 @@ pub fn chunks_batch(chunks: &[ChunkRecord], vectors: &[Vec<f32>], dimension: usi
         strings(chunks.iter().map(|c| c.content_hash.as_str())),
         strings(search_texts.iter().map(String::as_str)),
         Arc::new(vector_builder.finish()),
+        optional_strings(chunks.iter().map(|c| c.embedding_hash.as_deref())),
+        strings(chunks.iter().map(|_| model_id)),
     ];
     Ok(RecordBatch::try_new(chunks_schema(dimension), columns)?)
 }
@@ -406,6 +444,7 @@ pub fn chunks_from_batch(batch: &RecordBatch) -> Result<Vec<ChunkRecord>, StoreE
                 end_byte: columns.u64(END_BYTE, row)?,
                 content: columns.required_string(CONTENT, row)?,
                 content_hash: columns.required_string(CONTENT_HASH, row)?,
+                embedding_hash: columns.string(EMBEDDING_HASH, row)?,
             })
         })
         .collect()

@@ -32,6 +32,7 @@ fn chunk(file: &str, name: &str, content: &str) -> ChunkRecord {
         end_byte: content.len() as u64,
         content: content.into(),
         content_hash: format!("{:x}", content.len()),
+        embedding_hash: None,
     }
 }
 
@@ -67,6 +68,7 @@ async fn filtered(
             mode,
             limit: 5,
             filter,
+            exact: false,
         })
         .await
         .unwrap()
@@ -96,7 +98,7 @@ async fn round_trip_replace_delete_and_search() {
         .replace_files(&[file("src/net.rs", 1)], &b, &[vector(2)])
         .await
         .unwrap();
-    store.refresh_keyword_index().await.unwrap();
+    store.refresh_indices().await.unwrap();
 
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.files, stats.chunks, stats.vectors), (2, 3, 3));
@@ -125,6 +127,7 @@ async fn round_trip_replace_delete_and_search() {
             mode: SearchMode::Hybrid,
             limit: 3,
             filter: SearchFilter::default(),
+            exact: false,
         })
         .await
         .unwrap();
@@ -148,7 +151,7 @@ async fn round_trip_replace_delete_and_search() {
     store.delete_files(&["src/net.rs".to_string()]).await.unwrap();
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.files, stats.chunks), (1, 1));
-    store.refresh_keyword_index().await.unwrap();
+    store.refresh_indices().await.unwrap();
     assert!(search(&store, "HttpClient", None, SearchMode::Keyword).await.is_empty());
 
     // Reopening sees the same data.
@@ -200,7 +203,7 @@ async fn filters_apply_in_every_lane_before_ranking() {
         .replace_files(&[file("tests/test_alpha.py", 1)], &[lone], &[vector(5)])
         .await
         .unwrap();
-    store.refresh_keyword_index().await.unwrap();
+    store.refresh_indices().await.unwrap();
     let lone_id = "tests/test_alpha.py#check_alpha";
     let unfiltered = filtered(
         &store,
@@ -321,7 +324,7 @@ async fn repeated_edits_do_not_grow_the_index_without_bound() {
             .replace_files(&files[..1], &chunks[..3], &vectors[..3])
             .await
             .unwrap();
-        store.refresh_keyword_index().await.unwrap();
+        store.refresh_indices().await.unwrap();
         store.maintain(std::time::Duration::ZERO).await.unwrap();
     }
     assert_eq!(store.stats().await.unwrap().chunks, 60);
@@ -332,8 +335,136 @@ async fn repeated_edits_do_not_grow_the_index_without_bound() {
     let fresh_store = Store::open(fresh.path(), "test-model", DIM).await.unwrap();
     let (files, chunks, vectors) = records(200);
     fresh_store.replace_files(&files, &chunks, &vectors).await.unwrap();
-    fresh_store.refresh_keyword_index().await.unwrap();
+    fresh_store.refresh_indices().await.unwrap();
     let (edited_size, fresh_size) = (dir_size(edited.path()), dir_size(fresh.path()));
     eprintln!("after 200 edits: {edited_size} bytes; fresh: {fresh_size} bytes");
     assert!(edited_size <= 2 * fresh_size, "{edited_size} > 2 x {fresh_size}");
+}
+
+/// The keyword lane's code-aware tokens: identifiers are found by their
+/// parts (camelCase, PascalCase, snake_case, kebab-case, dotted and `::`
+/// paths) and by their whole spelling, which outranks the parts scattered.
+#[tokio::test]
+async fn keyword_tokens_split_identifiers_and_keep_them_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    let contents = [
+        ("camel", "let settings = parseConfigFile(path);"),
+        ("pascal", "struct HttpClientBuilder { retries: u8 }"),
+        ("snake", "fn read_all_bytes(stream: Stream) {}"),
+        ("kebab", "args.flag(\"--max-retry-count\")"),
+        ("dotted", "full = os.path.join(root, name)"),
+        ("colons", "use std::collections::BTreeMap;"),
+        (
+            "scattered",
+            "parse the config file, then the builder of the http client",
+        ),
+    ];
+    let chunks: Vec<ChunkRecord> = contents
+        .iter()
+        .map(|(name, content)| {
+            let mut c = chunk(&format!("src/{name}.rs"), "item", content);
+            // Keep the names out of the way: only the content is tested.
+            c.name = "item".into();
+            c.qualified_name = "item".into();
+            c.signature = String::new();
+            c
+        })
+        .collect();
+    let files: Vec<FileRecord> = contents
+        .iter()
+        .map(|(name, _)| file(&format!("src/{name}.rs"), 1))
+        .collect();
+    let vectors: Vec<Vec<f32>> = (0..chunks.len()).map(|i| vector(i % DIM)).collect();
+    store.replace_files(&files, &chunks, &vectors).await.unwrap();
+    store.refresh_indices().await.unwrap();
+    let cases = [
+        ("Config", "camel"),
+        ("parseConfigFile", "camel"),
+        ("Builder", "pascal"),
+        ("HttpClientBuilder", "pascal"),
+        ("bytes", "snake"),
+        ("read_all_bytes", "snake"),
+        ("retry", "kebab"),
+        ("max-retry-count", "kebab"),
+        ("join", "dotted"),
+        ("os.path.join", "dotted"),
+        ("collections", "colons"),
+        ("BTreeMap", "colons"),
+        ("std::collections::BTreeMap", "colons"),
+    ];
+    for (query, expected) in cases {
+        let hits = search(&store, query, None, SearchMode::Keyword).await;
+        assert_eq!(
+            hits.first().map(String::as_str),
+            Some(format!("src/{expected}.rs#item").as_str()),
+            "query {query:?}: {hits:?}"
+        );
+    }
+}
+
+/// An index of an older schema: readers say what to run, the writer
+/// upgrades it in place (rows, vectors and search survive, nothing is
+/// re-embedded), and an index of a newer schema is refused with the fix.
+#[tokio::test]
+async fn an_older_schema_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+        let chunks = vec![chunk("src/a.rs", "load_settings", "fn load_settings() {}")];
+        store
+            .replace_files(&[file("src/a.rs", 1)], &chunks, &[vector(1)])
+            .await
+            .unwrap();
+        store.refresh_indices().await.unwrap();
+    }
+    // Make it a schema-1 index: without the columns schema 2 added.
+    let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
+        .execute()
+        .await
+        .unwrap();
+    let table = db.open_table("chunks").execute().await.unwrap();
+    table.drop_columns(&["embedding_hash", "model_id"]).await.unwrap();
+    let set_schema_version = |version: u32| {
+        let path = dir.path().join("meta.json");
+        let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        meta["schema_version"] = version.into();
+        std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    };
+    set_schema_version(1);
+
+    let err = Store::open_existing(dir.path()).await.err().unwrap();
+    assert!(err.to_string().contains("run `mcp-vector-search index`"), "{err}");
+
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    assert_eq!(store.meta().schema_version, mvs_store::SCHEMA_VERSION);
+    let (migrated, stored_vector) = store.chunk("src/a.rs#load_settings").await.unwrap().unwrap();
+    assert_eq!((migrated.embedding_hash, stored_vector), (None, vector(1)));
+    assert_eq!(
+        search(&store, "settings", None, SearchMode::Keyword).await,
+        vec!["src/a.rs#load_settings"]
+    );
+    let mut fresh = chunk("src/b.rs", "save", "fn save() {}");
+    fresh.embedding_hash = Some("e".into());
+    store
+        .replace_files(&[file("src/b.rs", 1)], &[fresh], &[vector(2)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .chunk("src/b.rs#save")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .embedding_hash
+            .as_deref(),
+        Some("e")
+    );
+    drop(store);
+    assert!(Store::open_existing(dir.path()).await.unwrap().is_some());
+
+    set_schema_version(99);
+    let err = Store::open(dir.path(), "test-model", DIM).await.err().unwrap();
+    assert!(err.to_string().contains("upgrade mcp-vector-search"), "{err}");
 }

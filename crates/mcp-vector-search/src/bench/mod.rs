@@ -1,5 +1,7 @@
 //! `bench`: measurements on real trees, printed for docs/benchmarks.md.
 
+pub mod store;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -143,39 +145,25 @@ fn corpus(project: &Project, limit: usize) -> Vec<String> {
 }
 
 /// `index --dry-run`: a survey of the tree and an estimate of the run's time
-/// from embedding a sample of its chunks.
+/// from embedding a sample of its chunks (without the vector cache, so the
+/// estimate is for a cold run).
 pub async fn dry_run(
     project: Project,
-    mut chunk_options: mvs_parse::ChunkOptions,
+    chunk_options: mvs_parse::ChunkOptions,
     json: bool,
     model_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let embedder =
-        tokio::task::spawn_blocking(move || crate::uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref()))
-            .await??;
-    chunk_options.fit_model_window(embedder.spec().max_tokens);
     let survey_project = project.clone();
-    let survey = tokio::task::spawn_blocking(move || mvs_index::survey(&survey_project, &chunk_options)).await?;
-    let sample = survey.sample_texts.clone();
-    let (rate, embedder) = tokio::task::spawn_blocking(move || -> anyhow::Result<(f64, mvs_embed::Embedder)> {
-        embedder.embed_documents(&sample[..sample.len().min(4)])?; // warm-up
-        let started = Instant::now();
-        embedder.embed_documents(&sample)?;
-        Ok((
-            sample.len() as f64 / started.elapsed().as_secs_f64().max(1e-6),
-            embedder,
-        ))
+    let dry_run = tokio::task::spawn_blocking(move || -> anyhow::Result<mvs_index::DryRun> {
+        let embedder = crate::uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref())?;
+        Ok(mvs_index::dry_run(&survey_project, chunk_options, &embedder)?)
     })
     .await??;
-    let estimate_s = survey.chunks as f64 / rate.max(1e-6);
     if json {
-        let mut value = serde_json::to_value(&survey)?;
-        value["chunks_per_s"] = serde_json::json!(rate);
-        value["estimated_seconds"] = serde_json::json!(estimate_s);
-        value["device"] = serde_json::json!(embedder.device().to_string());
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        println!("{}", serde_json::to_string_pretty(&dry_run)?);
         return Ok(());
     }
+    let survey = &dry_run.survey;
     println!(
         "{}: {} files, {:.1} MB (nothing written)",
         project.root().display(),
@@ -193,9 +181,8 @@ pub async fn dry_run(
         println!("  {dir:30} {:>8.1} MB", *bytes as f64 / 1e6);
     }
     println!(
-        "estimate: {} chunks at {rate:.0} chunks/s on {} = {estimate_s:.0} s (vectors already in the cache cost nothing)",
-        survey.chunks,
-        embedder.device()
+        "estimate: {} chunks at {:.0} chunks/s on {} = {:.0} s (vectors already in the cache cost nothing)",
+        survey.chunks, dry_run.chunks_per_s, dry_run.device, dry_run.estimated_seconds
     );
     Ok(())
 }
