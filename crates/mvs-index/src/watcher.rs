@@ -56,6 +56,7 @@ impl Watcher {
                     })
                     .collect();
                 if !paths.is_empty() {
+                    tracing::debug!(?paths, "files changed");
                     let _ = tx.send(paths);
                 }
             }
