@@ -762,3 +762,132 @@ async fn mcp_jobs_progress_context_and_freshness() {
     assert!(idle["job"].is_null(), "{idle:#}");
     client.cancel().await.unwrap();
 }
+
+/// Hostile and broken input over raw stdio: malformed JSON, an unknown
+/// method and tool, invalid and huge arguments, path escapes through a
+/// symlink; the server answers each with an error and keeps serving, and a
+/// client that hangs up mid-call ends it cleanly.
+#[test]
+fn mcp_survives_attack_inputs() {
+    use std::io::{BufRead, BufReader, Write};
+    let project = fixture_project();
+    let root = project.path();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret\n").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("link.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("linkdir")).unwrap();
+    let mut server = Command::new(BIN)
+        .arg("mcp")
+        .env("MCP_PROJECT_ROOT", root)
+        .env("MCP_ENABLE_FILE_WATCHING", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut send = |line: &str| {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    };
+    let mut answer = |id: u64| -> Value {
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "server closed stdout");
+            let message: Value = serde_json::from_str(&line).expect("only JSON-RPC on stdout");
+            if message["id"] == id {
+                return message;
+            }
+        }
+    };
+    send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"attack","version":"0"}}}"#,
+    );
+    assert!(answer(1)["result"]["serverInfo"].is_object());
+    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+
+    send("{this is not json");
+    send(r#"{"jsonrpc":"2.0","id":2,"method":"no/such/method"}"#);
+    assert!(answer(2)["error"].is_object());
+    send(r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}"#);
+    assert!(answer(3)["error"].is_object());
+    send(
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search_code","arguments":{"query":"x","limit":"lots"}}}"#,
+    );
+    // A value of the wrong type: a tool error the model can correct, saying
+    // what was expected (rmcp follows MCP's advice here).
+    let mistyped = answer(4);
+    assert_eq!(mistyped["result"]["isError"], true, "{mistyped}");
+    assert!(
+        mistyped.to_string().contains("`lots` is not a whole number"),
+        "{mistyped}"
+    );
+    // Values out of range: JSON-RPC invalid params naming the argument.
+    send(
+        r#"{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"search_code","arguments":{"query":"x","similarity_threshold":2}}}"#,
+    );
+    let invalid = answer(14);
+    assert_eq!(invalid["error"]["code"], -32602, "{invalid}");
+    assert!(
+        invalid["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("similarity_threshold")
+    );
+    send(r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_code","arguments":{"limit":3}}}"#);
+    let missing = answer(5);
+    assert_eq!(missing["result"]["isError"], true, "{missing}");
+    assert!(missing.to_string().contains("missing field `query`"), "{missing}");
+    let huge = "a".repeat(4 << 20);
+    send(&format!(
+        r#"{{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{{"name":"search_code","arguments":{{"query":"{huge}"}}}}}}"#
+    ));
+    let huge_answer = answer(6);
+    assert!(
+        huge_answer["error"].is_object() || huge_answer["result"]["isError"] == true,
+        "{}",
+        &huge_answer.to_string()[..200.min(huge_answer.to_string().len())]
+    );
+    for (id, path) in [
+        (7, "link.txt"),
+        (8, "linkdir/secret.txt"),
+        (9, "../../etc/passwd"),
+        (10, "/etc/passwd"),
+    ] {
+        send(&format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"get_chunk","arguments":{{"file_path":"{path}"}}}}}}"#
+        ));
+        let refused = answer(id);
+        assert_eq!(refused["result"]["isError"], true, "{path}: {refused}");
+        assert!(!refused.to_string().contains("top secret"), "{path} leaked");
+    }
+    send(
+        r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"index_project","arguments":{"paths":["linkdir"]}}}"#,
+    );
+    assert_eq!(answer(11)["result"]["isError"], true);
+    // Still serving.
+    send(r#"{"jsonrpc":"2.0","id":12,"method":"tools/list"}"#);
+    assert_eq!(answer(12)["result"]["tools"].as_array().unwrap().len(), 6);
+    // Hang up in the middle of a call: the server exits cleanly.
+    send(
+        r#"{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"index_project","arguments":{"dry_run":true}}}"#,
+    );
+    drop(stdin);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not exit after hang-up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success(), "exit {status:?}: {stderr}");
+}

@@ -176,6 +176,11 @@ enum BenchStage {
     /// against exact search and bytes per chunk on disk, on a synthetic
     /// table of random unit vectors and code-like text, or a project's index.
     Store(bench::store::StoreArgs),
+    /// The indexing pipeline on a copy of a real tree, vector cache off:
+    /// cold run (end-to-end chunks/s against the embedder alone on the same
+    /// chunks = efficiency, stage times), no-op and one-edit re-index times,
+    /// peak RSS.
+    Index(bench::index::IndexArgs),
 }
 
 /// Exit codes callers can tell apart.
@@ -277,6 +282,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             stage: BenchStage::Store(args),
         } => bench::store::store(args).await,
+        Command::Bench {
+            stage: BenchStage::Index(args),
+        } => bench::index::index(args, model_dir).await,
         Command::Doctor { json, project_root } => doctor::doctor(json, project_at(project_root)?, model_dir).await,
         Command::Install(args) => {
             let project = project_at(args.project_root.clone())?;

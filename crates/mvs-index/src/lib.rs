@@ -26,7 +26,7 @@ use serde::Serialize;
 
 pub use discovery::{Discovered, ProjectIgnore, Scope, Unreadable, discover, discover_in};
 pub use memory::MemoryMonitor;
-pub use pipeline::{IndexOptions, IndexReport, Progress, index_project};
+pub use pipeline::{IndexOptions, IndexReport, PARSED_QUEUE, Progress, index_project};
 pub use project::{INDEX_DIR_NAME, Project, WriterLock};
 pub use survey::{DryRun, Survey, dry_run, survey};
 pub use watcher::{DEBOUNCE, Watcher, scoped_options, watch_and_index, watch_with_pipeline};

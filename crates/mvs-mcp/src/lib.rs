@@ -270,7 +270,10 @@ mod lenient {
         Text(String),
     }
 
-    fn parse<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    /// `expected` completes "... is not {expected}" in the error, which
+    /// rmcp returns as a tool error the model can correct (MCP's advice for
+    /// argument validation).
+    fn parse<'de, D, T>(deserializer: D, expected: &str) -> Result<Option<T>, D::Error>
     where
         D: Deserializer<'de>,
         T: Deserialize<'de> + std::str::FromStr,
@@ -282,20 +285,20 @@ mod lenient {
                 .trim()
                 .parse()
                 .map(Some)
-                .map_err(|_| D::Error::custom(format!("`{text}` is not a valid value here"))),
+                .map_err(|_| D::Error::custom(format!("`{text}` is not {expected}"))),
         }
     }
 
     pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
-        parse(deserializer)
+        parse(deserializer, "a whole number (limit, max_tokens, lines)")
     }
 
     pub fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-        parse(deserializer)
+        parse(deserializer, "true or false")
     }
 
     pub fn float<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f32>, D::Error> {
-        parse(deserializer)
+        parse(deserializer, "a number between 0 and 1 (similarity_threshold)")
     }
 
     pub fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {

@@ -1,5 +1,6 @@
 //! `bench`: measurements on real trees, printed for docs/benchmarks.md.
 
+pub mod index;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -217,7 +218,7 @@ fn run_variant(variant: Variant, texts: &[String], model_dir: Option<&Path>) -> 
 }
 
 /// This process's peak resident set size (Linux `VmHWM`; 0 elsewhere).
-fn peak_rss_bytes() -> u64 {
+pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
