@@ -91,6 +91,12 @@ enum Command {
         #[command(subcommand)]
         stage: BenchStage,
     },
+    /// Index a project (default: the current one) and show what searching it
+    /// looks like: by meaning, by identifier, and filtered.
+    Demo {
+        /// Project root (default: the current directory's project).
+        path: Option<PathBuf>,
+    },
     /// Check Python, runtime, model, device, vector cache and the index, and
     /// say how to fix what fails.
     Doctor {
@@ -273,6 +279,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             search(query, limit, &mode, filter, json, project_root, model_dir).await
         }
         Command::Status { json, project_root } => status(json, project_root).await,
+        Command::Demo { path } => demo(path, model_dir).await,
         Command::Bench {
             stage: BenchStage::Parse { path },
         } => bench::parse(project_at(path)?),
@@ -468,6 +475,61 @@ async fn show_progress(mut progress: watch::Receiver<Progress>) {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+}
+
+/// `demo`: index, then three searches that show the kinds of query.
+async fn demo(path: Option<PathBuf>, model_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let project = project_at(path)?;
+    let root = Some(project.root().to_path_buf());
+    index(root.clone(), IndexOptions::from_env(), false, false, model_dir.clone()).await?;
+    let store = mvs_index::open_index(&project).await?;
+    // An identifier that exists here: the first function of the first file.
+    let files: Vec<String> = store
+        .file_records()
+        .await?
+        .into_iter()
+        .filter(|f| f.chunks > 0)
+        .map(|f| f.path)
+        .collect();
+    let mut identifier = None;
+    for file in files.iter().take(50) {
+        identifier = store
+            .file_chunks(file, None)
+            .await?
+            .into_iter()
+            .map(|(chunk, _)| chunk)
+            .find(|chunk| matches!(chunk.kind.as_str(), "function" | "method"))
+            .map(|chunk| chunk.name);
+        if identifier.is_some() {
+            break;
+        }
+    }
+    let functions_no_tests = mvs_index::SearchFilter {
+        kinds: vec!["function".into(), "method".into()],
+        tests: mvs_index::TestFilter::Exclude,
+        ..Default::default()
+    };
+    let mut searches = vec![(
+        "by meaning",
+        "handle an error and report it to the user".to_string(),
+        mvs_index::SearchFilter::default(),
+    )];
+    if let Some(name) = identifier {
+        searches.push(("by identifier", name, mvs_index::SearchFilter::default()));
+    }
+    searches.push((
+        "functions only, tests left out",
+        "read a file from disk".into(),
+        functions_no_tests,
+    ));
+    for (what, query, filter) in searches {
+        println!("\n== {what}: mcp-vector-search search {query:?}");
+        search(query, 3, "hybrid", filter, false, root.clone(), model_dir.clone()).await?;
+    }
+    println!(
+        "\nNext: `mcp-vector-search install claude-code` (or cursor, claude-desktop, codex) to give an agent these searches."
+    );
+    Ok(())
 }
 
 async fn search(
