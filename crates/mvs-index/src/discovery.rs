@@ -318,6 +318,75 @@ fn error_path(err: &ignore::Error) -> Option<&Path> {
 mod tests {
     use super::*;
 
+    fn write_tree(root: &Path, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    /// Git's rules (nested `.gitignore`, negation, `.git/info/exclude`,
+    /// `.ignore`), the defaults and the project's ignore file; a scoped walk
+    /// applies the same rules to the paths it is given.
+    #[test]
+    fn ignore_rules_nested_negation_exclude_file_and_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_tree(
+            root,
+            &[
+                (".gitignore", "*.log\n!keep.log\n"),
+                (".git/info/exclude", "excluded.rs\n"),
+                (".ignore", "scratch/\n"),
+                (".mcp-vector-search/ignore", "secret/\n"),
+                ("sub/.gitignore", "generated/\n!important.gen.rs\n*.gen.rs\n"),
+                ("a.rs", "fn a() {}"),
+                ("debug.log", "x"),
+                ("keep.log", "x"),
+                ("excluded.rs", "fn e() {}"),
+                ("scratch/s.rs", "fn s() {}"),
+                ("secret/z.rs", "fn z() {}"),
+                ("sub/y.rs", "fn y() {}"),
+                ("sub/generated/x.rs", "fn x() {}"),
+                ("sub/other.gen.rs", "fn o() {}"),
+                ("other/deep.gen.rs", "fn d() {}"),
+                ("node_modules/m.js", "x"),
+                ("target/debug/t.rs", "fn t() {}"),
+                ("package-lock.json", "{}"),
+                ("web/app.min.js", "x"),
+                (".hidden/h.rs", "fn h() {}"),
+            ],
+        );
+        let project = Project::new(root).unwrap();
+        let found = |scope: Option<&Scope>| -> Vec<String> {
+            discover_in(&project, scope).0.into_iter().map(|f| f.rel_path).collect()
+        };
+        assert_eq!(
+            found(None),
+            ["a.rs", "keep.log", "other/deep.gen.rs", "sub/y.rs"],
+            "nested rules apply below their directory only"
+        );
+        let scope = Scope::new(
+            &project,
+            [
+                "sub/generated/x.rs",
+                "sub/y.rs",
+                "debug.log",
+                "secret/z.rs",
+                "target/debug/t.rs",
+            ]
+            .iter()
+            .map(|p| project.root().join(p)),
+        );
+        assert_eq!(
+            found(Some(&scope)),
+            ["sub/y.rs"],
+            "an ignored path stays ignored when named"
+        );
+        assert!(scope.contains_relative("sub/generated/x.rs") && !scope.contains_relative("sub/yy.rs"));
+    }
+
     #[test]
     fn gitattributes_mark_generated_files_nested_and_unset() {
         let dir = tempfile::tempdir().unwrap();

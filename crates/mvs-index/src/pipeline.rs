@@ -52,7 +52,8 @@ pub struct IndexOptions {
     /// halve and parse workers pause.
     pub max_memory_bytes: u64,
     /// Set to stop the run early: files already committed stay, the rest
-    /// are left for the next run (the report says `cancelled`).
+    /// are left for the next run (the report says `cancelled`). Clones share
+    /// the flag; give each run its own.
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 

@@ -128,11 +128,12 @@ where
     }
 }
 
-/// The options of a watcher's run over `scope`.
+/// The options of a watcher's run over `scope` (with its own cancel flag).
 pub fn scoped_options(options: &IndexOptions, scope: Scope) -> IndexOptions {
     IndexOptions {
         force: false,
         scope: Some(scope),
+        cancel: Arc::default(),
         ..options.clone()
     }
 }
