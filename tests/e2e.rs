@@ -273,12 +273,20 @@ fn cli_indexes_searches_and_reports_status() {
     );
 }
 
-/// Searches during an index run, then `kill -9` in the middle of it, then
-/// `index` again: the searches succeed, the second run redoes only
-/// unfinished files and the index ends consistent (one row per chunk, a
-/// vector for each, every file recorded).
+/// Searches during an index run, then `kill -9` in the middle of it (in
+/// the keywords phase, and in the vectors phase), then `index` again: the
+/// searches succeed, the second run does only the unfinished work and the
+/// index ends consistent (one row per chunk, a vector for each, every file
+/// recorded).
 #[test]
 fn a_killed_index_run_resumes_and_stays_consistent() {
+    // Killed at the first commit: in the keywords phase.
+    killed_run_resumes(|status| status["indexed_files"].as_u64().unwrap_or(0) > 0);
+    // Killed once some vectors are in: in the vectors phase.
+    killed_run_resumes(|status| status["vectors"].as_u64().unwrap_or(0) > 0);
+}
+
+fn killed_run_resumes(kill_when: impl Fn(&Value) -> bool) {
     const FILES: usize = 1500;
     let dir = tempfile::tempdir().unwrap();
     for i in 0..FILES {
@@ -296,7 +304,7 @@ fn a_killed_index_run_resumes_and_stays_consistent() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill as soon as some files are committed (readers never wait).
+    // Kill as soon as the moment comes (readers never wait).
     let deadline = Instant::now() + Duration::from_secs(120);
     let killed_mid_run = loop {
         if child.try_wait().unwrap().is_some() {
@@ -307,11 +315,8 @@ fn a_killed_index_run_resumes_and_stays_consistent() {
             .current_dir(root)
             .output()
             .unwrap();
-        let indexed = serde_json::from_slice::<Value>(&status.stdout)
-            .ok()
-            .and_then(|s| s["indexed_files"].as_u64())
-            .unwrap_or(0);
-        if indexed > 0 {
+        let status = serde_json::from_slice::<Value>(&status.stdout).unwrap_or(Value::Null);
+        if kill_when(&status) {
             // Readers are never blocked by the writer: 10 searches at once
             // while the run goes on.
             let searches: Vec<_> = (0..10)
@@ -345,13 +350,27 @@ fn a_killed_index_run_resumes_and_stays_consistent() {
         "the run finished before it could be killed; grow the fixture"
     );
 
-    let resumed = run_json(&["index", "--json"], root);
-    let parsed = resumed["files_parsed"].as_u64().unwrap() as usize;
-    eprintln!("resumed: {resumed}");
-    assert!(
-        parsed > 0 && parsed < FILES,
-        "the second run redid {parsed} of {FILES} files: {resumed}"
+    // What the killed run finished: files parsed and written, vectors.
+    let before = run_json(&["status", "--json"], root);
+    let (files_before, vectors_before) = (
+        before["indexed_files"].as_u64().unwrap(),
+        before["vectors"].as_u64().unwrap(),
     );
+    let resumed = run_json(&["index", "--json"], root);
+    eprintln!("killed with {files_before} files and {vectors_before} vectors done; resumed: {resumed}");
+    // Only the rest is done: the files not yet written (keywords phase) and
+    // the vectors not yet computed (vectors phase).
+    assert_eq!(
+        resumed["files_parsed"].as_u64().unwrap(),
+        FILES as u64 - files_before,
+        "{resumed}"
+    );
+    assert_eq!(
+        resumed["chunks_written"].as_u64().unwrap(),
+        FILES as u64 - vectors_before,
+        "{resumed}"
+    );
+    assert!(files_before > 0 || vectors_before > 0);
     let status = run_json(&["status", "--json"], root);
     assert_eq!(status["indexed_files"], FILES as u64, "{status:#}");
     assert_eq!(

@@ -561,7 +561,11 @@ async fn search(
         },
     )
     .await?;
-    let response = SearchResponse { query, results };
+    let response = SearchResponse {
+        query,
+        results,
+        partial: store.vectors_pending(),
+    };
     if json {
         println!("{}", serde_json::to_string(&response)?);
     } else {

@@ -506,6 +506,27 @@ impl Embedder {
             .collect())
     }
 
+    /// The vectors of documents this model embedded before (persistent
+    /// cache), without running the model: `None` for the others.
+    pub fn cached_documents<S: AsRef<str>>(&self, texts: &[S]) -> Vec<Option<Vec<f32>>> {
+        let Some(cache) = &self.cache else {
+            return vec![None; texts.len()];
+        };
+        let keys: Vec<_> = texts
+            .iter()
+            .map(|t| {
+                cache_key(
+                    &self.cache_model_key,
+                    &format!("{}{}", self.spec.document_prefix, t.as_ref()),
+                )
+            })
+            .collect();
+        cache.get_many(&keys).unwrap_or_else(|err| {
+            tracing::warn!("vector cache lookup failed: {err}");
+            vec![None; texts.len()]
+        })
+    }
+
     /// Embeds one search query; recent queries are answered from memory.
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
         Counters::add(&self.counters.texts, 1);

@@ -234,6 +234,10 @@ pub struct SearchResponse {
     pub query: String,
     /// Best first.
     pub results: Vec<SearchHit>,
+    /// Some chunks still wait for their vectors (indexing is in its vectors
+    /// phase): the vector lane saw only part of the code.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 /// What `search_similar` starts from: a chunk, a named definition of a

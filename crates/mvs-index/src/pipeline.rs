@@ -28,6 +28,8 @@ const EMBED_BATCH_CHUNKS: usize = 64;
 const WRITE_BATCH_CHUNKS: usize = 512;
 /// Files per store commit, for runs of files without chunks.
 const WRITE_BATCH_FILES: usize = 256;
+/// Default of [`IndexOptions::two_phase_min_files`].
+const TWO_PHASE_MIN_FILES: usize = 200;
 /// Above this many edited or deleted files, their stored vectors are not
 /// gathered for reuse (the persistent vector cache still applies).
 const REUSE_MAX_FILES: usize = 2000;
@@ -51,6 +53,10 @@ pub struct IndexOptions {
     /// machine's or cgroup's limit): above 90% of it embedding batches
     /// halve and parse workers pause.
     pub max_memory_bytes: u64,
+    /// Runs with at least this many files to (re)process go in two phases
+    /// (every file's chunks first, so keyword search works early; then the
+    /// vectors); smaller runs embed as they go.
+    pub two_phase_min_files: usize,
     /// Set to stop the run early: files already committed stay, the rest
     /// are left for the next run (the report says `cancelled`). Clones share
     /// the flag; give each run its own.
@@ -81,6 +87,7 @@ impl IndexOptions {
             scope: None,
             max_memory_bytes: MemoryMonitor::from_env().limit_bytes(),
             cancel: Arc::default(),
+            two_phase_min_files: TWO_PHASE_MIN_FILES,
         }
     }
 }
@@ -159,6 +166,9 @@ pub struct IndexReport {
     pub scoped: bool,
     /// Whether the run was cancelled before all files were processed.
     pub cancelled: bool,
+    /// Files whose vectors an earlier, interrupted run left pending and this
+    /// run computed.
+    pub files_pending_resumed: usize,
     /// Embedding model id.
     pub model: String,
     /// Device inference ran on.
@@ -203,7 +213,8 @@ struct EmbeddedBatch {
     /// Files whose chunks are replaced by `chunks`.
     files: Vec<FileRecord>,
     chunks: Vec<ChunkRecord>,
-    vectors: Vec<Vec<f32>>,
+    /// `None`: pending (keywords phase).
+    vectors: Vec<Option<Vec<f32>>>,
     /// Files whose stored chunks stay; only their records are refreshed.
     touched: Vec<FileRecord>,
 }
@@ -331,71 +342,69 @@ pub async fn index_project(
         report.finished_at_ms = crate::now_ms();
         return Ok(report);
     }
-    let files_total = work.len();
-    progress.send_replace(Progress {
-        phase: "indexing".into(),
-        files_total,
-        ..Progress::default()
-    });
     let memory = Arc::new(MemoryMonitor::with_limit(options.max_memory_bytes));
-
-    let (parsed_tx, parsed_rx) = mpsc::channel::<ParsedFile>(PARSED_QUEUE);
-    let (embedded_tx, embedded_rx) = mpsc::channel::<EmbeddedBatch>(EMBEDDED_QUEUE);
-    let parse_busy = Arc::new(Mutex::new(Duration::ZERO));
-    let work = Arc::new(Mutex::new(work));
     // Chunks fill the model's window unless the user sized them.
     let mut chunk_options = options.chunk_options.clone();
     match options.max_chunk_bytes {
         Some(bytes) => chunk_options.max_chunk_bytes = bytes,
         None => chunk_options.fit_model_window(spec.max_tokens),
     }
-    let mut parsers = Vec::new();
-    for _ in 0..options.parse_workers.max(1).min(files_total.max(1)) {
-        let work = Arc::clone(&work);
-        let tx = parsed_tx.clone();
-        let busy = Arc::clone(&parse_busy);
-        let chunk_options = chunk_options.clone();
-        let memory = Arc::clone(&memory);
-        let cancel = Arc::clone(&options.cancel);
-        parsers.push(tokio::task::spawn_blocking(move || {
-            parse_worker(&work, &tx, &busy, &chunk_options, rechunk_all, &memory, &cancel)
-        }));
-    }
-    drop(parsed_tx);
-
-    let embed_stage = tokio::spawn(embed_stage(
-        parsed_rx,
-        embedded_tx,
-        Arc::clone(&embedder),
+    let pass = Pass {
+        store: Arc::clone(&store),
+        embedder: Arc::clone(&embedder),
         reusable,
-        Arc::clone(&memory),
-    ));
-    let write_stage = tokio::spawn(write_stage(
-        embedded_rx,
-        Arc::clone(&store),
-        progress.clone(),
-        files_total,
-        Arc::clone(&memory),
-    ));
-
-    for parser in parsers {
-        parser.await.map_err(IndexError::task)?;
+        memory: Arc::clone(&memory),
+        chunk_options,
+        rechunk: rechunk_all,
+        options: options.clone(),
+        progress: progress.clone(),
+    };
+    let wrote_anything = !work.is_empty() || !deleted.is_empty();
+    let mut stages = Stages::default();
+    // Big runs go in two phases: every file's chunks land first (keyword
+    // search works from the first commits), then vectors for those the
+    // model must compute. Small runs (edits) embed as they go.
+    let two_phase = work.len() >= options.two_phase_min_files.max(1);
+    let first = pass
+        .run(
+            work,
+            if two_phase { Phase::Keywords } else { Phase::Single },
+            &mut stages,
+        )
+        .await?;
+    if two_phase {
+        store.refresh_indices().await?;
     }
-    let embedded = embed_stage.await.map_err(IndexError::task)??;
-    report.vectors_reused = embedded.reused;
-    report.parsed_queue_max = embedded.queue_max;
-    report.parsed_queue_mean = embedded.queue_sum as f64 / embedded.calls.max(1) as f64;
-    report.memory_pressure_events = embedded.pressure_events;
-    let written = write_stage.await.map_err(IndexError::task)??;
-    report.embedded_queue_max = written.queue_max;
+    // Files whose vectors are pending: those the first phase left, and any
+    // that a run killed in its second phase left.
+    let pending = pending_work(project, &store).await?;
+    let written = if pending.is_empty() {
+        first
+    } else {
+        let vectors = pass.run(pending, Phase::Vectors, &mut stages).await?;
+        report.files_pending_resumed = vectors.parsed.saturating_sub(first.pending_files);
+        Written {
+            chunks: first.chunks_with_vectors + vectors.chunks,
+            ..first
+        }
+    };
+    store.settle_pending().await?;
+    report.vectors_reused = stages.reused;
+    report.parsed_queue_max = stages.queue_max;
+    report.parsed_queue_mean = stages.queue_sum as f64 / stages.calls.max(1) as f64;
+    report.memory_pressure_events = stages.pressure_events;
+    report.embedded_queue_max = stages.write_queue_max;
 
-    progress.send_modify(|p| p.phase = "finishing".into());
-    store.refresh_indices().await?;
-    // Old versions and small fragments pile up with every commit; a failure
-    // here costs disk space, not correctness.
-    if let Err(err) = store.maintain(VERSION_RETENTION).await {
-        tracing::warn!("index maintenance failed (the index is intact): {err}");
+    if wrote_anything || report.files_pending_resumed > 0 {
+        progress.send_modify(|p| p.phase = "finishing".into());
+        store.refresh_indices().await?;
+        // Old versions and small fragments pile up with every commit; a
+        // failure here costs disk space, not correctness.
+        if let Err(err) = store.maintain(VERSION_RETENTION).await {
+            tracing::warn!("index maintenance failed (the index is intact): {err}");
+        }
     }
+    drop(pass);
     let mut store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
     if store.meta().chunker_version != mvs_parse::CHUNKER_VERSION {
         store.set_chunker_version(mvs_parse::CHUNKER_VERSION)?;
@@ -406,10 +415,10 @@ pub async fn index_project(
     report.files_unchanged += written.unchanged;
     report.files_skipped = written.skipped;
     report.chunks_written = written.chunks;
-    report.parse_busy_ms = parse_busy.lock().map_or(0, |d| d.as_millis() as u64);
-    report.embed_busy_ms = embedded.busy.as_millis() as u64;
+    report.parse_busy_ms = stages.parse_busy.as_millis() as u64;
+    report.embed_busy_ms = stages.embed_busy.as_millis() as u64;
     report.peak_rss_bytes = memory.peak_rss_bytes();
-    report.write_busy_ms = written.busy.as_millis() as u64;
+    report.write_busy_ms = stages.write_busy.as_millis() as u64;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     report.finished_at_ms = crate::now_ms();
     run_record::save(project, &report)?;
@@ -550,6 +559,147 @@ fn parse_one(
     }
 }
 
+/// Which pass of a run: one pass embedding as it goes, or the two phases
+/// of a big run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Parse, embed and write in one pass.
+    Single,
+    /// Parse and write every file; vectors only where known without the
+    /// model (stored or cached), the rest pending.
+    Keywords,
+    /// Compute the pending vectors (files parsed again, their chunks
+    /// replaced with vectors).
+    Vectors,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Single => "indexing",
+            Phase::Keywords => "keywords",
+            Phase::Vectors => "vectors",
+        }
+    }
+}
+
+/// Stage metrics summed over a run's passes.
+#[derive(Default)]
+struct Stages {
+    parse_busy: Duration,
+    embed_busy: Duration,
+    write_busy: Duration,
+    reused: usize,
+    calls: usize,
+    queue_max: usize,
+    queue_sum: usize,
+    pressure_events: usize,
+    write_queue_max: usize,
+}
+
+/// What a pass needs besides its files.
+struct Pass {
+    store: Arc<Store>,
+    embedder: Arc<Embedder>,
+    reusable: Arc<HashMap<String, Vec<f32>>>,
+    memory: Arc<MemoryMonitor>,
+    chunk_options: ChunkOptions,
+    rechunk: bool,
+    options: IndexOptions,
+    progress: watch::Sender<Progress>,
+}
+
+impl Pass {
+    /// Runs parse workers -> embedding stage -> writer over `work`.
+    async fn run(
+        &self,
+        work: VecDeque<(Discovered, Option<FileRecord>)>,
+        phase: Phase,
+        stages: &mut Stages,
+    ) -> Result<Written, IndexError> {
+        let files_total = work.len();
+        self.progress.send_replace(Progress {
+            phase: phase.name().into(),
+            files_total,
+            ..Progress::default()
+        });
+        if work.is_empty() {
+            return Ok(Written::default());
+        }
+        let (parsed_tx, parsed_rx) = mpsc::channel::<ParsedFile>(PARSED_QUEUE);
+        let (embedded_tx, embedded_rx) = mpsc::channel::<EmbeddedBatch>(EMBEDDED_QUEUE);
+        let parse_busy = Arc::new(Mutex::new(Duration::ZERO));
+        let work = Arc::new(Mutex::new(work));
+        // Pending files are parsed again from scratch.
+        let rechunk = self.rechunk || phase == Phase::Vectors;
+        let mut parsers = Vec::new();
+        for _ in 0..self.options.parse_workers.max(1).min(files_total) {
+            let (work, tx, busy) = (Arc::clone(&work), parsed_tx.clone(), Arc::clone(&parse_busy));
+            let (chunk_options, memory) = (self.chunk_options.clone(), Arc::clone(&self.memory));
+            let cancel = Arc::clone(&self.options.cancel);
+            parsers.push(tokio::task::spawn_blocking(move || {
+                parse_worker(&work, &tx, &busy, &chunk_options, rechunk, &memory, &cancel)
+            }));
+        }
+        drop(parsed_tx);
+        let embed = tokio::spawn(embed_stage(
+            parsed_rx,
+            embedded_tx,
+            Arc::clone(&self.embedder),
+            Arc::clone(&self.reusable),
+            Arc::clone(&self.memory),
+            phase,
+        ));
+        let write = tokio::spawn(write_stage(
+            embedded_rx,
+            Arc::clone(&self.store),
+            self.progress.clone(),
+            files_total,
+            Arc::clone(&self.memory),
+        ));
+        for parser in parsers {
+            parser.await.map_err(IndexError::task)?;
+        }
+        let embedded = embed.await.map_err(IndexError::task)??;
+        let written = write.await.map_err(IndexError::task)??;
+        stages.parse_busy += parse_busy.lock().map_or(Duration::ZERO, |d| *d);
+        stages.embed_busy += embedded.busy;
+        stages.write_busy += written.busy;
+        stages.reused += embedded.reused;
+        stages.calls += embedded.calls;
+        stages.queue_max = stages.queue_max.max(embedded.queue_max);
+        stages.queue_sum += embedded.queue_sum;
+        stages.pressure_events += embedded.pressure_events;
+        stages.write_queue_max = stages.write_queue_max.max(written.queue_max);
+        Ok(written)
+    }
+}
+
+/// The files with pending vectors, as work for the vectors phase (gone
+/// files are left to the next run's deletion).
+async fn pending_work(
+    project: &Project,
+    store: &Store,
+) -> Result<VecDeque<(Discovered, Option<FileRecord>)>, IndexError> {
+    Ok(store
+        .pending_files()
+        .await?
+        .into_iter()
+        .filter_map(|rel_path| {
+            let path = project.root().join(&rel_path);
+            let metadata = std::fs::metadata(&path).ok()?;
+            let file = Discovered {
+                path,
+                rel_path,
+                size: metadata.len(),
+                mtime_ns: crate::discovery::mtime_ns(&metadata),
+                generated: false,
+            };
+            Some((file, None))
+        })
+        .collect())
+}
+
 /// What the embedding stage did.
 #[derive(Default)]
 struct Embedded {
@@ -562,14 +712,16 @@ struct Embedded {
 }
 
 /// Batches chunks across files, embeds them (or reuses a stored vector of
-/// the same content) and hands them to the writer. Under memory pressure
-/// the batch halves (down to one file's chunks), and grows back after.
+/// the same content; in the keywords phase, only looks vectors up) and
+/// hands them to the writer. Under memory pressure the batch halves (down
+/// to one file's chunks), and grows back after.
 async fn embed_stage(
     mut rx: mpsc::Receiver<ParsedFile>,
     tx: mpsc::Sender<EmbeddedBatch>,
     embedder: Arc<Embedder>,
     reusable: Arc<HashMap<String, Vec<f32>>>,
     memory: Arc<MemoryMonitor>,
+    phase: Phase,
 ) -> Result<Embedded, IndexError> {
     let mut stats = Embedded::default();
     let mut batch_chunks = EMBED_BATCH_CHUNKS;
@@ -593,9 +745,10 @@ async fn embed_stage(
             let embedder = Arc::clone(&embedder);
             let reusable = Arc::clone(&reusable);
             let started = Instant::now();
-            let (batch, batch_reused) = tokio::task::spawn_blocking(move || embed_files(&embedder, files, &reusable))
-                .await
-                .map_err(IndexError::task)??;
+            let (batch, batch_reused) =
+                tokio::task::spawn_blocking(move || embed_files(&embedder, files, &reusable, phase))
+                    .await
+                    .map_err(IndexError::task)??;
             stats.busy += started.elapsed();
             stats.reused += batch_reused;
             if memory.under_pressure() {
@@ -627,6 +780,7 @@ fn embed_files(
     embedder: &Embedder,
     files: Vec<ParsedFile>,
     reusable: &HashMap<String, Vec<f32>>,
+    phase: Phase,
 ) -> Result<(EmbeddedBatch, usize), IndexError> {
     let chunks: Vec<&Chunk> = files.iter().flat_map(|f| f.chunks.iter()).collect();
     let fresh: Vec<&str> = chunks
@@ -636,14 +790,16 @@ fn embed_files(
         .collect();
     let mut embedded = if fresh.is_empty() {
         Vec::new()
+    } else if phase == Phase::Keywords {
+        embedder.cached_documents(&fresh)
     } else {
-        embedder.embed_documents(&fresh)?
+        embedder.embed_documents(&fresh)?.into_iter().map(Some).collect()
     }
     .into_iter();
-    let vectors: Vec<Vec<f32>> = chunks
+    let vectors: Vec<Option<Vec<f32>>> = chunks
         .iter()
         .map(|c| match reusable.get(&c.content_hash) {
-            Some(vector) => vector.clone(),
+            Some(vector) => Some(vector.clone()),
             None => embedded.next().expect("one vector per embedded text"),
         })
         .collect();
@@ -692,7 +848,12 @@ struct Written {
     parsed: usize,
     unchanged: usize,
     skipped: usize,
+    /// Chunks committed.
     chunks: usize,
+    /// Of those, chunks committed with their vector.
+    chunks_with_vectors: usize,
+    /// Files committed with pending vectors.
+    pending_files: usize,
     busy: Duration,
     queue_max: usize,
 }
@@ -719,11 +880,23 @@ async fn write_stage(
         if (full || closed) && pending.file_count() > 0 {
             let batch = std::mem::take(&mut pending);
             let started = Instant::now();
-            store.replace_files(&batch.files, &batch.chunks, &batch.vectors).await?;
+            store
+                .replace_files_pending(&batch.files, &batch.chunks, &batch.vectors)
+                .await?;
             store.record_files(&batch.touched).await?;
             written.busy += started.elapsed();
             written.unchanged += batch.touched.len();
             written.chunks += batch.chunks.len();
+            written.chunks_with_vectors += batch.vectors.iter().filter(|v| v.is_some()).count();
+            let mut pending_paths: Vec<&str> = batch
+                .chunks
+                .iter()
+                .zip(&batch.vectors)
+                .filter(|(_, v)| v.is_none())
+                .map(|(c, _)| c.file_path.as_str())
+                .collect();
+            pending_paths.dedup();
+            written.pending_files += pending_paths.len();
             for file in &batch.files {
                 match file.status {
                     FileStatus::Indexed => written.parsed += 1,

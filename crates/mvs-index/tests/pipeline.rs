@@ -145,3 +145,64 @@ async fn change_detection_scopes_lock_memory_pressure_and_cancel() {
     assert_eq!(resumed.files_parsed, 1, "{resumed:?}");
     assert_eq!(chunk_count(&project).await, 14);
 }
+
+/// A big run goes in two phases: chunks first (keyword search, results
+/// labelled partial while vectors are pending), then vectors; at the end
+/// nothing is pending and every chunk has a vector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_phase_runs_write_chunks_first_then_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Unseen text, so the vector cache cannot answer for the model.
+    let nonce = format!("{:x}", std::process::id() as u64 * 7919 + mvs_index_now());
+    for i in 0..8 {
+        write(
+            root,
+            &format!("lib/f{i}.rs"),
+            &function(&format!("tally_{nonce}_{i}"), &format!("input.len() + {i}")),
+        );
+    }
+    let project = Project::new(root).unwrap();
+    let embedder = Arc::new(
+        tokio::task::spawn_blocking(|| mvs_embed::load_embedder(None))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let options = IndexOptions {
+        two_phase_min_files: 4,
+        ..IndexOptions::from_env()
+    };
+    let (progress, mut phases) = watch::channel(Progress::default());
+    let seen = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while phases.changed().await.is_ok() {
+            let phase = phases.borrow_and_update().phase.clone();
+            if seen.last() != Some(&phase) {
+                seen.push(phase);
+            }
+        }
+        seen
+    });
+    let report = mvs_index::index_project(&project, Arc::clone(&embedder), &options, &progress)
+        .await
+        .unwrap();
+    drop(progress);
+    let seen = seen.await.unwrap();
+    assert!(
+        seen.iter().position(|p| p == "keywords") < seen.iter().position(|p| p == "vectors"),
+        "{seen:?}"
+    );
+    assert_eq!((report.files_parsed, report.chunks_written), (8, 8), "{report:?}");
+    let store = mvs_index::open_index(&project).await.unwrap();
+    assert!(!store.vectors_pending());
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.chunks, stats.vectors), (8, 8));
+}
+
+fn mvs_index_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}

@@ -81,6 +81,10 @@ pub fn shape(response: &SearchResponse, detail: Detail, max_tokens: usize) -> (V
         ));
     }
     let mut value = json!({ "query": response.query, "results": results });
+    if response.partial {
+        value["partial"] = json!(true);
+        text.push_str("(partial: indexing is still computing vectors; some code is found by keywords only)\n");
+    }
     if omitted > 0 {
         value["omitted"] = json!(omitted);
     }
@@ -167,6 +171,7 @@ mod tests {
 
     fn response(hits: Vec<SearchHit>) -> SearchResponse {
         SearchResponse {
+            partial: false,
             query: "q".into(),
             results: hits,
         }

@@ -536,6 +536,7 @@ impl SearchServer {
                 let response = SearchResponse {
                     query: args.query,
                     results,
+                    partial: store.vectors_pending(),
                 };
                 let (value, text) = budget::shape(&response, detail, max_tokens);
                 Ok(structured(value, text))
@@ -724,6 +725,7 @@ impl SearchServer {
         let response = SearchResponse {
             query: args.description,
             results,
+            partial: store.vectors_pending(),
         };
         let (value, text) = budget::shape(&response, detail, max_tokens);
         Ok(structured(value, text))
@@ -769,7 +771,15 @@ impl SearchServer {
                     SimilarTo::Chunk(id) => format!("similar to {id}"),
                     SimilarTo::File { path, name } => format!("similar to {path} {}", name.as_deref().unwrap_or("")),
                 };
-                let (value, text) = budget::shape(&SearchResponse { query, results }, detail, max_tokens);
+                let (value, text) = budget::shape(
+                    &SearchResponse {
+                        query,
+                        results,
+                        partial: store.vectors_pending(),
+                    },
+                    detail,
+                    max_tokens,
+                );
                 Ok(structured(value, text))
             }
             Err(err) => Ok(tool_error(err.to_string())),

@@ -81,6 +81,8 @@ const DISTANCE_COLUMN: &str = "_distance";
 /// Column LanceDB adds to full-text results.
 const BM25_COLUMN: &str = "_score";
 const TABLES_DIR: &str = "lance";
+/// Present while chunks wait for their vectors (see [`Store::vectors_pending`]).
+const PENDING_MARKER: &str = "vectors_pending";
 
 /// Which lanes a search uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -291,7 +293,11 @@ impl Store {
     /// the directory as an index before the tables go). Other files in `dir`
     /// are left alone; a missing index is not an error.
     pub fn remove(dir: &Path) -> Result<()> {
-        for (path, is_dir) in [(dir.join(META_FILE), false), (dir.join(TABLES_DIR), true)] {
+        for (path, is_dir) in [
+            (dir.join(META_FILE), false),
+            (dir.join(TABLES_DIR), true),
+            (dir.join(PENDING_MARKER), false),
+        ] {
             let removed = if is_dir {
                 std::fs::remove_dir_all(&path)
             } else {
@@ -317,6 +323,24 @@ impl Store {
         chunks: &[ChunkRecord],
         vectors: &[Vec<f32>],
     ) -> Result<()> {
+        let vectors: Vec<Option<Vec<f32>>> = vectors.iter().cloned().map(Some).collect();
+        self.replace_files_pending(files, chunks, &vectors).await
+    }
+
+    /// [`Store::replace_files`] where some vectors may be pending (`None`):
+    /// those chunks are searchable by keyword at once and left out of the
+    /// vector lane until a later replace brings their vectors. While any are
+    /// pending, [`Store::vectors_pending`] says so.
+    pub async fn replace_files_pending(
+        &self,
+        files: &[FileRecord],
+        chunks: &[ChunkRecord],
+        vectors: &[Option<Vec<f32>>],
+    ) -> Result<()> {
+        if vectors.iter().any(Option::is_none) {
+            // Before the rows exist, so no reader misses the filter.
+            self.set_pending_marker(true)?;
+        }
         if files.is_empty() {
             return Ok(());
         }
@@ -381,6 +405,57 @@ impl Store {
             "delete: file records deleted"
         );
         Ok(())
+    }
+
+    /// Whether some chunks wait for their vectors (a two-phase run is in
+    /// its second phase, or was interrupted there): vector and hybrid
+    /// results are partial. One `stat`.
+    pub fn vectors_pending(&self) -> bool {
+        self.dir.join(PENDING_MARKER).exists()
+    }
+
+    /// Files with chunks whose vectors are pending.
+    pub async fn pending_files(&self) -> Result<Vec<String>> {
+        if !self.vectors_pending() {
+            return Ok(Vec::new());
+        }
+        let query = self
+            .chunks
+            .query()
+            .only_if(format!("{} IS NULL", chunk_col::MODEL_ID))
+            .select(Select::Columns(vec![chunk_col::FILE_PATH.to_string()]));
+        let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+        let mut paths: Vec<String> = batches.iter().flat_map(schema::file_paths_from_batch).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        Ok(paths)
+    }
+
+    /// Clears the pending state once no chunk waits for its vector.
+    pub async fn settle_pending(&self) -> Result<()> {
+        if self.vectors_pending()
+            && self
+                .chunks
+                .count_rows(Some(format!("{} IS NULL", chunk_col::MODEL_ID)))
+                .await?
+                == 0
+        {
+            self.set_pending_marker(false)?;
+        }
+        Ok(())
+    }
+
+    fn set_pending_marker(&self, pending: bool) -> Result<()> {
+        let path = self.dir.join(PENDING_MARKER);
+        let outcome = if pending {
+            std::fs::write(&path, b"")
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match outcome {
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io { path, source }),
+            _ => Ok(()),
+        }
     }
 
     /// Every file record.
@@ -448,6 +523,8 @@ impl Store {
 
     /// Rows matching a SQL predicate, with their vectors.
     async fn chunks_matching(&self, predicate: &str, limit: Option<usize>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        // A pending row's vector is a placeholder: never hand it out.
+        let predicate = format!("({predicate}) AND {} IS NOT NULL", chunk_col::MODEL_ID);
         let query = self.chunks.query().only_if(predicate);
         let query = match limit {
             Some(limit) => query.limit(limit),
@@ -550,6 +627,15 @@ impl Store {
         // The lanes run concurrently: a hybrid search costs the slower lane,
         // not the sum of both.
         let (mut vector_rows, mut keyword_rows) = (HashMap::new(), HashMap::new());
+        let vector_predicate = if self.vectors_pending() {
+            let ready = format!("{} IS NOT NULL", chunk_col::MODEL_ID);
+            Some(match &predicate {
+                Some(predicate) => format!("({predicate}) AND {ready}"),
+                None => ready,
+            })
+        } else {
+            predicate.clone()
+        };
         let vector_lane = async {
             if !want_vector {
                 return Ok(Vec::new());
@@ -558,8 +644,14 @@ impl Store {
                 .vector
                 .as_ref()
                 .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
-            self.vector_lane(vector, predicate.as_deref(), depth, request.exact, &mut vector_rows)
-                .await
+            self.vector_lane(
+                vector,
+                vector_predicate.as_deref(),
+                depth,
+                request.exact,
+                &mut vector_rows,
+            )
+            .await
         };
         let keyword_lane = async {
             if !want_keyword || request.text.trim().is_empty() {
@@ -670,7 +762,13 @@ impl Store {
             chunks: self.chunks.count_rows(None).await?,
             ..IndexStats::default()
         };
-        stats.vectors = stats.chunks;
+        stats.vectors = if self.vectors_pending() {
+            self.chunks
+                .count_rows(Some(format!("{} IS NOT NULL", chunk_col::MODEL_ID)))
+                .await?
+        } else {
+            stats.chunks
+        };
         for file in self.file_records().await? {
             stats.files += 1;
             match file.status {

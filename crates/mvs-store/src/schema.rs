@@ -66,7 +66,8 @@ pub mod chunk_col {
     /// blake3 of the exact text the model embedded (context header
     /// included); null in rows migrated from schema 1.
     pub const EMBEDDING_HASH: &str = "embedding_hash";
-    /// Id of the model that computed `vector`.
+    /// Id of the model that computed `vector`; null while the vector is
+    /// pending (two-phase indexing wrote the chunk before embedding it).
     pub const MODEL_ID: &str = "model_id";
 }
 
@@ -298,7 +299,7 @@ fn optional_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayR
 /// belongs to `chunks[i]`.
 pub fn chunks_batch(
     chunks: &[ChunkRecord],
-    vectors: &[Vec<f32>],
+    vectors: &[Option<Vec<f32>>],
     model_id: &str,
     dimension: usize,
 ) -> Result<RecordBatch, StoreError> {
@@ -311,7 +312,13 @@ pub fn chunks_batch(
     }
     let mut vector_builder = FixedSizeListBuilder::new(Float32Builder::new(), dimension as i32)
         .with_field(Arc::new(Field::new("item", DataType::Float32, true)));
+    // A pending vector is stored as a fixed unit vector (the column is not
+    // nullable and cosine needs a norm) with a null model id, which the
+    // vector lane filters out.
+    let mut placeholder = vec![0f32; dimension];
+    placeholder[0] = 1.0;
     for vector in vectors {
+        let vector = vector.as_deref().unwrap_or(&placeholder);
         if vector.len() != dimension {
             return Err(StoreError::Invalid(format!(
                 "vector of dimension {} in an index of dimension {dimension}",
@@ -351,7 +358,7 @@ pub fn chunks_batch(
         strings(search_texts.iter().map(String::as_str)),
         Arc::new(vector_builder.finish()),
         optional_strings(chunks.iter().map(|c| c.embedding_hash.as_deref())),
-        strings(chunks.iter().map(|_| model_id)),
+        optional_strings(vectors.iter().map(|v| v.as_ref().map(|_| model_id))),
     ];
     Ok(RecordBatch::try_new(chunks_schema(dimension), columns)?)
 }
@@ -472,6 +479,14 @@ pub fn vectors_from_batch(batch: &RecordBatch) -> Result<Vec<Vec<f32>>, StoreErr
     Ok((0..list.len())
         .map(|row| values.values()[row * dimension..(row + 1) * dimension].to_vec())
         .collect())
+}
+
+/// Reads the `file_path` column of chunk rows.
+pub fn file_paths_from_batch(batch: &RecordBatch) -> Vec<String> {
+    let columns = Columns(batch);
+    (0..batch.num_rows())
+        .filter_map(|row| columns.string(chunk_col::FILE_PATH, row).ok().flatten())
+        .collect()
 }
 
 /// Reads file rows from a batch.
