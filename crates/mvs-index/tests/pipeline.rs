@@ -25,6 +25,14 @@ async fn run(project: &Project, embedder: &Arc<mvs_embed::Embedder>, options: &I
         .unwrap()
 }
 
+/// The real model, loaded off the async threads.
+async fn embedder() -> Arc<mvs_embed::Embedder> {
+    let loaded = tokio::task::spawn_blocking(|| mvs_embed::load_embedder(None))
+        .await
+        .unwrap();
+    Arc::new(loaded.unwrap())
+}
+
 async fn chunk_count(project: &Project) -> usize {
     mvs_index::open_index(project)
         .await
@@ -46,12 +54,7 @@ async fn change_detection_scopes_lock_memory_pressure_and_cancel() {
         write(root, &format!("src/m{i}.rs"), &body);
     }
     let project = Project::new(root).unwrap();
-    let embedder = Arc::new(
-        tokio::task::spawn_blocking(|| mvs_embed::load_embedder(None))
-            .await
-            .unwrap()
-            .unwrap(),
-    );
+    let embedder = embedder().await;
     let options = IndexOptions::from_env();
 
     // Memory pressure (a limit far below what the process uses): batches
@@ -163,12 +166,7 @@ async fn two_phase_runs_write_chunks_first_then_vectors() {
         );
     }
     let project = Project::new(root).unwrap();
-    let embedder = Arc::new(
-        tokio::task::spawn_blocking(|| mvs_embed::load_embedder(None))
-            .await
-            .unwrap()
-            .unwrap(),
-    );
+    let embedder = embedder().await;
     let options = IndexOptions {
         two_phase_min_files: 4,
         ..IndexOptions::from_env()
