@@ -24,7 +24,7 @@ inspect() {
   timeout 180 npx -y @modelcontextprotocol/inspector --cli "$bin" mcp --project-root "$project" "$@"
 }
 tools="$(inspect --method tools/list)"
-for tool in search_code search_similar get_chunk index_project get_project_status; do
+for tool in search_code search_context search_similar get_chunk index_project get_project_status; do
   grep -q "\"$tool\"" <<<"$tools" || { echo "inspector-check: tools/list lacks $tool:"; echo "$tools"; exit 1; }
 done
 found="$(inspect --method tools/call --tool-name search_code --tool-arg query="larger of two numbers" --tool-arg limit=1)"

@@ -78,11 +78,25 @@ struct Shared {
     project: Project,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<Embedder>>,
+    /// The open index, kept between calls: its caches (index pages, the ANN
+    /// graph) make the next query fast. Reopened when it stops being current.
+    store: tokio::sync::Mutex<Option<Arc<mvs_store::Store>>>,
     job: Mutex<Option<Job>>,
     next_job: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
+    /// The project's index, opened once and reused while current.
+    async fn store(&self) -> Result<Arc<mvs_store::Store>, mvs_index::IndexError> {
+        let mut slot = self.store.lock().await;
+        if let Some(store) = slot.as_ref().filter(|store| store.is_current()) {
+            return Ok(Arc::clone(store));
+        }
+        let store = Arc::new(mvs_index::open_index(&self.project).await?);
+        *slot = Some(Arc::clone(&store));
+        Ok(store)
+    }
+
     /// The embedder, loading it on first need (off the async threads).
     async fn embedder(&self) -> Result<Arc<Embedder>, String> {
         self.embedder
@@ -426,6 +440,7 @@ impl SearchServer {
                 project,
                 loader,
                 embedder: OnceCell::new(),
+                store: tokio::sync::Mutex::new(None),
                 job: Mutex::new(None),
                 next_job: std::sync::atomic::AtomicU64::new(1),
             }),
@@ -445,7 +460,7 @@ impl SearchServer {
                 let shared = Arc::clone(&shared);
                 let options = mvs_index::scoped_options(&base, scope);
                 async move {
-                    if mvs_index::open_index(&shared.project).await.is_err() {
+                    if shared.store().await.is_err() {
                         // Nothing to keep fresh before the first index_project.
                         return Ok(IndexReport::default());
                     }
@@ -512,7 +527,7 @@ impl SearchServer {
                 None,
             ));
         }
-        let store = match mvs_index::open_index(&self.shared.project).await {
+        let store = match self.shared.store().await {
             Ok(store) => store,
             Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
         };
@@ -686,7 +701,7 @@ impl SearchServer {
         }
         let limit = checked_limit(args.limit)?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
-        let store = match mvs_index::open_index(&self.shared.project).await {
+        let store = match self.shared.store().await {
             Ok(store) => store,
             Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
         };
@@ -757,7 +772,7 @@ impl SearchServer {
             }
             (None, None) => return Err(ErrorData::invalid_params("give file_path or chunk_id", None)),
         };
-        let store = match mvs_index::open_index(project).await {
+        let store = match self.shared.store().await {
             Ok(store) => store,
             Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
         };
@@ -800,7 +815,7 @@ impl SearchServer {
         let project = &self.shared.project;
         let (file_path, start, end, chunk) = match (&args.chunk_id, &args.file_path) {
             (Some(id), _) => {
-                let store = match mvs_index::open_index(project).await {
+                let store = match self.shared.store().await {
                     Ok(store) => store,
                     Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
                 };

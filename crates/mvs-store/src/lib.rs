@@ -153,6 +153,9 @@ pub enum AnnKind {
 /// Chunks from which [`Store::refresh_indices`] builds an ANN index; below
 /// it an exact scan is fast enough (docs/benchmarks.md) and exact.
 pub const ANN_MIN_ROWS: usize = 20_000;
+/// Rows outside the indices that [`Store::refresh_indices`] leaves to be
+/// scanned rather than folded in.
+pub const UNINDEXED_ROWS_FOLDED: usize = 2_000;
 /// IVF partitions searched per query.
 const ANN_NPROBES: usize = 20;
 /// HNSW candidate list per partition.
@@ -185,6 +188,9 @@ pub struct Store {
     /// The index directory.
     dir: PathBuf,
     meta: IndexMeta,
+    /// `meta.json`'s modification time when opened: a rebuilt index (or a
+    /// migrated one) has a newer one.
+    opened_meta_mtime: Option<std::time::SystemTime>,
     chunks: Table,
     files: Table,
     _db: Connection,
@@ -230,6 +236,7 @@ impl Store {
             }
         };
         Ok(Self {
+            opened_meta_mtime: meta_mtime(dir),
             dir: dir.to_path_buf(),
             meta,
             chunks,
@@ -265,12 +272,21 @@ impl Store {
         let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
         let files = db.open_table(schema::FILES_TABLE).execute().await?;
         Ok(Some(Self {
+            opened_meta_mtime: meta_mtime(dir),
             dir: dir.to_path_buf(),
             meta,
             chunks,
             files,
             _db: db,
         }))
+    }
+
+    /// Whether this handle still reads the index on disk: false once the
+    /// index was removed, rebuilt or its metadata rewritten since opening.
+    /// Long-lived readers keep one store (its caches hold index pages and
+    /// graphs, so queries stay fast) and reopen when this turns false.
+    pub fn is_current(&self) -> bool {
+        self.opened_meta_mtime.is_some() && meta_mtime(&self.dir) == self.opened_meta_mtime
     }
 
     /// The index directory.
@@ -286,7 +302,9 @@ impl Store {
     /// Records that every stored chunk now follows chunking rules `version`.
     pub fn set_chunker_version(&mut self, version: u32) -> Result<()> {
         self.meta.chunker_version = version;
-        write_meta(&self.dir, &self.meta)
+        write_meta(&self.dir, &self.meta)?;
+        self.opened_meta_mtime = meta_mtime(&self.dir);
+        Ok(())
     }
 
     /// Deletes the index in `dir` (metadata first, so readers stop treating
@@ -548,10 +566,12 @@ impl Store {
         read_rows(self.files.query().only_if(predicate), schema::files_from_batch).await
     }
 
-    /// Brings the search indices up to date: creates the full-text index, or
-    /// folds new rows into it (and into the ANN index), and builds the ANN
-    /// index once the table reaches [`ANN_MIN_ROWS`]. Rows not yet in an
-    /// index are still searched (by a scan), so this only affects speed.
+    /// Brings the search indices up to date: creates the full-text index,
+    /// folds new rows into it (and into the ANN index) once more than
+    /// [`UNINDEXED_ROWS_FOLDED`] (or 5% of the rows) are outside them, and
+    /// builds the ANN index once the table reaches [`ANN_MIN_ROWS`]. Rows not
+    /// yet in an index are still searched (by a scan), so this only affects
+    /// speed.
     pub async fn refresh_indices(&self) -> Result<()> {
         let rows = self.chunks.count_rows(None).await?;
         if rows == 0 {
@@ -560,7 +580,16 @@ impl Store {
         let indices = self.chunks.list_indices().await?;
         let indexed = |column: &str| indices.iter().any(|index| index.columns.iter().any(|c| c == column));
         let (has_keyword, has_ann) = (indexed(chunk_col::SEARCH_TEXT), indexed(chunk_col::VECTOR));
-        if has_keyword || has_ann {
+        // Rows not yet in an index are still searched (scanned), so a few
+        // of them cost less than folding them in, which rewrites index
+        // files: an edit stays fast, and big changes are folded.
+        let mut unindexed = 0;
+        for index in &indices {
+            if let Some(stats) = self.chunks.index_stats(&index.name).await? {
+                unindexed = unindexed.max(stats.num_unindexed_rows);
+            }
+        }
+        if (has_keyword || has_ann) && unindexed > UNINDEXED_ROWS_FOLDED.max(rows / 20) {
             self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
         }
         if !has_keyword {
@@ -908,6 +937,10 @@ async fn migrate(dir: &Path, meta: &mut IndexMeta, chunks: &Table) -> Result<()>
         tracing::info!(from, to = from + 1, "index schema upgraded in place");
     }
     Ok(())
+}
+
+fn meta_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(dir.join(META_FILE)).and_then(|m| m.modified()).ok()
 }
 
 fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {

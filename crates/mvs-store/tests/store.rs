@@ -136,6 +136,28 @@ async fn round_trip_replace_delete_and_search() {
     assert!(hybrid[0].keyword_rank.is_some());
     assert!(hybrid.windows(2).all(|w| w[0].score >= w[1].score));
 
+    // Rows added after the indices exist are searched before they are
+    // folded in (a small change does not rebuild index files).
+    let late = vec![chunk(
+        "src/late.rs",
+        "reconcileLedger",
+        "fn reconcileLedger() { balance }",
+    )];
+    store
+        .replace_files(&[file("src/late.rs", 1)], &late, &[vector(4)])
+        .await
+        .unwrap();
+    store.refresh_indices().await.unwrap();
+    assert_eq!(
+        search(&store, "reconcileLedger", None, SearchMode::Keyword).await,
+        vec!["src/late.rs#reconcileLedger"]
+    );
+    assert_eq!(
+        search(&store, "", Some(vector(4)), SearchMode::Vector).await[0],
+        "src/late.rs#reconcileLedger"
+    );
+    store.delete_files(&["src/late.rs".to_string()]).await.unwrap();
+
     // Replacing a file swaps all its chunks and leaves other files alone.
     let a2 = vec![chunk("src/config.rs", "load", "fn load() {}")];
     store

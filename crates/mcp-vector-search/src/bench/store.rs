@@ -26,6 +26,10 @@ pub struct StoreArgs {
     /// Queries per mode.
     #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// Skip the recall check (it runs an exact search per query: slow on
+    /// big tables).
+    #[arg(long)]
+    no_recall: bool,
     /// ANN index to build before measuring (`none`: vector queries scan
     /// every vector, bypassing any ANN index).
     #[arg(long, value_enum, default_value_t = AnnChoice::IvfHnswSq)]
@@ -101,7 +105,7 @@ pub async fn store(args: StoreArgs) -> anyhow::Result<()> {
         bytes as f64 / rows.max(1) as f64,
         store.ann_index().await?
     );
-    if args.ann.kind().is_some() {
+    if args.ann.kind().is_some() && !args.no_recall {
         let recall = recall_at_10(&store, &queries).await?;
         println!("recall@10 of the ANN index against exact search: {recall:.3}");
     }
