@@ -776,6 +776,27 @@ async fn mcp_jobs_progress_context_and_freshness() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // search_code's remaining filters: include globs and function_name.
+    let globbed = call(
+        &client,
+        "search_code",
+        json!({"query": "sessions", "files": ["app/**"]}),
+    )
+    .await;
+    assert!(!results(&globbed).is_empty());
+    assert!(
+        results(&globbed)
+            .iter()
+            .all(|r| r["file_path"].as_str().unwrap().starts_with("app/"))
+    );
+    let named = call(
+        &client,
+        "search_code",
+        json!({"query": "check a password", "function_name": "verify_password"}),
+    )
+    .await;
+    assert_eq!(results(&named).len(), 1, "{named:#}");
+
     // cancel with no job running says so; with a job running, stops it.
     let idle = call(&client, "index_project", json!({"cancel": true})).await;
     assert!(idle["job"].is_null(), "{idle:#}");
@@ -909,4 +930,69 @@ fn mcp_survives_attack_inputs() {
     std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.success(), "exit {status:?}: {stderr}");
+}
+
+/// `index_project` with `cancel` stops a running job: what was committed
+/// stays, the report says `cancelled`, and the next run finishes the work.
+#[tokio::test]
+async fn mcp_cancels_a_running_job() {
+    let project = fixture_project();
+    let root = project.path().to_path_buf();
+    // Enough unseen text (no vector cache hits) to keep the run busy.
+    let nonce = format!("{:?}", Instant::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    for i in 0..300 {
+        std::fs::write(
+            root.join(format!("app/gen_{i}.py")),
+            format!("def compute_{nonce}_{i}(value):\n    return value * {i} + len('{nonce}')\n"),
+        )
+        .unwrap();
+    }
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp")
+            .env("MCP_PROJECT_ROOT", &root)
+            .env("MCP_ENABLE_FILE_WATCHING", "0");
+    }))
+    .unwrap();
+    let client = ().serve(transport).await.expect("initialize");
+    let started = call(&client, "index_project", json!({})).await;
+    assert_eq!(started["state"], "running", "{started:#}");
+    // Cancel in the middle of the vectors phase.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = call(&client, "get_project_status", json!({})).await;
+        let progress = &status["job"]["progress"];
+        if progress["phase"] == "vectors" {
+            break;
+        }
+        assert!(status["job"]["state"] == "running", "the job ended first: {status:#}");
+        assert!(Instant::now() < deadline, "{status:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancelling = call(&client, "index_project", json!({"cancel": true})).await;
+    assert_eq!(cancelling["job_id"], started["job_id"], "{cancelling:#}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let status = call(&client, "get_project_status", json!({})).await;
+        if status["job"]["state"] == "done" {
+            assert_eq!(status["job"]["job_id"], started["job_id"]);
+            break status["job"]["report"].clone();
+        }
+        assert!(Instant::now() < deadline, "the cancelled job did not end: {status:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(report["cancelled"], true, "{report:#}");
+    let with_vectors = report["chunks_written"].as_u64().unwrap();
+    assert!(with_vectors > 0 && with_vectors < 300, "{report:#}");
+    // The next run computes only the vectors still missing.
+    let finished = call(&client, "index_project", json!({"wait": true})).await;
+    assert_eq!(finished["report"]["cancelled"], false, "{finished:#}");
+    assert_eq!(finished["report"]["files_parsed"], 0, "{finished:#}");
+    assert!(
+        finished["report"]["files_pending_resumed"].as_u64().unwrap() > 0,
+        "{finished:#}"
+    );
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(status["vectors"], status["chunks"], "{status:#}");
+    assert_eq!(status["languages"]["python"]["files"], 301, "{status:#}");
+    client.cancel().await.unwrap();
 }

@@ -649,6 +649,7 @@ impl Pass {
             Arc::clone(&self.reusable),
             Arc::clone(&self.memory),
             phase,
+            Arc::clone(&self.options.cancel),
         ));
         let write = tokio::spawn(write_stage(
             embedded_rx,
@@ -722,6 +723,7 @@ async fn embed_stage(
     reusable: Arc<HashMap<String, Vec<f32>>>,
     memory: Arc<MemoryMonitor>,
     phase: Phase,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Embedded, IndexError> {
     let mut stats = Embedded::default();
     let mut batch_chunks = EMBED_BATCH_CHUNKS;
@@ -733,6 +735,11 @@ async fn embed_stage(
         if let Some(file) = next {
             pending_chunks += file.chunks.len();
             pending.push(file);
+        }
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            // Files not embedded yet stay as they were (or pending) for the
+            // next run; dropping the channel stops the parsers.
+            return Ok(stats);
         }
         let full = pending_chunks >= batch_chunks || pending.len() >= WRITE_BATCH_FILES;
         if (full || closed) && !pending.is_empty() {
