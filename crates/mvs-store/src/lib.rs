@@ -161,7 +161,7 @@ const ANN_NPROBES: usize = 20;
 /// HNSW candidate list per partition.
 const ANN_EF: usize = 100;
 /// PQ candidates re-ranked with the full vectors, as a multiple of the limit.
-const ANN_REFINE_FACTOR: u32 = 5;
+const ANN_REFINE_FACTOR: u32 = 2;
 
 /// Small fragments that trigger a compaction in [`Store::maintain`].
 pub const COMPACT_AT_FRAGMENTS: usize = 8;
