@@ -309,6 +309,7 @@ pub async fn search(
     embedder: Option<Arc<Embedder>>,
     query: &Query,
 ) -> Result<Vec<SearchHit>, IndexError> {
+    let started = std::time::Instant::now();
     let vector = match (query.mode, embedder) {
         (SearchMode::Keyword, _) => None,
         (_, Some(embedder)) => {
@@ -333,6 +334,7 @@ pub async fn search(
             ));
         }
     };
+    let embedded = started.elapsed();
     let mut hits = store
         .search(&SearchRequest {
             text: query.text.clone(),
@@ -343,7 +345,14 @@ pub async fn search(
             exact: false,
         })
         .await?;
+    let searched = started.elapsed();
     mark_stale(project, store, &mut hits).await?;
+    tracing::debug!(
+        embed_ms = embedded.as_secs_f64() * 1e3,
+        lanes_ms = (searched - embedded).as_secs_f64() * 1e3,
+        stale_check_ms = (started.elapsed() - searched).as_secs_f64() * 1e3,
+        "search timing"
+    );
     Ok(hits)
 }
 

@@ -16,6 +16,7 @@ pub mod schema;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use futures::TryStreamExt;
@@ -152,7 +153,7 @@ pub enum AnnKind {
 
 /// Chunks from which [`Store::refresh_indices`] builds an ANN index; below
 /// it an exact scan is fast enough (docs/benchmarks.md) and exact.
-pub const ANN_MIN_ROWS: usize = 20_000;
+pub const ANN_MIN_ROWS: usize = 5_000;
 /// Rows outside the indices that [`Store::refresh_indices`] leaves to be
 /// scanned rather than folded in.
 pub const UNINDEXED_ROWS_FOLDED: usize = 2_000;
@@ -183,6 +184,9 @@ pub struct IndexStats {
     pub skipped: HashMap<String, usize>,
 }
 
+/// File records by path, with the files-table version they were read at.
+type FileCache = std::sync::Mutex<Option<(u64, Arc<HashMap<String, FileRecord>>)>>;
+
 /// An open index.
 pub struct Store {
     /// The index directory.
@@ -191,6 +195,8 @@ pub struct Store {
     /// `meta.json`'s modification time when opened: a rebuilt index (or a
     /// migrated one) has a newer one.
     opened_meta_mtime: Option<std::time::SystemTime>,
+    /// The files table by path, as of a table version.
+    file_cache: FileCache,
     chunks: Table,
     files: Table,
     _db: Connection,
@@ -236,6 +242,7 @@ impl Store {
             }
         };
         Ok(Self {
+            file_cache: FileCache::default(),
             opened_meta_mtime: meta_mtime(dir),
             dir: dir.to_path_buf(),
             meta,
@@ -272,6 +279,7 @@ impl Store {
         let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
         let files = db.open_table(schema::FILES_TABLE).execute().await?;
         Ok(Some(Self {
+            file_cache: FileCache::default(),
             opened_meta_mtime: meta_mtime(dir),
             dir: dir.to_path_buf(),
             meta,
@@ -558,12 +566,38 @@ impl Store {
     }
 
     /// The file records of `paths` (those the index has).
+    ///
+    /// Searches ask this for every answer (stale flags), so the records are
+    /// kept in memory per files-table version: a version check instead of
+    /// a query while nothing was indexed.
     pub async fn file_records_for(&self, paths: &[&str]) -> Result<Vec<FileRecord>> {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let predicate = filter::in_list(file_col::PATH, paths);
-        read_rows(self.files.query().only_if(predicate), schema::files_from_batch).await
+        let version = self.files.version().await?;
+        let cached = self.file_cache.lock().ok().and_then(|cache| {
+            cache
+                .as_ref()
+                .filter(|(v, _)| *v == version)
+                .map(|(_, map)| Arc::clone(map))
+        });
+        let records = match cached {
+            Some(records) => records,
+            None => {
+                let records: Arc<HashMap<String, FileRecord>> = Arc::new(
+                    self.file_records()
+                        .await?
+                        .into_iter()
+                        .map(|record| (record.path.clone(), record))
+                        .collect(),
+                );
+                if let Ok(mut cache) = self.file_cache.lock() {
+                    *cache = Some((version, Arc::clone(&records)));
+                }
+                records
+            }
+        };
+        Ok(paths.iter().filter_map(|path| records.get(*path).cloned()).collect())
     }
 
     /// Brings the search indices up to date: creates the full-text index,
