@@ -996,3 +996,47 @@ async fn mcp_cancels_a_running_job() {
     assert_eq!(status["languages"]["python"]["files"], 301, "{status:#}");
     client.cancel().await.unwrap();
 }
+
+/// Two servers on one repository: both index at once, one writes and the
+/// other reports who holds the lock; both answer searches throughout.
+#[tokio::test]
+async fn two_servers_share_one_index() {
+    let project = fixture_project();
+    let root = project.path().to_path_buf();
+    let nonce = format!("{:?}", Instant::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    for i in 0..150 {
+        std::fs::write(
+            root.join(format!("app/shared_{i}.py")),
+            format!("def shared_{nonce}_{i}(value):\n    return value - {i}\n"),
+        )
+        .unwrap();
+    }
+    let serve = || {
+        let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+            cmd.arg("mcp")
+                .env("MCP_PROJECT_ROOT", &root)
+                .env("MCP_ENABLE_FILE_WATCHING", "0");
+        }))
+        .unwrap();
+        ().serve(transport)
+    };
+    let (first, second) = (serve().await.unwrap(), serve().await.unwrap());
+    let (a, b) = tokio::join!(
+        call(&first, "index_project", json!({"wait": true})),
+        call(&second, "index_project", json!({"wait": true})),
+    );
+    let outcomes = [&a, &b];
+    let done = outcomes.iter().filter(|job| job["state"] == "done").count();
+    assert!(done >= 1, "{a:#} {b:#}");
+    for job in outcomes.iter().filter(|job| job["state"] == "failed") {
+        assert!(job["error"].as_str().unwrap().contains("is indexing"), "{job:#}");
+    }
+    for client in [&first, &second] {
+        let status = call(client, "get_project_status", json!({})).await;
+        assert_eq!(status["vectors"], status["chunks"], "{status:#}");
+        let found = call(client, "search_code", json!({"query": "verify a password", "limit": 3})).await;
+        assert_eq!(found["results"][0]["name"], "verify_password", "{found:#}");
+    }
+    first.cancel().await.unwrap();
+    second.cancel().await.unwrap();
+}
