@@ -661,12 +661,29 @@ impl rmcp::ClientHandler for ProgressLog {
     }
 }
 
-async fn serve_fixture(root: &Path) -> rmcp::service::RunningService<rmcp::RoleClient, ProgressLog> {
+/// `mcp` serving `root`, with or without its file watcher.
+async fn serve_fixture(root: &Path, watching: bool) -> rmcp::service::RunningService<rmcp::RoleClient, ProgressLog> {
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
         cmd.arg("mcp").env("MCP_PROJECT_ROOT", root);
+        if !watching {
+            cmd.env("MCP_ENABLE_FILE_WATCHING", "0");
+        }
     }))
     .unwrap();
     ProgressLog::default().serve(transport).await.expect("initialize")
+}
+
+/// Writes `count` one-function Python files `app/{name}_{i}.py` whose text
+/// no earlier run embedded (so the vector cache cannot answer for them).
+fn write_unseen_python(root: &Path, name: &str, count: usize) {
+    let nonce = format!("{:?}", Instant::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    for i in 0..count {
+        std::fs::write(
+            root.join(format!("app/{name}_{i}.py")),
+            format!("def {name}_{nonce}_{i}(value):\n    return value * {i} + len('{nonce}')\n"),
+        )
+        .unwrap();
+    }
 }
 
 /// index_project's modes (dry run, wait with progress in order, paths,
@@ -676,7 +693,7 @@ async fn serve_fixture(root: &Path) -> rmcp::service::RunningService<rmcp::RoleC
 async fn mcp_jobs_progress_context_and_freshness() {
     let project = fixture_project();
     let root = project.path().to_path_buf();
-    let client = serve_fixture(&root).await;
+    let client = serve_fixture(&root, true).await;
     let results = |found: &Value| found["results"].as_array().cloned().unwrap_or_default();
 
     let dry = call(&client, "index_project", json!({"dry_run": true})).await;
@@ -939,21 +956,8 @@ async fn mcp_cancels_a_running_job() {
     let project = fixture_project();
     let root = project.path().to_path_buf();
     // Enough unseen text (no vector cache hits) to keep the run busy.
-    let nonce = format!("{:?}", Instant::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
-    for i in 0..300 {
-        std::fs::write(
-            root.join(format!("app/gen_{i}.py")),
-            format!("def compute_{nonce}_{i}(value):\n    return value * {i} + len('{nonce}')\n"),
-        )
-        .unwrap();
-    }
-    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-        cmd.arg("mcp")
-            .env("MCP_PROJECT_ROOT", &root)
-            .env("MCP_ENABLE_FILE_WATCHING", "0");
-    }))
-    .unwrap();
-    let client = ().serve(transport).await.expect("initialize");
+    write_unseen_python(&root, "compute", 300);
+    let client = serve_fixture(&root, false).await;
     let started = call(&client, "index_project", json!({})).await;
     assert_eq!(started["state"], "running", "{started:#}");
     // Cancel in the middle of the vectors phase.
@@ -1003,24 +1007,8 @@ async fn mcp_cancels_a_running_job() {
 async fn two_servers_share_one_index() {
     let project = fixture_project();
     let root = project.path().to_path_buf();
-    let nonce = format!("{:?}", Instant::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
-    for i in 0..150 {
-        std::fs::write(
-            root.join(format!("app/shared_{i}.py")),
-            format!("def shared_{nonce}_{i}(value):\n    return value - {i}\n"),
-        )
-        .unwrap();
-    }
-    let serve = || {
-        let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-            cmd.arg("mcp")
-                .env("MCP_PROJECT_ROOT", &root)
-                .env("MCP_ENABLE_FILE_WATCHING", "0");
-        }))
-        .unwrap();
-        ().serve(transport)
-    };
-    let (first, second) = (serve().await.unwrap(), serve().await.unwrap());
+    write_unseen_python(&root, "shared", 150);
+    let (first, second) = (serve_fixture(&root, false).await, serve_fixture(&root, false).await);
     let (a, b) = tokio::join!(
         call(&first, "index_project", json!({"wait": true})),
         call(&second, "index_project", json!({"wait": true})),
