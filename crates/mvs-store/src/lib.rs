@@ -448,7 +448,7 @@ impl Store {
         let query = self
             .chunks
             .query()
-            .only_if(format!("{} IS NULL", chunk_col::MODEL_ID))
+            .only_if(vector_pending_sql())
             .select(Select::Columns(vec![chunk_col::FILE_PATH.to_string()]));
         let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
         let mut paths: Vec<String> = batches.iter().flat_map(schema::file_paths_from_batch).collect();
@@ -459,13 +459,7 @@ impl Store {
 
     /// Clears the pending state once no chunk waits for its vector.
     pub async fn settle_pending(&self) -> Result<()> {
-        if self.vectors_pending()
-            && self
-                .chunks
-                .count_rows(Some(format!("{} IS NULL", chunk_col::MODEL_ID)))
-                .await?
-                == 0
-        {
+        if self.vectors_pending() && self.chunks.count_rows(Some(vector_pending_sql())).await? == 0 {
             self.set_pending_marker(false)?;
         }
         Ok(())
@@ -550,7 +544,7 @@ impl Store {
     /// Rows matching a SQL predicate, with their vectors.
     async fn chunks_matching(&self, predicate: &str, limit: Option<usize>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
         // A pending row's vector is a placeholder: never hand it out.
-        let predicate = format!("({predicate}) AND {} IS NOT NULL", chunk_col::MODEL_ID);
+        let predicate = format!("({predicate}) AND {}", vector_ready_sql());
         let query = self.chunks.query().only_if(predicate);
         let query = match limit {
             Some(limit) => query.limit(limit),
@@ -691,7 +685,7 @@ impl Store {
         // not the sum of both.
         let (mut vector_rows, mut keyword_rows) = (HashMap::new(), HashMap::new());
         let vector_predicate = if self.vectors_pending() {
-            let ready = format!("{} IS NOT NULL", chunk_col::MODEL_ID);
+            let ready = vector_ready_sql();
             Some(match &predicate {
                 Some(predicate) => format!("({predicate}) AND {ready}"),
                 None => ready,
@@ -826,9 +820,7 @@ impl Store {
             ..IndexStats::default()
         };
         stats.vectors = if self.vectors_pending() {
-            self.chunks
-                .count_rows(Some(format!("{} IS NOT NULL", chunk_col::MODEL_ID)))
-                .await?
+            self.chunks.count_rows(Some(vector_ready_sql())).await?
         } else {
             stats.chunks
         };
@@ -971,6 +963,16 @@ async fn migrate(dir: &Path, meta: &mut IndexMeta, chunks: &Table) -> Result<()>
         tracing::info!(from, to = from + 1, "index schema upgraded in place");
     }
     Ok(())
+}
+
+/// Rows whose vector is still pending (two-phase indexing).
+fn vector_pending_sql() -> String {
+    format!("{} IS NULL", chunk_col::MODEL_ID)
+}
+
+/// Rows with a real vector.
+fn vector_ready_sql() -> String {
+    format!("{} IS NOT NULL", chunk_col::MODEL_ID)
 }
 
 fn meta_mtime(dir: &Path) -> Option<std::time::SystemTime> {
