@@ -159,6 +159,8 @@ pub struct ProjectStatus {
     pub languages: BTreeMap<String, LanguageCounts>,
     /// Skipped files per reason.
     pub skipped: BTreeMap<String, usize>,
+    /// The search indices and the rows each covers.
+    pub search_indices: Vec<mvs_store::IndexCoverage>,
     /// The last completed run.
     pub last_run: Option<IndexReport>,
     /// Pid of the process indexing now.
@@ -181,6 +183,7 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         device: last_run.as_ref().map(|r| r.device.clone()),
         languages: BTreeMap::new(),
         skipped: BTreeMap::new(),
+        search_indices: Vec::new(),
         last_run,
         writer_pid,
     };
@@ -198,6 +201,7 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
             .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
             .collect();
         status.skipped = stats.skipped.into_iter().collect();
+        status.search_indices = stats.search_indices;
         // Rows without a finished run: an interrupted first run; `index`
         // completes it.
         status.state = match (&status.last_run, status.chunks) {
@@ -310,7 +314,7 @@ pub async fn search(
     query: &Query,
 ) -> Result<Vec<SearchHit>, IndexError> {
     let started = std::time::Instant::now();
-    let vector = match (query.mode, embedder) {
+    let embedding = match (query.mode, embedder) {
         (SearchMode::Keyword, _) => None,
         (_, Some(embedder)) => {
             // Vectors of different models live in different spaces.
@@ -323,10 +327,7 @@ pub async fn search(
             }
             // Inference is CPU work: keep it off the async worker threads.
             let text = query.text.clone();
-            let vector = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
-                .await
-                .map_err(IndexError::task)??;
-            Some(vector)
+            Some(tokio::task::spawn_blocking(move || embedder.embed_query(&text)))
         }
         (_, None) => {
             return Err(IndexError::Task(
@@ -334,22 +335,43 @@ pub async fn search(
             ));
         }
     };
-    let embedded = started.elapsed();
-    let mut hits = store
-        .search(&SearchRequest {
-            text: query.text.clone(),
-            vector,
-            mode: query.mode,
-            limit: query.limit,
-            filter: query.filter.clone(),
-            exact: false,
-        })
-        .await?;
-    let searched = started.elapsed();
+    // The keyword lane runs while the query is embedded; an embedding
+    // failure is kept here and reported instead of the lane's complaint.
+    let mut embed_failure = None;
+    let mut embedded = None;
+    let vector = async {
+        let outcome = match embedding?.await {
+            Ok(Ok(vector)) => Some(vector),
+            Ok(Err(err)) => {
+                embed_failure = Some(IndexError::from(err));
+                None
+            }
+            Err(err) => {
+                embed_failure = Some(IndexError::task(err));
+                None
+            }
+        };
+        embedded = Some(started.elapsed());
+        outcome
+    };
+    let request = SearchRequest {
+        text: query.text.clone(),
+        vector: None,
+        mode: query.mode,
+        limit: query.limit,
+        filter: query.filter.clone(),
+        exact: false,
+    };
+    let searched = store.search_while_embedding(&request, vector).await;
+    if let Some(err) = embed_failure {
+        return Err(err);
+    }
+    let mut hits = searched?;
+    let (embedded, searched) = (embedded.unwrap_or_default(), started.elapsed());
     mark_stale(project, store, &mut hits).await?;
     tracing::debug!(
         embed_ms = embedded.as_secs_f64() * 1e3,
-        lanes_ms = (searched - embedded).as_secs_f64() * 1e3,
+        search_ms = searched.as_secs_f64() * 1e3,
         stale_check_ms = (started.elapsed() - searched).as_secs_f64() * 1e3,
         "search timing"
     );

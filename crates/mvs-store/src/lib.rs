@@ -14,7 +14,7 @@ mod filter;
 pub mod fusion;
 pub mod schema;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ use lancedb::index::Index;
 use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
 use lancedb::index::vector::{IvfHnswSqIndexBuilder, IvfPqIndexBuilder};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::table::{CompactionOptions, NewColumnTransform, OptimizeAction};
+use lancedb::table::{CompactionOptions, NewColumnTransform, OptimizeAction, OptimizeOptions};
 use lancedb::{Connection, DistanceType, Table};
 use serde::{Deserialize, Serialize};
 
@@ -182,6 +182,35 @@ pub struct IndexStats {
     pub languages: HashMap<String, (usize, usize)>,
     /// Skipped files per reason.
     pub skipped: HashMap<String, usize>,
+    /// The search indices over the chunks and how much of the table each
+    /// covers (rows outside one are scanned instead).
+    pub search_indices: Vec<IndexCoverage>,
+}
+
+/// What a search index is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexPurpose {
+    /// The keyword lane's full-text index.
+    Keyword,
+    /// The vector lane's ANN index.
+    Ann(AnnKind),
+}
+
+/// A search index and the rows it covers.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexCoverage {
+    /// Which lane it serves.
+    pub purpose: IndexPurpose,
+    /// LanceDB's name for it.
+    pub name: String,
+    /// Rows it covers.
+    pub indexed_rows: usize,
+    /// Rows added since, scanned by searches until folded in.
+    pub unindexed_rows: usize,
+    /// Segments: folding rows in adds a delta segment, which searches visit
+    /// too; building the index anew makes one.
+    pub segments: usize,
 }
 
 /// File records by path, with the files-table version they were read at.
@@ -219,7 +248,7 @@ impl Store {
                 source,
             })?,
         }
-        let db = connect(dir).await?;
+        let db = connect(dir, CacheBudget::Writer).await?;
         let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
         let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
         let meta = match existing {
@@ -268,7 +297,7 @@ impl Store {
                 meta.schema_version
             )));
         }
-        let db = connect(dir).await?;
+        let db = connect(dir, CacheBudget::Reader).await?;
         let names = db.table_names().execute().await?;
         if ![schema::CHUNKS_TABLE, schema::FILES_TABLE]
             .iter()
@@ -440,10 +469,11 @@ impl Store {
         self.dir.join(PENDING_MARKER).exists()
     }
 
-    /// Files with chunks whose vectors are pending.
-    pub async fn pending_files(&self) -> Result<Vec<String>> {
+    /// Files with chunks whose vectors are pending, with how many of their
+    /// chunks wait.
+    pub async fn pending_files(&self) -> Result<BTreeMap<String, usize>> {
         if !self.vectors_pending() {
-            return Ok(Vec::new());
+            return Ok(BTreeMap::new());
         }
         let query = self
             .chunks
@@ -451,10 +481,11 @@ impl Store {
             .only_if(vector_pending_sql())
             .select(Select::Columns(vec![chunk_col::FILE_PATH.to_string()]));
         let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
-        let mut paths: Vec<String> = batches.iter().flat_map(schema::file_paths_from_batch).collect();
-        paths.sort_unstable();
-        paths.dedup();
-        Ok(paths)
+        let mut chunks_per_file = BTreeMap::new();
+        for path in batches.iter().flat_map(schema::file_paths_from_batch) {
+            *chunks_per_file.entry(path).or_default() += 1;
+        }
+        Ok(chunks_per_file)
     }
 
     /// Clears the pending state once no chunk waits for its vector.
@@ -597,39 +628,53 @@ impl Store {
     /// Brings the search indices up to date: creates the full-text index,
     /// folds new rows into it (and into the ANN index) once more than
     /// [`UNINDEXED_ROWS_FOLDED`] (or 5% of the rows) are outside them, and
-    /// builds the ANN index once the table reaches [`ANN_MIN_ROWS`]. Rows not
-    /// yet in an index are still searched (by a scan), so this only affects
-    /// speed.
+    /// builds the ANN index once [`ANN_MIN_ROWS`] chunks have their vectors.
+    /// Rows not yet in an index are still searched (by a scan), so this only
+    /// affects speed.
     pub async fn refresh_indices(&self) -> Result<()> {
         let rows = self.chunks.count_rows(None).await?;
         if rows == 0 {
             return Ok(());
         }
-        let indices = self.chunks.list_indices().await?;
-        let indexed = |column: &str| indices.iter().any(|index| index.columns.iter().any(|c| c == column));
-        let (has_keyword, has_ann) = (indexed(chunk_col::SEARCH_TEXT), indexed(chunk_col::VECTOR));
-        // Rows not yet in an index are still searched (scanned), so a few
-        // of them cost less than folding them in, which rewrites index
-        // files: an edit stays fast, and big changes are folded.
-        let mut unindexed = 0;
-        for index in &indices {
-            if let Some(stats) = self.chunks.index_stats(&index.name).await? {
-                unindexed = unindexed.max(stats.num_unindexed_rows);
+        let indices = self.index_coverage().await?;
+        let keyword = indices.iter().find(|index| index.purpose == IndexPurpose::Keyword);
+        let ann = indices.iter().find_map(|index| match index.purpose {
+            IndexPurpose::Ann(kind) => Some((kind, index)),
+            IndexPurpose::Keyword => None,
+        });
+        // Rows outside an index are scanned, so a few of them cost less than
+        // folding them in, which rewrites index files: an edit stays fast,
+        // and big changes are folded.
+        let fold_above = UNINDEXED_ROWS_FOLDED.max(rows / 20);
+        let mut fold = Vec::new();
+        // Pending rows hold placeholder vectors: IVF partitions trained on
+        // them would describe nothing, so the ANN index waits for the model.
+        let vectors_ready = !self.vectors_pending();
+        match ann {
+            None if vectors_ready && rows >= ANN_MIN_ROWS => self.build_ann_index(AnnKind::default()).await?,
+            // Partitions trained before most rows arrived describe the table
+            // poorly: train them again rather than fold rows into them.
+            Some((kind, index)) if vectors_ready && index.unindexed_rows > index.indexed_rows => {
+                self.build_ann_index(kind).await?
             }
+            Some((_, index)) if vectors_ready && index.unindexed_rows > fold_above => fold.push(index.name.clone()),
+            _ => {}
         }
-        if (has_keyword || has_ann) && unindexed > UNINDEXED_ROWS_FOLDED.max(rows / 20) {
-            self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+        match keyword {
+            Some(index) if index.unindexed_rows > fold_above => fold.push(index.name.clone()),
+            _ => {}
         }
-        if !has_keyword {
+        if !fold.is_empty() {
+            let options = OptimizeOptions::default().index_names(fold);
+            self.chunks.optimize(OptimizeAction::Index(options)).await?;
+        }
+        if keyword.is_none() {
             let analyzer = FtsIndexBuilder::code().split_identifiers(true);
             self.chunks
                 .create_index(&[chunk_col::SEARCH_TEXT], Index::FTS(analyzer))
                 .replace(true)
                 .execute()
                 .await?;
-        }
-        if !has_ann && rows >= ANN_MIN_ROWS {
-            self.build_ann_index(AnnKind::default()).await?;
         }
         Ok(())
     }
@@ -659,18 +704,58 @@ impl Store {
 
     /// The ANN index over the vectors, if one exists.
     pub async fn ann_index(&self) -> Result<Option<AnnKind>> {
-        let indices = self.chunks.list_indices().await?;
-        Ok(indices
-            .iter()
-            .find(|index| index.columns.iter().any(|c| c == chunk_col::VECTOR))
-            .map(|index| match index.index_type {
-                lancedb::index::IndexType::IvfPq => AnnKind::IvfPq,
-                _ => AnnKind::IvfHnswSq,
+        Ok(self
+            .index_coverage()
+            .await?
+            .into_iter()
+            .find_map(|index| match index.purpose {
+                IndexPurpose::Ann(kind) => Some(kind),
+                IndexPurpose::Keyword => None,
             }))
+    }
+
+    /// The search indices over the chunks, with the rows each covers.
+    pub async fn index_coverage(&self) -> Result<Vec<IndexCoverage>> {
+        let mut coverage = Vec::new();
+        for index in self.chunks.list_indices().await? {
+            let purpose = if index.columns.iter().any(|c| c == chunk_col::SEARCH_TEXT) {
+                IndexPurpose::Keyword
+            } else if index.columns.iter().any(|c| c == chunk_col::VECTOR) {
+                IndexPurpose::Ann(match index.index_type {
+                    lancedb::index::IndexType::IvfPq => AnnKind::IvfPq,
+                    _ => AnnKind::IvfHnswSq,
+                })
+            } else {
+                continue;
+            };
+            if let Some(stats) = self.chunks.index_stats(&index.name).await? {
+                coverage.push(IndexCoverage {
+                    purpose,
+                    name: index.name,
+                    indexed_rows: stats.num_indexed_rows,
+                    unindexed_rows: stats.num_unindexed_rows,
+                    segments: stats.num_indices.map_or(1, |n| n as usize),
+                });
+            }
+        }
+        Ok(coverage)
     }
 
     /// Runs a search.
     pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        self.search_while_embedding(request, std::future::ready(request.vector.clone()))
+            .await
+    }
+
+    /// Runs a search whose query vector is still being computed: the keyword
+    /// lane runs meanwhile, and the vector lane starts once `vector` yields
+    /// (`None`: no vector, an error unless the mode is keyword).
+    /// `request.vector` is ignored.
+    pub async fn search_while_embedding(
+        &self,
+        request: &SearchRequest,
+        vector: impl std::future::Future<Output = Option<Vec<f32>>>,
+    ) -> Result<Vec<SearchHit>> {
         let limit = request.limit.max(1);
         // Each lane contributes more candidates than asked for, so fusion can
         // promote a result that only one lane ranks highly.
@@ -681,8 +766,8 @@ impl Store {
             SearchMode::Vector => (true, false),
             SearchMode::Keyword => (false, true),
         };
-        // The lanes run concurrently: a hybrid search costs the slower lane,
-        // not the sum of both.
+        // The lanes run concurrently (the keyword lane also while the query
+        // is embedded): a hybrid search costs the slower lane, not the sum.
         let (mut vector_rows, mut keyword_rows) = (HashMap::new(), HashMap::new());
         let vector_predicate = if self.vectors_pending() {
             let ready = vector_ready_sql();
@@ -697,12 +782,11 @@ impl Store {
             if !want_vector {
                 return Ok(Vec::new());
             }
-            let vector = request
-                .vector
-                .as_ref()
+            let vector = vector
+                .await
                 .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
             self.vector_lane(
-                vector,
+                &vector,
                 vector_predicate.as_deref(),
                 depth,
                 request.exact,
@@ -817,6 +901,7 @@ impl Store {
     pub async fn stats(&self) -> Result<IndexStats> {
         let mut stats = IndexStats {
             chunks: self.chunks.count_rows(None).await?,
+            search_indices: self.index_coverage().await?,
             ..IndexStats::default()
         };
         stats.vectors = if self.vectors_pending() {
@@ -894,12 +979,42 @@ fn collect_lane(
     Ok(lane)
 }
 
+/// What a connection may keep in LanceDB's caches. The defaults (6 GiB of
+/// index data, 1 GiB of metadata) let a long indexing run grow by hundreds of
+/// megabytes of per-version file metadata it never reads again.
+#[derive(Debug, Clone, Copy)]
+enum CacheBudget {
+    /// A writer reads little back: small caches keep its memory flat.
+    Writer,
+    /// A reader keeps search indices warm; metadata stays bounded.
+    Reader,
+}
+
+impl CacheBudget {
+    const MIB: usize = 1024 * 1024;
+
+    fn session(self) -> Arc<lancedb::Session> {
+        let (index_bytes, metadata_bytes) = match self {
+            CacheBudget::Writer => (128 * Self::MIB, 64 * Self::MIB),
+            // LanceDB's default: every index read stays warm (a million
+            // chunks' indices take about 1 GB).
+            CacheBudget::Reader => (6 * 1024 * Self::MIB, 256 * Self::MIB),
+        };
+        Arc::new(lancedb::Session::new(
+            index_bytes,
+            metadata_bytes,
+            Arc::new(lancedb::ObjectStoreRegistry::default()),
+        ))
+    }
+}
+
 /// Connects to the tables of the index in `dir`, with strong read
 /// consistency: a reader sees every commit of the writer (another process, or
 /// a background job) for one manifest check per query on local disk.
-async fn connect(dir: &Path) -> Result<Connection> {
+async fn connect(dir: &Path, caches: CacheBudget) -> Result<Connection> {
     let uri = dir.join(TABLES_DIR).to_string_lossy().into_owned();
     Ok(lancedb::connect(&uri)
+        .session(caches.session())
         .read_consistency_interval(std::time::Duration::ZERO)
         .execute()
         .await?)

@@ -2,7 +2,8 @@
 //! this tests storage and ranking mechanics, not the model.
 
 use mvs_store::{
-    ChunkRecord, FileRecord, FileStatus, SearchFilter, SearchMode, SearchRequest, Store, StoreError, TestFilter,
+    ChunkRecord, FileRecord, FileStatus, IndexPurpose, SearchFilter, SearchMode, SearchRequest, Store, StoreError,
+    TestFilter,
 };
 
 const DIM: usize = 8;
@@ -489,4 +490,73 @@ async fn an_older_schema_is_upgraded_in_place() {
     set_schema_version(99);
     let err = Store::open(dir.path(), "test-model", DIM).await.err().unwrap();
     assert!(err.to_string().contains("upgrade mcp-vector-search"), "{err}");
+}
+
+/// The ANN index waits for real vectors (pending rows hold placeholders that
+/// would train its partitions on nothing), and is trained again, not merely
+/// extended, once most rows arrived after it was built.
+#[tokio::test]
+async fn ann_index_waits_for_vectors_and_is_retrained_when_the_table_outgrows_it() {
+    use mvs_store::ANN_MIN_ROWS;
+    const PER_FILE: usize = 50;
+    let files_from = |first: usize, count: usize| -> (Vec<FileRecord>, Vec<ChunkRecord>) {
+        let (mut files, mut chunks) = (Vec::new(), Vec::new());
+        for f in (first..first + count).step_by(PER_FILE) {
+            let path = format!("src/file_{f}.rs");
+            files.push(file(&path, PER_FILE as u32));
+            chunks.extend((0..PER_FILE).map(|c| chunk(&path, &format!("f{c}"), &format!("fn f{c}() {{ {f} }}"))));
+        }
+        (files, chunks)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    let (files, chunks) = files_from(0, ANN_MIN_ROWS);
+    let vectors = |chunks: &[ChunkRecord]| -> Vec<Option<Vec<f32>>> {
+        (0..chunks.len()).map(|i| Some(vector(i % DIM))).collect()
+    };
+
+    store
+        .replace_files_pending(&files, &chunks, &vec![None; chunks.len()])
+        .await
+        .unwrap();
+    store.refresh_indices().await.unwrap();
+    let (keyword, ann) = index_coverage(&store).await;
+    assert_eq!(keyword, Some((ANN_MIN_ROWS, 0, 1)), "keyword search works at once");
+    assert_eq!(ann, None, "no ANN index over placeholder vectors");
+
+    store
+        .replace_files_pending(&files, &chunks, &vectors(&chunks))
+        .await
+        .unwrap();
+    store.settle_pending().await.unwrap();
+    store.refresh_indices().await.unwrap();
+    assert_eq!(index_coverage(&store).await.1, Some((ANN_MIN_ROWS, 0, 1)));
+
+    let (more_files, more_chunks) = files_from(ANN_MIN_ROWS, ANN_MIN_ROWS + PER_FILE);
+    store
+        .replace_files_pending(&more_files, &more_chunks, &vectors(&more_chunks))
+        .await
+        .unwrap();
+    store.refresh_indices().await.unwrap();
+    let total = 2 * ANN_MIN_ROWS + PER_FILE;
+    let (keyword, ann) = index_coverage(&store).await;
+    assert_eq!(ann, Some((total, 0, 1)), "trained again over every row");
+    let (indexed, unindexed, _) = keyword.unwrap();
+    assert_eq!((indexed, unindexed), (total, 0), "folded in");
+}
+
+/// (indexed rows, unindexed rows, segments) of the keyword index and of the
+/// ANN index.
+async fn index_coverage(store: &Store) -> (Option<(usize, usize, usize)>, Option<(usize, usize, usize)>) {
+    let indices = store.index_coverage().await.unwrap();
+    let of = |wanted: fn(IndexPurpose) -> bool| {
+        indices
+            .iter()
+            .find(|index| wanted(index.purpose))
+            .map(|index| (index.indexed_rows, index.unindexed_rows, index.segments))
+    };
+    (
+        of(|purpose| purpose == IndexPurpose::Keyword),
+        of(|purpose| matches!(purpose, IndexPurpose::Ann(_))),
+    )
 }

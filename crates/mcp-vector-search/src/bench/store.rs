@@ -406,5 +406,9 @@ async fn synthetic_store(dir: &Path, rows: usize) -> anyhow::Result<Store> {
     let started = Instant::now();
     store.refresh_indices().await?;
     println!("indices refreshed in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(store)
+    // Searched as the server searches: a reader's caches, not a writer's.
+    drop(store);
+    Store::open_existing(dir)
+        .await?
+        .with_context(|| format!("{} vanished", dir.display()))
 }
