@@ -107,9 +107,9 @@ impl EmbedOptions {
     pub fn from_env() -> Self {
         Self {
             device: DeviceRequest::from_env(),
-            batch_size: env_usize("MCP_VECTOR_SEARCH_BATCH_SIZE"),
-            token_budget: env_usize("MCP_VECTOR_SEARCH_TOKEN_BUDGET"),
-            threads: env_usize("MCP_VECTOR_SEARCH_MAX_WORKERS"),
+            batch_size: env_positive("MCP_VECTOR_SEARCH_BATCH_SIZE"),
+            token_budget: env_positive("MCP_VECTOR_SEARCH_TOKEN_BUDGET"),
+            threads: env_positive("MCP_VECTOR_SEARCH_MAX_WORKERS"),
             int8: std::env::var("MCP_VECTOR_SEARCH_INT8").map_or(true, |v| v.trim() != "0"),
             ..Self::default()
         }
@@ -169,7 +169,9 @@ fn physical_cores() -> usize {
     sysinfo::System::physical_core_count().map_or(allowed, |cores| cores.min(allowed))
 }
 
-fn env_usize(name: &str) -> Option<usize> {
+/// A positive whole-number setting from the environment (`MCP_VECTOR_SEARCH_*`
+/// sizes and counts); unset, empty, zero or not a number reads as unset.
+pub fn env_positive(name: &str) -> Option<usize> {
     std::env::var(name).ok()?.trim().parse().ok().filter(|&n| n > 0)
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use cache::{CacheKey, VectorCache, cache_key};
 pub use device::{DEVICE_ENV, Device, DeviceRequest};
-pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, normalize};
+pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, env_positive, normalize};
 pub use model::{MODEL_FILE, ModelFiles, ModelSpec, Pooling, SPEC_FILE, TOKENIZER_FILE};
 pub use provision::{DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, Verify, sha256_file};
 

@@ -68,22 +68,17 @@ impl IndexOptions {
     /// the worker count, `MCP_VECTOR_SEARCH_MAX_FILE_SIZE` (bytes) the file
     /// size cap, `MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES` the chunk size.
     pub fn from_env() -> Self {
-        let env_number = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .filter(|&n| n > 0)
-        };
+        use mvs_embed::env_positive;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut chunk_options = ChunkOptions::default();
-        if let Some(max) = env_number("MCP_VECTOR_SEARCH_MAX_FILE_SIZE") {
-            chunk_options.max_file_bytes = max;
+        if let Some(max) = env_positive("MCP_VECTOR_SEARCH_MAX_FILE_SIZE") {
+            chunk_options.max_file_bytes = max as u64;
         }
         Self {
             force: false,
-            parse_workers: env_number("MCP_VECTOR_SEARCH_MAX_WORKERS").map_or(cores, |n| n as usize),
+            parse_workers: env_positive("MCP_VECTOR_SEARCH_MAX_WORKERS").unwrap_or(cores),
             chunk_options,
-            max_chunk_bytes: env_number("MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES").map(|n| n as usize),
+            max_chunk_bytes: env_positive("MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES"),
             scope: None,
             max_memory_bytes: MemoryMonitor::from_env().limit_bytes(),
             cancel: Arc::default(),
@@ -188,6 +183,9 @@ impl IndexReport {
         (self.files_parsed + self.files_skipped) as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
     }
 }
+
+/// Files to process, each with its stored record (if any).
+type Work = VecDeque<(Discovered, Option<FileRecord>)>;
 
 /// A file after reading and chunking.
 struct ParsedFile {
@@ -297,7 +295,7 @@ pub async fn index_project(
         .collect();
     report.files_deleted = deleted.len();
 
-    let mut work: VecDeque<(Discovered, Option<FileRecord>)> = VecDeque::new();
+    let mut work = Work::new();
     for file in discovered {
         let previous = stored.get(&file.rel_path).cloned();
         // A `.gitattributes` edit can flag or unflag an unchanged file.
@@ -368,6 +366,7 @@ pub async fn index_project(
     let first = pass
         .run(
             work,
+            None,
             if two_phase { Phase::Keywords } else { Phase::Single },
             &mut stages,
         )
@@ -377,11 +376,13 @@ pub async fn index_project(
     }
     // Files whose vectors are pending: those the first phase left, and any
     // that a run killed in its second phase left.
-    let pending = pending_work(project, &store).await?;
+    let (pending, pending_chunks) = pending_work(project, &store).await?;
     let written = if pending.is_empty() {
         first
     } else {
-        let vectors = pass.run(pending, Phase::Vectors, &mut stages).await?;
+        let vectors = pass
+            .run(pending, Some(pending_chunks), Phase::Vectors, &mut stages)
+            .await?;
         report.files_pending_resumed = vectors.parsed.saturating_sub(first.pending_files);
         Written {
             chunks: first.chunks_with_vectors + vectors.chunks,
@@ -447,7 +448,7 @@ pub async fn index_project(
 
 /// Pops files off the shared queue, reads and chunks them, and sends them on.
 fn parse_worker(
-    work: &Mutex<VecDeque<(Discovered, Option<FileRecord>)>>,
+    work: &Mutex<Work>,
     tx: &mpsc::Sender<ParsedFile>,
     busy: &Mutex<Duration>,
     chunk_options: &ChunkOptions,
@@ -611,9 +612,12 @@ struct Pass {
 
 impl Pass {
     /// Runs parse workers -> embedding stage -> writer over `work`.
+    /// `chunks_expected`: the chunks `work` yields, when known beforehand
+    /// (else progress estimates it from the files done).
     async fn run(
         &self,
-        work: VecDeque<(Discovered, Option<FileRecord>)>,
+        work: Work,
+        chunks_expected: Option<usize>,
         phase: Phase,
         stages: &mut Stages,
     ) -> Result<Written, IndexError> {
@@ -621,6 +625,7 @@ impl Pass {
         self.progress.send_replace(Progress {
             phase: phase.name().into(),
             files_total,
+            chunks_total: chunks_expected.unwrap_or_default(),
             ..Progress::default()
         });
         if work.is_empty() {
@@ -655,7 +660,7 @@ impl Pass {
             embedded_rx,
             Arc::clone(&self.store),
             self.progress.clone(),
-            files_total,
+            (files_total, chunks_expected),
             Arc::clone(&self.memory),
         ));
         for parser in parsers {
@@ -677,15 +682,12 @@ impl Pass {
 }
 
 /// The files with pending vectors, as work for the vectors phase (gone
-/// files are left to the next run's deletion).
-async fn pending_work(
-    project: &Project,
-    store: &Store,
-) -> Result<VecDeque<(Discovered, Option<FileRecord>)>, IndexError> {
-    Ok(store
-        .pending_files()
-        .await?
-        .into_iter()
+/// files are left to the next run's deletion), and how many chunks wait.
+async fn pending_work(project: &Project, store: &Store) -> Result<(Work, usize), IndexError> {
+    let pending = store.pending_files().await?;
+    let chunks = pending.values().sum();
+    let work = pending
+        .into_keys()
         .filter_map(|rel_path| {
             let path = project.root().join(&rel_path);
             let metadata = std::fs::metadata(&path).ok()?;
@@ -698,7 +700,8 @@ async fn pending_work(
             };
             Some((file, None))
         })
-        .collect())
+        .collect();
+    Ok((work, chunks))
 }
 
 /// What the embedding stage did.
@@ -870,7 +873,7 @@ async fn write_stage(
     mut rx: mpsc::Receiver<EmbeddedBatch>,
     store: Arc<Store>,
     progress: watch::Sender<Progress>,
-    files_total: usize,
+    (files_total, chunks_expected): (usize, Option<usize>),
     memory: Arc<MemoryMonitor>,
 ) -> Result<Written, IndexError> {
     let mut written = Written::default();
@@ -918,9 +921,14 @@ async fn write_stage(
                     let reason = file.reason.clone().unwrap_or_else(|| "unknown".into());
                     *p.skipped.entry(reason).or_default() += 1;
                 }
-                // Files left are assumed to yield chunks like those done.
-                let per_file = p.chunks_done as f64 / p.files_done.max(1) as f64;
-                p.chunks_total = p.chunks_done + (per_file * (files_total - p.files_done) as f64).round() as usize;
+                p.chunks_total = match chunks_expected {
+                    Some(total) => total.max(p.chunks_done),
+                    None => {
+                        // Files left are assumed to yield chunks like those done.
+                        let per_file = p.chunks_done as f64 / p.files_done.max(1) as f64;
+                        p.chunks_done + (per_file * (files_total - p.files_done) as f64).round() as usize
+                    }
+                };
                 p.chunks_per_s = p.chunks_done as f64 / elapsed;
                 p.eta_s = (p.chunks_per_s > 0.0).then(|| (p.chunks_total - p.chunks_done) as f64 / p.chunks_per_s);
                 p.memory_pressure = memory.under_pressure();

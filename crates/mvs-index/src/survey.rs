@@ -45,8 +45,10 @@ pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
         ..Survey::default()
     };
     let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
-    let mut texts = Vec::new();
-    for file in &files {
+    // The sample takes a middle chunk (a file's first is often just its
+    // imports) of files spread over the tree: no whole-tree buffer of texts.
+    let sample_stride = (files.len() / SAMPLE_CHUNKS).max(1);
+    for (nth, file) in files.iter().enumerate() {
         survey.bytes += file.size;
         let top = file.rel_path.split_once('/').map_or(".", |(dir, _)| dir);
         *dirs.entry(top.to_string()).or_default() += file.size;
@@ -67,13 +69,16 @@ pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
                 entry.0 += 1;
                 entry.1 += chunks.len();
                 survey.chunks += chunks.len();
-                texts.extend(chunks.into_iter().map(|c| c.embedding_text));
+                if nth % sample_stride == 0 && survey.sample_texts.len() < SAMPLE_CHUNKS {
+                    let middle = chunks.len() / 2;
+                    survey
+                        .sample_texts
+                        .extend(chunks.into_iter().nth(middle).map(|c| c.embedding_text));
+                }
             }
             FileChunks::Skipped(reason) => *survey.skipped.entry(reason.as_str().into()).or_default() += 1,
         }
     }
-    let stride = (texts.len() / SAMPLE_CHUNKS).max(1);
-    survey.sample_texts = texts.into_iter().step_by(stride).take(SAMPLE_CHUNKS).collect();
     let mut dirs: Vec<(String, u64)> = dirs.into_iter().collect();
     dirs.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
     dirs.truncate(10);
