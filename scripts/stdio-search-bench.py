@@ -16,7 +16,7 @@ binary, root = sys.argv[1], sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 100
 env = dict(os.environ, MCP_ENABLE_FILE_WATCHING="0")
 server = subprocess.Popen([binary, "mcp", "--project-root", root], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                          stdout=subprocess.PIPE, stderr=open(os.environ.get("BENCH_STDERR", os.devnull), "w"), env=env)
 next_id = 0
 
 
