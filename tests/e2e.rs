@@ -951,6 +951,8 @@ fn mcp_survives_attack_inputs() {
 
 /// `index_project` with `cancel` stops a running job: what was committed
 /// stays, the report says `cancelled`, and the next run finishes the work.
+/// A client that abandons a waiting call (`notifications/cancelled`) stops
+/// the job too.
 #[tokio::test]
 async fn mcp_cancels_a_running_job() {
     let project = fixture_project();
@@ -961,29 +963,11 @@ async fn mcp_cancels_a_running_job() {
     let started = call(&client, "index_project", json!({})).await;
     assert_eq!(started["state"], "running", "{started:#}");
     // Cancel in the middle of the vectors phase.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = call(&client, "get_project_status", json!({})).await;
-        let progress = &status["job"]["progress"];
-        if progress["phase"] == "vectors" {
-            break;
-        }
-        assert!(status["job"]["state"] == "running", "the job ended first: {status:#}");
-        assert!(Instant::now() < deadline, "{status:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    job_reaches_vectors_phase(&client).await;
     let cancelling = call(&client, "index_project", json!({"cancel": true})).await;
     assert_eq!(cancelling["job_id"], started["job_id"], "{cancelling:#}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let report = loop {
-        let status = call(&client, "get_project_status", json!({})).await;
-        if status["job"]["state"] == "done" {
-            assert_eq!(status["job"]["job_id"], started["job_id"]);
-            break status["job"]["report"].clone();
-        }
-        assert!(Instant::now() < deadline, "the cancelled job did not end: {status:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (job_id, report) = finished_job(&client).await;
+    assert_eq!(job_id, started["job_id"]);
     assert_eq!(report["cancelled"], true, "{report:#}");
     let with_vectors = report["chunks_written"].as_u64().unwrap();
     assert!(with_vectors > 0 && with_vectors < 300, "{report:#}");
@@ -998,7 +982,49 @@ async fn mcp_cancels_a_running_job() {
     let status = call(&client, "get_project_status", json!({})).await;
     assert_eq!(status["vectors"], status["chunks"], "{status:#}");
     assert_eq!(status["languages"]["python"]["files"], 301, "{status:#}");
+
+    // Dropping the call sends notifications/cancelled for it.
+    write_unseen_python(&root, "reconcile", 300);
+    let arguments = json!({"wait": true}).as_object().unwrap().clone();
+    let waiting = client.call_tool(CallToolRequestParams::new("index_project".to_string()).with_arguments(arguments));
+    tokio::select! {
+        outcome = waiting => panic!("the waiting call ended before the vectors phase: {outcome:?}"),
+        () = job_reaches_vectors_phase(&client) => {}
+    }
+    let (_, report) = finished_job(&client).await;
+    assert_eq!(report["cancelled"], true, "{report:#}");
     client.cancel().await.unwrap();
+}
+
+/// Polls `get_project_status` until the running job is in its vectors phase.
+async fn job_reaches_vectors_phase<H: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, H>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = call(client, "get_project_status", json!({})).await;
+        if status["job"]["progress"]["phase"] == "vectors" {
+            return;
+        }
+        assert!(status["job"]["state"] == "running", "the job ended first: {status:#}");
+        assert!(Instant::now() < deadline, "{status:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls `get_project_status` until the job is done: its id and report.
+async fn finished_job<H: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, H>,
+) -> (Value, Value) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = call(client, "get_project_status", json!({})).await;
+        if status["job"]["state"] == "done" {
+            return (status["job"]["job_id"].clone(), status["job"]["report"].clone());
+        }
+        assert!(Instant::now() < deadline, "the job did not end: {status:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Two servers on one repository: both index at once, one writes and the
