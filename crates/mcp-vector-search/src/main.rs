@@ -400,12 +400,15 @@ async fn index(
     let embedder = load_embedder(model_dir).await?;
     let (progress_tx, progress_rx) = watch::channel(Progress::default());
     let reporter = tokio::spawn(show_progress(progress_rx));
-    let report = mvs_index::index_project(&project, Arc::clone(&embedder), &options, &progress_tx).await?;
     if !watch_changes {
+        // The run holds the only handle, so the model is freed before the
+        // index builds that end it (its memory peak).
+        let report = mvs_index::index_project(&project, embedder, &options, &progress_tx).await?;
         drop(progress_tx);
         let _ = reporter.await;
         return print_report(&project, &report, json);
     }
+    let report = mvs_index::index_project(&project, Arc::clone(&embedder), &options, &progress_tx).await?;
     print_report(&project, &report, json)?;
     eprintln!("watching {} for changes (Ctrl-C stops)", project.root().display());
     mvs_index::watch_with_pipeline(&project, embedder, &options, &progress_tx, |outcome| match outcome {

@@ -80,6 +80,14 @@ impl MemoryMonitor {
         sampler.rss
     }
 
+    /// This process's resident memory, sampled now.
+    fn rss_now(&self) -> u64 {
+        if let Ok(mut sampler) = self.sampler.lock() {
+            sampler.sampled_at = None;
+        }
+        self.rss_bytes()
+    }
+
     /// The highest resident memory sampled so far.
     pub fn peak_rss_bytes(&self) -> u64 {
         self.rss_bytes();
@@ -90,6 +98,20 @@ impl MemoryMonitor {
     pub fn under_pressure(&self) -> bool {
         self.rss_bytes() as f64 > self.limit_bytes as f64 * PRESSURE_FRACTION
     }
+}
+
+/// Hands back to the OS the memory the allocator keeps after it is freed:
+/// glibc holds freed memory in its heaps, and a long run's parse, embed and
+/// write buffers leave hundreds of megabytes there, under the peaks of the
+/// index builds that end a run. Returns the bytes of RSS this gave back.
+pub fn release_freed_memory(monitor: &MemoryMonitor) -> u64 {
+    let before = monitor.rss_now();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    before.saturating_sub(monitor.rss_now())
 }
 
 /// Physical memory, or the cgroup's limit when smaller.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use crate::discovery::{Discovered, Scope, discover_in};
-use crate::memory::MemoryMonitor;
+use crate::memory::{MemoryMonitor, release_freed_memory};
 use crate::project::{Project, WriterLock};
 use crate::{IndexError, open_store_for, run_record};
 
@@ -373,6 +373,7 @@ pub async fn index_project(
         .await?;
     if two_phase {
         store.refresh_indices().await?;
+        release_freed_memory(&memory);
     }
     // Files whose vectors are pending: those the first phase left, and any
     // that a run killed in its second phase left.
@@ -396,6 +397,16 @@ pub async fn index_project(
     report.memory_pressure_events = stages.pressure_events;
     report.embedded_queue_max = stages.write_queue_max;
 
+    // The model and the pipeline's buffers are done with: free them before
+    // the index builds, the run's memory peak (the caller may still hold
+    // the model, e.g. a server or a watcher).
+    drop(pass);
+    drop(embedder);
+    let released = release_freed_memory(&memory);
+    tracing::debug!(
+        released_mb = released / 1_000_000,
+        "memory handed back before the index builds"
+    );
     if wrote_anything || report.files_pending_resumed > 0 {
         progress.send_modify(|p| p.phase = "finishing".into());
         store.refresh_indices().await?;
@@ -405,7 +416,6 @@ pub async fn index_project(
             tracing::warn!("index maintenance failed (the index is intact): {err}");
         }
     }
-    drop(pass);
     let mut store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
     if store.meta().chunker_version != mvs_parse::CHUNKER_VERSION {
         store.set_chunker_version(mvs_parse::CHUNKER_VERSION)?;
