@@ -962,8 +962,22 @@ async fn mcp_cancels_a_running_job() {
     let client = serve_fixture(&root, false).await;
     let started = call(&client, "index_project", json!({})).await;
     assert_eq!(started["state"], "running", "{started:#}");
-    // Cancel in the middle of the vectors phase.
     job_reaches_vectors_phase(&client).await;
+    // Ten searches at once while the job writes: none waits for it, and
+    // each answer says it is partial (vectors are still being computed).
+    let client_ref = &client;
+    let searches = (0..10).map(|i| {
+        let mode = ["hybrid", "keyword", "vector"][i % 3];
+        let args = json!({"query": format!("compute the value {i}"), "search_mode": mode});
+        async move { (mode, call(client_ref, "search_code", args).await) }
+    });
+    for (mode, found) in futures::future::join_all(searches).await {
+        assert_eq!(found["partial"], true, "{found:#}");
+        if mode != "vector" {
+            assert!(!found["results"].as_array().unwrap().is_empty(), "{mode}: {found:#}");
+        }
+    }
+    // Cancel in the middle of the vectors phase.
     let cancelling = call(&client, "index_project", json!({"cancel": true})).await;
     assert_eq!(cancelling["job_id"], started["job_id"], "{cancelling:#}");
     let (job_id, report) = finished_job(&client).await;
