@@ -575,7 +575,7 @@ impl Store {
     /// Rows matching a SQL predicate, with their vectors.
     async fn chunks_matching(&self, predicate: &str, limit: Option<usize>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
         // A pending row's vector is a placeholder: never hand it out.
-        let predicate = format!("({predicate}) AND {}", vector_ready_sql());
+        let predicate = vector_ready_sql(Some(predicate));
         let query = self.chunks.query().only_if(predicate);
         let query = match limit {
             Some(limit) => query.limit(limit),
@@ -770,11 +770,7 @@ impl Store {
         // is embedded): a hybrid search costs the slower lane, not the sum.
         let (mut vector_rows, mut keyword_rows) = (HashMap::new(), HashMap::new());
         let vector_predicate = if self.vectors_pending() {
-            let ready = vector_ready_sql();
-            Some(match &predicate {
-                Some(predicate) => format!("({predicate}) AND {ready}"),
-                None => ready,
-            })
+            Some(vector_ready_sql(predicate.as_deref()))
         } else {
             predicate.clone()
         };
@@ -905,7 +901,7 @@ impl Store {
             ..IndexStats::default()
         };
         stats.vectors = if self.vectors_pending() {
-            self.chunks.count_rows(Some(vector_ready_sql())).await?
+            self.chunks.count_rows(Some(vector_ready_sql(None))).await?
         } else {
             stats.chunks
         };
@@ -1085,9 +1081,13 @@ fn vector_pending_sql() -> String {
     format!("{} IS NULL", chunk_col::MODEL_ID)
 }
 
-/// Rows with a real vector.
-fn vector_ready_sql() -> String {
-    format!("{} IS NOT NULL", chunk_col::MODEL_ID)
+/// Rows with a real vector (among those matching `predicate`, if given).
+fn vector_ready_sql(predicate: Option<&str>) -> String {
+    let ready = format!("{} IS NOT NULL", chunk_col::MODEL_ID);
+    match predicate {
+        Some(predicate) => format!("({predicate}) AND {ready}"),
+        None => ready,
+    }
 }
 
 fn meta_mtime(dir: &Path) -> Option<std::time::SystemTime> {
