@@ -582,11 +582,7 @@ async fn search(
         },
     )
     .await?;
-    let response = SearchResponse {
-        query,
-        results,
-        partial: store.vectors_pending(),
-    };
+    let response = SearchResponse::new(&store, query, results);
     if json {
         println!("{}", serde_json::to_string(&response)?);
     } else {

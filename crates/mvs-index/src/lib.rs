@@ -244,6 +244,17 @@ pub struct SearchResponse {
     pub partial: bool,
 }
 
+impl SearchResponse {
+    /// The answer to `query` from `store`: partial while its vectors are.
+    pub fn new(store: &Store, query: String, results: Vec<SearchHit>) -> Self {
+        Self {
+            partial: store.vectors_pending(),
+            query,
+            results,
+        }
+    }
+}
+
 /// What `search_similar` starts from: a chunk, a named definition of a
 /// file, or a whole file.
 #[derive(Debug, Clone)]

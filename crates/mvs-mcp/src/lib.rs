@@ -97,6 +97,14 @@ impl Shared {
         Ok(store)
     }
 
+    /// [`Shared::store`] for a tool: a missing index is a tool error that
+    /// says how to make one.
+    async fn store_for_tool(&self) -> Result<Arc<mvs_store::Store>, CallToolResult> {
+        self.store()
+            .await
+            .map_err(|err| tool_error(format!("{err}; or call index_project")))
+    }
+
     /// The embedder, loading it on first need (off the async threads).
     async fn embedder(&self) -> Result<Arc<Embedder>, String> {
         self.embedder
@@ -406,6 +414,12 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
+/// A search answer within the caller's detail level and token budget.
+fn shaped(response: &SearchResponse, detail: Detail, max_tokens: usize) -> CallToolResult {
+    let (value, text) = budget::shape(response, detail, max_tokens);
+    structured(value, text)
+}
+
 fn structured(value: serde_json::Value, text: String) -> CallToolResult {
     let mut result = CallToolResult::structured(value);
     result.content = vec![ContentBlock::text(text)];
@@ -527,9 +541,9 @@ impl SearchServer {
                 None,
             ));
         }
-        let store = match self.shared.store().await {
+        let store = match self.shared.store_for_tool().await {
             Ok(store) => store,
-            Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+            Err(answer) => return Ok(answer),
         };
         let embedder = if mode == SearchMode::Keyword {
             None
@@ -548,13 +562,8 @@ impl SearchServer {
         match mvs_index::search(&self.shared.project, &store, embedder, &query).await {
             Ok(mut results) => {
                 results.retain(|hit| hit.score >= threshold);
-                let response = SearchResponse {
-                    query: args.query,
-                    results,
-                    partial: store.vectors_pending(),
-                };
-                let (value, text) = budget::shape(&response, detail, max_tokens);
-                Ok(structured(value, text))
+                let response = SearchResponse::new(&store, args.query, results);
+                Ok(shaped(&response, detail, max_tokens))
             }
             Err(err) => Ok(tool_error(err.to_string())),
         }
@@ -701,9 +710,9 @@ impl SearchServer {
         }
         let limit = checked_limit(args.limit)?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
-        let store = match self.shared.store().await {
+        let store = match self.shared.store_for_tool().await {
             Ok(store) => store,
-            Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+            Err(answer) => return Ok(answer),
         };
         let embedder = match self.shared.embedder().await {
             Ok(embedder) => embedder,
@@ -737,13 +746,8 @@ impl SearchServer {
         let mut results: Vec<mvs_store::SearchHit> = best.into_values().collect();
         results.sort_by(|a, b| b.score.total_cmp(&a.score));
         results.truncate(limit);
-        let response = SearchResponse {
-            query: args.description,
-            results,
-            partial: store.vectors_pending(),
-        };
-        let (value, text) = budget::shape(&response, detail, max_tokens);
-        Ok(structured(value, text))
+        let response = SearchResponse::new(&store, args.description, results);
+        Ok(shaped(&response, detail, max_tokens))
     }
 
     #[tool(
@@ -772,9 +776,9 @@ impl SearchServer {
             }
             (None, None) => return Err(ErrorData::invalid_params("give file_path or chunk_id", None)),
         };
-        let store = match self.shared.store().await {
+        let store = match self.shared.store_for_tool().await {
             Ok(store) => store,
-            Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+            Err(answer) => return Ok(answer),
         };
         let filter = SearchFilter {
             languages: args.language.clone().unwrap_or_default(),
@@ -786,16 +790,8 @@ impl SearchServer {
                     SimilarTo::Chunk(id) => format!("similar to {id}"),
                     SimilarTo::File { path, name } => format!("similar to {path} {}", name.as_deref().unwrap_or("")),
                 };
-                let (value, text) = budget::shape(
-                    &SearchResponse {
-                        query,
-                        results,
-                        partial: store.vectors_pending(),
-                    },
-                    detail,
-                    max_tokens,
-                );
-                Ok(structured(value, text))
+                let response = SearchResponse::new(&store, query, results);
+                Ok(shaped(&response, detail, max_tokens))
             }
             Err(err) => Ok(tool_error(err.to_string())),
         }
@@ -815,9 +811,9 @@ impl SearchServer {
         let project = &self.shared.project;
         let (file_path, start, end, chunk) = match (&args.chunk_id, &args.file_path) {
             (Some(id), _) => {
-                let store = match self.shared.store().await {
+                let store = match self.shared.store_for_tool().await {
                     Ok(store) => store,
-                    Err(err) => return Ok(tool_error(format!("{err}; or call index_project"))),
+                    Err(answer) => return Ok(answer),
                 };
                 match store.chunk(id).await {
                     Ok(Some((chunk, _))) => (
