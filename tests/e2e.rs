@@ -461,6 +461,18 @@ async fn call<H: rmcp::ClientHandler>(
     result.structured_content.expect("structured content")
 }
 
+/// The results of a search answer.
+fn results(found: &Value) -> Vec<Value> {
+    found["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// A filtered search found something, and every result passes `check`.
+fn assert_some_and_all(found: &Value, check: impl Fn(&Value) -> bool) {
+    let results = results(found);
+    assert!(!results.is_empty(), "{found:#}");
+    assert!(results.iter().all(check), "{found:#}");
+}
+
 #[tokio::test]
 async fn mcp_stdio_handshake_index_and_search() {
     let project = fixture_project();
@@ -530,18 +542,13 @@ async fn mcp_stdio_handshake_index_and_search() {
 
     // Filters narrow both lanes before ranking; lists may come as arrays or
     // comma-separated text.
-    let results = |found: &Value| found["results"].as_array().cloned().unwrap_or_default();
     let rust_only = call(
         &client,
         "search_code",
         json!({"query": "remove sessions that have been idle too long", "language": ["rust"]}),
     )
     .await;
-    assert!(!results(&rust_only).is_empty());
-    assert!(
-        results(&rust_only).iter().all(|r| r["language"] == "rust"),
-        "{rust_only:#}"
-    );
+    assert_some_and_all(&rust_only, |r| r["language"] == "rust");
     let scoped = call(
         &client,
         "search_code",
@@ -694,7 +701,6 @@ async fn mcp_jobs_progress_context_and_freshness() {
     let project = fixture_project();
     let root = project.path().to_path_buf();
     let client = serve_fixture(&root, true).await;
-    let results = |found: &Value| found["results"].as_array().cloned().unwrap_or_default();
 
     let dry = call(&client, "index_project", json!({"dry_run": true})).await;
     assert_eq!(dry["languages"]["python"][0], 1, "{dry:#}");
@@ -800,12 +806,7 @@ async fn mcp_jobs_progress_context_and_freshness() {
         json!({"query": "sessions", "files": ["app/**"]}),
     )
     .await;
-    assert!(!results(&globbed).is_empty());
-    assert!(
-        results(&globbed)
-            .iter()
-            .all(|r| r["file_path"].as_str().unwrap().starts_with("app/"))
-    );
+    assert_some_and_all(&globbed, |r| r["file_path"].as_str().unwrap().starts_with("app/"));
     let named = call(
         &client,
         "search_code",
