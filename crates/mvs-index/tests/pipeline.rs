@@ -157,7 +157,7 @@ async fn two_phase_runs_write_chunks_first_then_vectors() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // Unseen text, so the vector cache cannot answer for the model.
-    let nonce = format!("{:x}", std::process::id() as u64 * 7919 + mvs_index_now());
+    let nonce = format!("{:x}", std::process::id() as u64 * 7919 + nanos_since_epoch());
     for i in 0..8 {
         write(
             root,
@@ -198,7 +198,8 @@ async fn two_phase_runs_write_chunks_first_then_vectors() {
     assert_eq!((stats.chunks, stats.vectors), (8, 8));
 }
 
-fn mvs_index_now() -> u64 {
+/// Nanoseconds since the Unix epoch (a nonce for unseen fixture text).
+fn nanos_since_epoch() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
