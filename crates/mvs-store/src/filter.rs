@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::schema::chunk_col;
+use crate::sql::{escape_like, in_list, name_clause, quote};
 use crate::{Result, StoreError};
 
 /// Which chunks a search may return. Empty lists mean "any".
@@ -158,31 +159,6 @@ fn regex_clause(regex: &str) -> String {
 
 fn trimmed(values: &[String]) -> Vec<&str> {
     values.iter().map(|v| v.trim()).collect()
-}
-
-/// `column IN ('a', 'b')`, values quoted as they are.
-pub(crate) fn in_list<S: AsRef<str>>(column: &str, values: &[S]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| quote(v.as_ref())).collect();
-    format!("{column} IN ({})", quoted.join(", "))
-}
-
-/// Chunks whose name or qualified name is exactly `name`.
-pub(crate) fn name_clause(name: &str) -> String {
-    let name = quote(name);
-    format!(
-        "({} = {name} OR {} = {name})",
-        chunk_col::NAME,
-        chunk_col::QUALIFIED_NAME
-    )
-}
-
-/// A SQL string literal.
-pub(crate) fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-fn escape_like(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 #[cfg(test)]

@@ -233,7 +233,7 @@ pub(crate) fn chunk_columns_added_after(version: u32, model_id: &str) -> Option<
     match version {
         1 => Some(vec![
             (chunk_col::EMBEDDING_HASH.into(), "CAST(NULL AS STRING)".into()),
-            (chunk_col::MODEL_ID.into(), crate::filter::quote(model_id)),
+            (chunk_col::MODEL_ID.into(), crate::sql::quote(model_id)),
         ]),
         _ => None,
     }

@@ -1,0 +1,290 @@
+//! Opening an index: the directory layout, `meta.json` (what the index was
+//! built with, and the checks against it), the LanceDB connection and the
+//! in-place schema migration.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lancedb::table::NewColumnTransform;
+use lancedb::{Connection, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{self, SCHEMA_VERSION};
+use crate::{FileCache, Result, Store, StoreError};
+
+/// What an index was built with (`meta.json` beside the tables).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// [`SCHEMA_VERSION`] at creation.
+    pub schema_version: u32,
+    /// Embedding model id.
+    pub model_id: String,
+    /// Vector dimension.
+    pub dimension: usize,
+    /// Version of the tool that created the index.
+    pub tool_version: String,
+    /// Version of the chunking rules the stored chunks were made with (0:
+    /// unknown); the indexer re-chunks every file when it differs.
+    #[serde(default)]
+    pub chunker_version: u32,
+}
+
+/// The index's metadata file in its directory.
+pub(crate) const META_FILE: &str = "meta.json";
+/// The directory of the LanceDB tables in the index directory.
+pub(crate) const TABLES_DIR: &str = "lance";
+
+impl Store {
+    /// Opens the index in `dir` for writing, creating it for
+    /// `model_id`/`dimension` when absent. An index built with another model
+    /// or schema is refused with the command that rebuilds it. Only the
+    /// writer (holding the writer lock) may call this.
+    pub async fn open(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
+        let existing = read_meta(dir)?;
+        match &existing {
+            Some(meta) => {
+                check_not_newer(dir, meta)?;
+                check_model(dir, meta, model_id, dimension)?;
+            }
+            None => std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?,
+        }
+        let db = connect(dir, CacheBudget::Writer).await?;
+        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
+        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
+        let meta = match existing {
+            Some(mut meta) => {
+                migrate(dir, &mut meta, &chunks).await?;
+                meta
+            }
+            None => {
+                // meta.json is what makes readers treat the directory as an
+                // index, so it appears only once the tables exist.
+                let meta = IndexMeta {
+                    schema_version: SCHEMA_VERSION,
+                    model_id: model_id.to_string(),
+                    dimension,
+                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                    chunker_version: 0,
+                };
+                write_meta(dir, &meta)?;
+                meta
+            }
+        };
+        Ok(Self {
+            file_cache: FileCache::default(),
+            opened_meta_mtime: meta_mtime(dir),
+            dir: dir.to_path_buf(),
+            meta,
+            chunks,
+            files,
+            _db: db,
+        })
+    }
+
+    /// Opens an existing index for reading, with whatever model built it;
+    /// `None` when `dir` holds no (complete) index. Never creates anything,
+    /// so it is safe while a writer works.
+    pub async fn open_existing(dir: &Path) -> Result<Option<Self>> {
+        let Some(meta) = read_meta(dir)? else {
+            return Ok(None);
+        };
+        check_not_newer(dir, &meta)?;
+        if meta.schema_version < SCHEMA_VERSION {
+            return Err(StoreError::Incompatible(format!(
+                "the index in {} has schema version {} and this build reads {SCHEMA_VERSION}; \
+                 run `mcp-vector-search index` once to upgrade it in place (nothing is re-embedded)",
+                dir.display(),
+                meta.schema_version
+            )));
+        }
+        let db = connect(dir, CacheBudget::Reader).await?;
+        let names = db.table_names().execute().await?;
+        if ![schema::CHUNKS_TABLE, schema::FILES_TABLE]
+            .iter()
+            .all(|t| names.iter().any(|n| n == t))
+        {
+            return Ok(None);
+        }
+        let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
+        let files = db.open_table(schema::FILES_TABLE).execute().await?;
+        Ok(Some(Self {
+            file_cache: FileCache::default(),
+            opened_meta_mtime: meta_mtime(dir),
+            dir: dir.to_path_buf(),
+            meta,
+            chunks,
+            files,
+            _db: db,
+        }))
+    }
+
+    /// Whether this handle still reads the index on disk: false once the
+    /// index was removed, rebuilt or its metadata rewritten since opening.
+    /// Long-lived readers keep one store (its caches hold index pages and
+    /// graphs, so queries stay fast) and reopen when this turns false.
+    pub fn is_current(&self) -> bool {
+        self.opened_meta_mtime.is_some() && meta_mtime(&self.dir) == self.opened_meta_mtime
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What the index was built with.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// Records that every stored chunk now follows chunking rules `version`.
+    pub fn set_chunker_version(&mut self, version: u32) -> Result<()> {
+        self.meta.chunker_version = version;
+        write_meta(&self.dir, &self.meta)?;
+        self.opened_meta_mtime = meta_mtime(&self.dir);
+        Ok(())
+    }
+}
+
+/// What a connection may keep in LanceDB's caches. The defaults (6 GiB of
+/// index data, 1 GiB of metadata) let a long indexing run grow by hundreds of
+/// megabytes of per-version file metadata it never reads again.
+#[derive(Debug, Clone, Copy)]
+enum CacheBudget {
+    /// A writer reads little back: small caches keep its memory flat.
+    Writer,
+    /// A reader keeps search indices warm; metadata stays bounded.
+    Reader,
+}
+
+impl CacheBudget {
+    const MIB: usize = 1024 * 1024;
+
+    fn session(self) -> Arc<lancedb::Session> {
+        let (index_bytes, metadata_bytes) = match self {
+            CacheBudget::Writer => (128 * Self::MIB, 64 * Self::MIB),
+            // LanceDB's default: every index read stays warm (a million
+            // chunks' indices take about 1 GB).
+            CacheBudget::Reader => (6 * 1024 * Self::MIB, 256 * Self::MIB),
+        };
+        Arc::new(lancedb::Session::new(
+            index_bytes,
+            metadata_bytes,
+            Arc::new(lancedb::ObjectStoreRegistry::default()),
+        ))
+    }
+}
+
+/// Connects to the tables of the index in `dir`, with strong read
+/// consistency: a reader sees every commit of the writer (another process, or
+/// a background job) for one manifest check per query on local disk.
+async fn connect(dir: &Path, caches: CacheBudget) -> Result<Connection> {
+    let uri = dir.join(TABLES_DIR).to_string_lossy().into_owned();
+    Ok(lancedb::connect(&uri)
+        .session(caches.session())
+        .read_consistency_interval(std::time::Duration::ZERO)
+        .execute()
+        .await?)
+}
+
+async fn open_or_create(db: &Connection, name: &str, schema: arrow_schema::SchemaRef) -> Result<Table> {
+    let names = db.table_names().execute().await?;
+    if names.iter().any(|n| n == name) {
+        Ok(db.open_table(name).execute().await?)
+    } else {
+        Ok(db.create_empty_table(name, schema).execute().await?)
+    }
+}
+
+/// Refuses an index written by a newer build: its layout is unknown here.
+fn check_not_newer(dir: &Path, meta: &IndexMeta) -> Result<()> {
+    if meta.schema_version > SCHEMA_VERSION {
+        return Err(StoreError::Incompatible(format!(
+            "the index in {} has schema version {}, newer than this build's {SCHEMA_VERSION}; \
+             upgrade mcp-vector-search, or run `mcp-vector-search index --force` to rebuild it with this version",
+            dir.display(),
+            meta.schema_version
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to mix vectors of another model (or dimension) into an index.
+fn check_model(dir: &Path, meta: &IndexMeta, model_id: &str, dimension: usize) -> Result<()> {
+    if meta.model_id != model_id || meta.dimension != dimension {
+        return Err(StoreError::Incompatible(format!(
+            "the index in {} was built with model {} ({}-d) but {model_id} ({dimension}-d) is configured; \
+             run `mcp-vector-search index --force` to rebuild it with the new model",
+            dir.display(),
+            meta.model_id,
+            meta.dimension
+        )));
+    }
+    Ok(())
+}
+
+/// Brings an index of an older schema to [`SCHEMA_VERSION`] in place, one
+/// version at a time. Each step is one LanceDB commit adding columns, and
+/// `meta.json` records the version after it: a step interrupted before that
+/// is simply redone (columns it already added are detected).
+async fn migrate(dir: &Path, meta: &mut IndexMeta, chunks: &Table) -> Result<()> {
+    while meta.schema_version < SCHEMA_VERSION {
+        let from = meta.schema_version;
+        let added = schema::chunk_columns_added_after(from, &meta.model_id).ok_or_else(|| {
+            StoreError::Incompatible(format!(
+                "the index in {} has schema version {from}, which this build cannot upgrade; \
+                 run `mcp-vector-search index --force` to rebuild it",
+                dir.display()
+            ))
+        })?;
+        let present = chunks.schema().await?;
+        let missing: Vec<(String, String)> = added
+            .into_iter()
+            .filter(|(name, _)| present.column_with_name(name).is_none())
+            .collect();
+        if !missing.is_empty() {
+            chunks
+                .add_columns()
+                .transform(NewColumnTransform::SqlExpressions(missing))
+                .execute()
+                .await?;
+        }
+        meta.schema_version = from + 1;
+        write_meta(dir, meta)?;
+        tracing::info!(from, to = from + 1, "index schema upgraded in place");
+    }
+    Ok(())
+}
+
+fn meta_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(dir.join(META_FILE)).and_then(|m| m.modified()).ok()
+}
+
+fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
+    let path = dir.join(META_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
+            StoreError::Incompatible(format!(
+                "{} is unreadable ({err}); run `mcp-vector-search index --force` to rebuild the index",
+                path.display()
+            ))
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+/// Writes `meta.json` atomically (write, then rename).
+fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<()> {
+    let path = dir.join(META_FILE);
+    let staged = path.with_extension("tmp");
+    let bytes = serde_json::to_vec_pretty(meta).expect("meta serialises");
+    std::fs::write(&staged, bytes)
+        .and_then(|()| std::fs::rename(&staged, &path))
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}

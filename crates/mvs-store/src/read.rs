@@ -1,0 +1,160 @@
+//! Reading an index outside search: chunks with their vectors, file
+//! records (cached per table version) and row counts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use futures::TryStreamExt;
+use lancedb::query::{ExecutableQuery, QueryBase};
+use serde::Serialize;
+
+use crate::indices::IndexCoverage;
+use crate::schema::{self, ChunkRecord, FileRecord, FileStatus, chunk_col};
+use crate::{Result, Store, sql};
+
+/// Row counts of an index.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IndexStats {
+    /// Files recorded (indexed or skipped).
+    pub files: usize,
+    /// Files parsed into chunks.
+    pub indexed_files: usize,
+    /// Chunks stored.
+    pub chunks: usize,
+    /// Chunks with a vector.
+    pub vectors: usize,
+    /// Per language: (files, chunks).
+    pub languages: HashMap<String, (usize, usize)>,
+    /// Skipped files per reason.
+    pub skipped: HashMap<String, usize>,
+    /// The search indices over the chunks and how much of the table each
+    /// covers (rows outside one are scanned instead).
+    pub search_indices: Vec<IndexCoverage>,
+}
+
+impl Store {
+    /// The chunk with this id and its stored vector, if the index has it.
+    pub async fn chunk(&self, chunk_id: &str) -> Result<Option<(ChunkRecord, Vec<f32>)>> {
+        let predicate = sql::equals(chunk_col::ID, chunk_id);
+        Ok(self.chunks_matching(&predicate, Some(1)).await?.into_iter().next())
+    }
+
+    /// The chunks of `file_path` (only those named `name`, by name or
+    /// qualified name, when given) with their stored vectors.
+    pub async fn file_chunks(&self, file_path: &str, name: Option<&str>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        let mut predicate = sql::equals(chunk_col::FILE_PATH, file_path);
+        if let Some(name) = name {
+            predicate = format!("{predicate} AND {}", sql::name_clause(name));
+        }
+        self.chunks_matching(&predicate, None).await
+    }
+
+    /// Every chunk of `paths`, with its stored vector.
+    pub async fn chunks_of_files(&self, paths: &[&str]) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.chunks_matching(&sql::in_list(chunk_col::FILE_PATH, paths), None)
+            .await
+    }
+
+    /// Rows matching a SQL predicate, with their vectors.
+    async fn chunks_matching(&self, predicate: &str, limit: Option<usize>) -> Result<Vec<(ChunkRecord, Vec<f32>)>> {
+        // A pending row's vector is a placeholder: never hand it out.
+        let predicate = sql::vector_ready(Some(predicate));
+        let query = self.chunks.query().only_if(predicate);
+        let query = match limit {
+            Some(limit) => query.limit(limit),
+            None => query,
+        };
+        read_rows(query, |batch| {
+            Ok(schema::chunks_from_batch(batch)?
+                .into_iter()
+                .zip(schema::vectors_from_batch(batch)?)
+                .collect())
+        })
+        .await
+    }
+
+    /// Every file record.
+    pub async fn file_records(&self) -> Result<Vec<FileRecord>> {
+        read_rows(self.files.query(), schema::files_from_batch).await
+    }
+
+    /// The file records of `paths` (those the index has).
+    ///
+    /// Searches ask this for every answer (stale flags), so the records are
+    /// kept in memory per files-table version: a version check instead of
+    /// a query while nothing was indexed.
+    pub async fn file_records_for(&self, paths: &[&str]) -> Result<Vec<FileRecord>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let version = self.files.version().await?;
+        let cached = self.file_cache.lock().ok().and_then(|cache| {
+            cache
+                .as_ref()
+                .filter(|(v, _)| *v == version)
+                .map(|(_, map)| Arc::clone(map))
+        });
+        let records = match cached {
+            Some(records) => records,
+            None => {
+                let records: Arc<HashMap<String, FileRecord>> = Arc::new(
+                    self.file_records()
+                        .await?
+                        .into_iter()
+                        .map(|record| (record.path.clone(), record))
+                        .collect(),
+                );
+                if let Ok(mut cache) = self.file_cache.lock() {
+                    *cache = Some((version, Arc::clone(&records)));
+                }
+                records
+            }
+        };
+        Ok(paths.iter().filter_map(|path| records.get(*path).cloned()).collect())
+    }
+
+    /// Row counts, per language and per skip reason.
+    pub async fn stats(&self) -> Result<IndexStats> {
+        let mut stats = IndexStats {
+            chunks: self.chunks.count_rows(None).await?,
+            search_indices: self.index_coverage().await?,
+            ..IndexStats::default()
+        };
+        stats.vectors = if self.vectors_pending() {
+            self.chunks.count_rows(Some(sql::vector_ready(None))).await?
+        } else {
+            stats.chunks
+        };
+        for file in self.file_records().await? {
+            stats.files += 1;
+            match file.status {
+                FileStatus::Indexed => {
+                    stats.indexed_files += 1;
+                    let language = file.language.unwrap_or_else(|| "unknown".into());
+                    let entry = stats.languages.entry(language).or_default();
+                    entry.0 += 1;
+                    entry.1 += file.chunks as usize;
+                }
+                FileStatus::Skipped => {
+                    let reason = file.reason.unwrap_or_else(|| "unknown".into());
+                    *stats.skipped.entry(reason).or_default() += 1;
+                }
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// Runs a query and converts every result batch with `read`.
+async fn read_rows<T>(query: impl ExecutableQuery, read: impl Fn(&RecordBatch) -> Result<Vec<T>>) -> Result<Vec<T>> {
+    let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        rows.extend(read(batch)?);
+    }
+    Ok(rows)
+}

@@ -1,0 +1,269 @@
+//! Search: the vector lane and the keyword lane, run concurrently over the
+//! chunks with the filter as a prefilter, then ranked by [`crate::fusion`].
+
+use std::collections::HashMap;
+
+use arrow_array::RecordBatch;
+use futures::TryStreamExt;
+use lancedb::DistanceType;
+use lancedb::index::scalar::FullTextSearchQuery;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use serde::{Deserialize, Serialize};
+
+use crate::filter::SearchFilter;
+use crate::indices::{ANN_EF, ANN_NPROBES, ANN_REFINE_FACTOR};
+use crate::schema::{self, ChunkRecord, chunk_col};
+use crate::{Result, Store, StoreError, fusion, sql};
+
+/// Column LanceDB adds to vector results.
+const DISTANCE_COLUMN: &str = "_distance";
+/// Column LanceDB adds to full-text results.
+const BM25_COLUMN: &str = "_score";
+
+/// Which lanes a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// Vector and keyword lanes fused.
+    #[default]
+    Hybrid,
+    /// Semantic similarity only.
+    Vector,
+    /// Full-text only.
+    Keyword,
+}
+
+/// A search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The query as typed (keyword lane).
+    pub text: String,
+    /// The query embedding (vector lane); required unless mode is keyword.
+    pub vector: Option<Vec<f32>>,
+    /// Lanes.
+    pub mode: SearchMode,
+    /// Results wanted.
+    pub limit: usize,
+    /// Which chunks may be returned; applied in both lanes before ranking.
+    pub filter: SearchFilter,
+    /// Scan every vector even when an ANN index exists (recall checks).
+    pub exact: bool,
+}
+
+/// One result with its fused score and per-lane standing.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    /// The chunk.
+    #[serde(flatten)]
+    pub chunk: ChunkRecord,
+    /// Fused score in [0, 1]: the weighted sum of the lanes' normalised
+    /// scores, divided by its best possible value, so thresholds mean the
+    /// same in every mode.
+    pub score: f32,
+    /// 1-based rank in the vector lane.
+    pub vector_rank: Option<u32>,
+    /// Cosine similarity to the query.
+    pub vector_score: Option<f32>,
+    /// 1-based rank in the keyword lane.
+    pub keyword_rank: Option<u32>,
+    /// BM25 score.
+    pub keyword_score: Option<f32>,
+    /// The file changed on disk after this chunk was indexed, so the
+    /// content may be out of date (set by callers that see the files; the
+    /// store alone always says `false`).
+    pub stale: bool,
+}
+
+impl Store {
+    /// Runs a search.
+    pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        self.search_while_embedding(request, std::future::ready(request.vector.clone()))
+            .await
+    }
+
+    /// Runs a search whose query vector is still being computed: the keyword
+    /// lane runs meanwhile, and the vector lane starts once `vector` yields
+    /// (`None`: no vector, an error unless the mode is keyword).
+    /// `request.vector` is ignored.
+    pub async fn search_while_embedding(
+        &self,
+        request: &SearchRequest,
+        vector: impl std::future::Future<Output = Option<Vec<f32>>>,
+    ) -> Result<Vec<SearchHit>> {
+        let limit = request.limit.max(1);
+        // Each lane contributes more candidates than asked for, so fusion can
+        // promote a result that only one lane ranks highly.
+        let depth = (limit * 3).max(30);
+        let predicate = request.filter.to_sql()?;
+        let (want_vector, want_keyword) = match request.mode {
+            SearchMode::Hybrid => (true, true),
+            SearchMode::Vector => (true, false),
+            SearchMode::Keyword => (false, true),
+        };
+        // The lanes run concurrently (the keyword lane also while the query
+        // is embedded): a hybrid search costs the slower lane, not the sum.
+        let (mut vector_rows, mut keyword_rows) = (HashMap::new(), HashMap::new());
+        let vector_predicate = if self.vectors_pending() {
+            Some(sql::vector_ready(predicate.as_deref()))
+        } else {
+            predicate.clone()
+        };
+        let vector_lane = async {
+            if !want_vector {
+                return Ok(Vec::new());
+            }
+            let vector = vector
+                .await
+                .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
+            self.vector_lane(
+                &vector,
+                vector_predicate.as_deref(),
+                depth,
+                request.exact,
+                &mut vector_rows,
+            )
+            .await
+        };
+        let keyword_lane = async {
+            if !want_keyword || request.text.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            self.keyword_lane(&request.text, predicate.as_deref(), depth, &mut keyword_rows)
+                .await
+        };
+        let (vector_lane, keyword_lane) = futures::join!(vector_lane, keyword_lane);
+        let vector_lane = vector_lane?;
+        let keyword_lane = match keyword_lane {
+            Ok(lane) => lane,
+            // The keyword lane must not take the vector lane down with it
+            // (e.g. an index created before the full-text index exists).
+            Err(err) if want_vector => {
+                tracing::warn!("keyword lane unavailable, using vectors only: {err}");
+                Vec::new()
+            }
+            Err(err) => return Err(err),
+        };
+        let mut chunks_by_id: HashMap<String, ChunkRecord> = vector_rows;
+        for (id, chunk) in keyword_rows {
+            chunks_by_id.entry(id).or_insert(chunk);
+        }
+        let (vector_weight, keyword_weight) = match request.mode {
+            SearchMode::Hybrid => fusion::hybrid_weights(&request.text),
+            SearchMode::Vector => (1.0, 0.0),
+            SearchMode::Keyword => (0.0, 1.0),
+        };
+        let mut fused = fusion::fuse(&vector_lane, &keyword_lane, vector_weight, keyword_weight);
+        if request.mode != SearchMode::Vector && fusion::is_identifier_like(&request.text) {
+            // Exact-symbol boost: the definition named like the query leads.
+            let symbol = request.text.trim().trim_end_matches("()");
+            let names = |id: &str| {
+                chunks_by_id
+                    .get(id)
+                    .is_some_and(|c| c.name == symbol || c.qualified_name == symbol)
+            };
+            fused.sort_by_key(|f| !names(&f.id));
+        }
+        Ok(fused
+            .into_iter()
+            .take(limit)
+            .filter_map(|f| {
+                let chunk = chunks_by_id.remove(&f.id)?;
+                Some(SearchHit {
+                    chunk,
+                    score: f.score,
+                    vector_rank: f.vector.map(|h| h.rank),
+                    vector_score: f.vector.map(|h| h.score),
+                    keyword_rank: f.keyword.map(|h| h.rank),
+                    keyword_score: f.keyword.map(|h| h.score),
+                    stale: false,
+                })
+            })
+            .collect())
+    }
+
+    async fn vector_lane(
+        &self,
+        vector: &[f32],
+        predicate: Option<&str>,
+        depth: usize,
+        exact: bool,
+        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+    ) -> Result<Vec<(String, f32)>> {
+        // Without an ANN index these knobs are ignored and the scan is exact.
+        let query = self
+            .chunks
+            .query()
+            .nearest_to(vector)?
+            .distance_type(DistanceType::Cosine)
+            .minimum_nprobes(ANN_NPROBES)?
+            // HNSW must keep at least the candidates the refine step re-ranks.
+            .ef(ANN_EF.max(depth * ANN_REFINE_FACTOR as usize))
+            .refine_factor(ANN_REFINE_FACTOR);
+        let query = if exact { query.bypass_vector_index() } else { query };
+        let batches = run_lane(query, predicate, DISTANCE_COLUMN, depth).await?;
+        collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, chunks_by_id)
+    }
+
+    async fn keyword_lane(
+        &self,
+        text: &str,
+        predicate: Option<&str>,
+        depth: usize,
+        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+    ) -> Result<Vec<(String, f32)>> {
+        let query = FullTextSearchQuery::new(text.to_string())
+            .with_column(chunk_col::SEARCH_TEXT.to_string())
+            .map_err(|err| StoreError::Invalid(format!("bad keyword query: {err}")))?;
+        let batches = run_lane(
+            self.chunks.query().full_text_search(query),
+            predicate,
+            BM25_COLUMN,
+            depth,
+        )
+        .await?;
+        let mut lane = collect_lane(&batches, BM25_COLUMN, |score| score, chunks_by_id)?;
+        // LanceDB returns BM25 hits unordered across fragments.
+        lane.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(lane)
+    }
+}
+
+/// Runs one lane's query for the result columns plus its score column,
+/// prefiltered by `predicate`.
+async fn run_lane<Q: ExecutableQuery + QueryBase>(
+    query: Q,
+    predicate: Option<&str>,
+    score_column: &str,
+    depth: usize,
+) -> Result<Vec<RecordBatch>> {
+    let columns = Select::Columns(schema::chunk_result_columns(score_column));
+    let query = match predicate {
+        Some(predicate) => query.only_if(predicate),
+        None => query,
+    };
+    Ok(query
+        .select(columns)
+        .limit(depth)
+        .execute()
+        .await?
+        .try_collect()
+        .await?)
+}
+
+/// Turns result batches into `(id, score)` best-first and remembers the rows.
+fn collect_lane(
+    batches: &[RecordBatch],
+    score_column: &str,
+    to_score: impl Fn(f32) -> f32,
+    chunks_by_id: &mut HashMap<String, ChunkRecord>,
+) -> Result<Vec<(String, f32)>> {
+    let mut lane = Vec::new();
+    for batch in batches {
+        let scores = schema::score_column(batch, score_column);
+        for (chunk, score) in schema::chunks_from_batch(batch)?.into_iter().zip(scores) {
+            lane.push((chunk.chunk_id.clone(), to_score(score.unwrap_or(0.0))));
+            chunks_by_id.entry(chunk.chunk_id.clone()).or_insert(chunk);
+        }
+    }
+    Ok(lane)
+}
