@@ -8,18 +8,21 @@
 //! * [`Store::search`] runs the vector lane (exact cosine), the keyword lane
 //!   (LanceDB full-text index with the code analyzer: identifiers are split
 //!   on case, `_`, `-`, `.` and `::` and kept whole too) or both, fused by
-//!   a weighted sum of normalised lane scores ([`fusion`]).
+//!   a weighted sum of normalised lane scores. Every ranking rule (lane
+//!   weights, fusion, the exact-symbol boost, the similarity threshold,
+//!   merging several searches) is in [`rank`].
 //!
 //! One module per job, each adding an `impl Store` block:
 //! `open` (connecting, `meta.json`, schema migration), `write`
 //! (replacing and forgetting files, pending vectors, maintenance), `indices`
 //! (full-text and ANN indices), `search` (the two lanes), `read` (chunks,
-//! file records, stats); `sql` writes every predicate.
+//! file records, stats), [`rank`] (ordering the results); `sql` writes
+//! every predicate.
 
 mod filter;
-pub mod fusion;
 mod indices;
 mod open;
+pub mod rank;
 mod read;
 pub mod schema;
 mod search;

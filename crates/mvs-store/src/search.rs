@@ -1,5 +1,5 @@
 //! Search: the vector lane and the keyword lane, run concurrently over the
-//! chunks with the filter as a prefilter, then ranked by [`crate::fusion`].
+//! chunks with the filter as a prefilter, then ranked by [`crate::rank`].
 
 use std::collections::HashMap;
 
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::filter::SearchFilter;
 use crate::indices::{ANN_EF, ANN_NPROBES, ANN_REFINE_FACTOR};
 use crate::schema::{self, ChunkRecord, chunk_col};
-use crate::{Result, Store, StoreError, fusion, sql};
+use crate::{Result, Store, StoreError, rank, sql};
 
 /// Column LanceDB adds to vector results.
 const DISTANCE_COLUMN: &str = "_distance";
@@ -48,6 +48,14 @@ pub struct SearchRequest {
     pub filter: SearchFilter,
     /// Scan every vector even when an ANN index exists (recall checks).
     pub exact: bool,
+    /// Keyword-lane weight of a natural-language query in hybrid mode, for
+    /// tuning (the vector lane weighs 1); `None`: the tuned
+    /// [`rank::NATURAL_LANGUAGE_KEYWORD_WEIGHT`]. See [`rank::hybrid_weights`].
+    pub keyword_weight: Option<f32>,
+    /// Similarity threshold on the fused score, in [0, 1]: hits below it are
+    /// dropped after ranking, so fewer than `limit` may come back (0: keep
+    /// all).
+    pub min_score: f32,
 }
 
 /// One result with its fused score and per-lane standing.
@@ -147,38 +155,7 @@ impl Store {
         for (id, chunk) in keyword_rows {
             chunks_by_id.entry(id).or_insert(chunk);
         }
-        let (vector_weight, keyword_weight) = match request.mode {
-            SearchMode::Hybrid => fusion::hybrid_weights(&request.text),
-            SearchMode::Vector => (1.0, 0.0),
-            SearchMode::Keyword => (0.0, 1.0),
-        };
-        let mut fused = fusion::fuse(&vector_lane, &keyword_lane, vector_weight, keyword_weight);
-        if request.mode != SearchMode::Vector && fusion::is_identifier_like(&request.text) {
-            // Exact-symbol boost: the definition named like the query leads.
-            let symbol = request.text.trim().trim_end_matches("()");
-            let names = |id: &str| {
-                chunks_by_id
-                    .get(id)
-                    .is_some_and(|c| c.name == symbol || c.qualified_name == symbol)
-            };
-            fused.sort_by_key(|f| !names(&f.id));
-        }
-        Ok(fused
-            .into_iter()
-            .take(limit)
-            .filter_map(|f| {
-                let chunk = chunks_by_id.remove(&f.id)?;
-                Some(SearchHit {
-                    chunk,
-                    score: f.score,
-                    vector_rank: f.vector.map(|h| h.rank),
-                    vector_score: f.vector.map(|h| h.score),
-                    keyword_rank: f.keyword.map(|h| h.rank),
-                    keyword_score: f.keyword.map(|h| h.score),
-                    stale: false,
-                })
-            })
-            .collect())
+        Ok(rank::hits(request, limit, &vector_lane, &keyword_lane, chunks_by_id))
     }
 
     async fn vector_lane(

@@ -70,6 +70,8 @@ async fn filtered(
             limit: 5,
             filter,
             exact: false,
+            keyword_weight: None,
+            min_score: 0.0,
         })
         .await
         .unwrap()
@@ -121,21 +123,46 @@ async fn round_trip_replace_delete_and_search() {
     let hits = search(&store, "write_settings", Some(vector(0)), SearchMode::Hybrid).await;
     assert_eq!(hits[0], "src/config.rs#write_settings");
     // Hybrid: both lanes, with per-lane ranks.
-    let hybrid = store
-        .search(&SearchRequest {
-            text: "settings".into(),
-            vector: Some(vector(1)),
-            mode: SearchMode::Hybrid,
-            limit: 3,
-            filter: SearchFilter::default(),
-            exact: false,
-        })
-        .await
-        .unwrap();
+    let request = SearchRequest {
+        text: "settings".into(),
+        vector: Some(vector(1)),
+        mode: SearchMode::Hybrid,
+        limit: 3,
+        filter: SearchFilter::default(),
+        exact: false,
+        keyword_weight: None,
+        min_score: 0.0,
+    };
+    let hybrid = store.search(&request).await.unwrap();
     assert_eq!(hybrid[0].chunk.chunk_id, "src/config.rs#write_settings");
     assert_eq!(hybrid[0].vector_rank, Some(1));
     assert!(hybrid[0].keyword_rank.is_some());
     assert!(hybrid.windows(2).all(|w| w[0].score >= w[1].score));
+    let ids =
+        |hits: &[mvs_store::SearchHit]| -> Vec<String> { hits.iter().map(|h| h.chunk.chunk_id.clone()).collect() };
+    // The similarity threshold drops, after ranking, what scores below it.
+    let threshold = hybrid[0].score;
+    let above = store
+        .search(&SearchRequest {
+            min_score: threshold,
+            ..request.clone()
+        })
+        .await
+        .unwrap();
+    let expected: Vec<_> = hybrid.iter().filter(|h| h.score >= threshold).cloned().collect();
+    assert_eq!(ids(&above), ids(&expected));
+    // A keyword weight of 0 leaves a description to the vector lane alone.
+    let vectors_only = store
+        .search(&SearchRequest {
+            keyword_weight: Some(0.0),
+            ..request.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&vectors_only),
+        search(&store, "", Some(vector(1)), SearchMode::Vector).await
+    );
 
     // Rows added after the indices exist are searched before they are
     // folded in (a small change does not rebuild index files).
