@@ -73,15 +73,7 @@ impl Store {
                 meta
             }
         };
-        Ok(Self {
-            file_cache: FileCache::default(),
-            opened_meta_mtime: meta_mtime(dir),
-            dir: dir.to_path_buf(),
-            meta,
-            chunks,
-            files,
-            _db: db,
-        })
+        Ok(Self::on_tables(dir, meta, db, chunks, files))
     }
 
     /// Opens an existing index for reading, with whatever model built it;
@@ -110,7 +102,13 @@ impl Store {
         }
         let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
         let files = db.open_table(schema::FILES_TABLE).execute().await?;
-        Ok(Some(Self {
+        Ok(Some(Self::on_tables(dir, meta, db, chunks, files)))
+    }
+
+    /// A handle on the opened tables of the index in `dir`, reading the
+    /// `meta.json` there now (see [`Store::is_current`]).
+    fn on_tables(dir: &Path, meta: IndexMeta, db: Connection, chunks: Table, files: Table) -> Self {
+        Self {
             file_cache: FileCache::default(),
             opened_meta_mtime: meta_mtime(dir),
             dir: dir.to_path_buf(),
@@ -118,7 +116,7 @@ impl Store {
             chunks,
             files,
             _db: db,
-        }))
+        }
     }
 
     /// Whether this handle still reads the index on disk: false once the
