@@ -1,9 +1,13 @@
-//! Fitting search results into an agent's context: a detail level per
-//! result and a token budget for the whole answer (agents cap tool output,
-//! e.g. at 25,000 tokens).
+//! How answers look: search results fitted into an agent's context (a
+//! detail level per result and a token budget for the whole answer; agents
+//! cap tool output, e.g. at 25,000 tokens), and every tool's answer as
+//! structured JSON plus a text rendering.
 
 use mvs_index::SearchResponse;
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
+
+use crate::ToolError;
 
 /// How much of each result to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +22,15 @@ pub enum Detail {
 
 impl Detail {
     /// Parses `signatures`, `snippets` (the default) or `full`.
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ToolError> {
         match raw.map(|r| r.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("snippets") | Some("snippet") => Ok(Self::Snippets),
             Some("signatures") | Some("signature") => Ok(Self::Signatures),
             Some("full") => Ok(Self::Full),
-            Some(other) => Err(format!("detail `{other}` is not one of signatures, snippets, full")),
+            Some(other) => Err(ToolError::invalid(
+                "detail",
+                format!("detail `{other}` is not one of signatures, snippets, full"),
+            )),
         }
     }
 }
@@ -35,6 +42,41 @@ pub const DEFAULT_MAX_TOKENS: usize = 4_000;
 /// The most a caller may ask for: well under the 25,000-token tool-output
 /// cap of common agents.
 pub const MAX_TOKENS_CAP: usize = 20_000;
+
+/// `detail` and `max_tokens` of a search tool, validated; `max_tokens`
+/// defaults to [`DEFAULT_MAX_TOKENS`] and may be 100 to [`MAX_TOKENS_CAP`].
+pub fn output_controls(detail: Option<&str>, max_tokens: Option<usize>) -> Result<(Detail, usize), ToolError> {
+    let detail = Detail::parse(detail)?;
+    let max_tokens = max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+    if !(100..=MAX_TOKENS_CAP).contains(&max_tokens) {
+        return Err(ToolError::invalid(
+            "max_tokens",
+            format!("max_tokens must be between 100 and {MAX_TOKENS_CAP}"),
+        ));
+    }
+    Ok((detail, max_tokens))
+}
+
+/// A search answer within the caller's detail level and token budget.
+pub fn shaped(response: &SearchResponse, detail: Detail, max_tokens: usize) -> CallToolResult {
+    let (value, text) = shape(response, detail, max_tokens);
+    structured(value, text)
+}
+
+/// A tool's answer: `value` as structured content, `text` as what a
+/// client without structured output shows.
+pub fn structured(value: Value, text: String) -> CallToolResult {
+    let mut result = CallToolResult::structured(value);
+    result.content = vec![ContentBlock::text(text)];
+    result
+}
+
+/// A compact text rendering of results (the CLI's `search` output):
+/// location, kind, name, score and the first [`SNIPPET_LINES`] lines of each
+/// chunk, with no budget.
+pub fn render_results(response: &SearchResponse) -> String {
+    shape(response, Detail::Snippets, usize::MAX).1
+}
 
 /// Estimated tokens of text: about 4 characters per token for code and JSON.
 fn tokens(text: &str) -> usize {

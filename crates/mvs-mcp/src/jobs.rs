@@ -1,0 +1,161 @@
+//! Background indexing jobs: at most one runs per server; clients follow it
+//! by id, by polling `get_project_status` or through progress
+//! notifications, and may cancel it.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use mvs_index::{IndexReport, Progress};
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::{Peer, RoleServer};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::ToolError;
+
+/// A running or finished indexing job; clones follow the same job.
+#[derive(Clone)]
+pub struct Job {
+    /// `index-<n>`, unique within the server.
+    pub id: String,
+    /// The run's progress; its sender is dropped when the job ends.
+    pub progress: watch::Receiver<Progress>,
+    /// `None` while running, then the run's result.
+    outcome: Arc<Mutex<Option<Result<IndexReport, ToolError>>>>,
+    /// The run's cancel flag (`IndexOptions::cancel`).
+    cancel: Arc<AtomicBool>,
+}
+
+impl Job {
+    /// Waits until the job has ended (its progress sender is gone).
+    pub async fn finished(&mut self) {
+        while self.progress.changed().await.is_ok() {}
+    }
+
+    /// Whether the run has not ended yet.
+    pub fn is_running(&self) -> bool {
+        self.outcome.lock().is_ok_and(|o| o.is_none())
+    }
+
+    /// The run's result; `None` while it runs.
+    pub fn outcome(&self) -> Option<Result<IndexReport, ToolError>> {
+        self.outcome.lock().ok().and_then(|o| o.clone())
+    }
+
+    /// Asks the run to stop; files committed so far stay indexed.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// The job as tools report it: `job_id`, `state` (`running`, `done`,
+    /// `failed`), `progress`, and the `report` or `error` once it ended.
+    pub fn describe(&self) -> Value {
+        let (state, report, error) = match self.outcome() {
+            None => ("running", None, None),
+            Some(Ok(report)) => ("done", Some(report), None),
+            Some(Err(error)) => ("failed", None, Some(error.to_string())),
+        };
+        json!({
+            "job_id": self.id,
+            "state": state,
+            "progress": self.progress.borrow().clone(),
+            "report": report,
+            "error": error,
+        })
+    }
+}
+
+/// The server's job slot: the latest job, and the next job number.
+pub struct Jobs {
+    latest: Mutex<Option<Job>>,
+    next_id: AtomicU64,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            latest: Mutex::new(None),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+impl Jobs {
+    /// The running job, or a new one running `work` in the background.
+    /// `work` gets the progress sender and runs with `cancel` as its cancel
+    /// flag. Returns the job and whether it was already running (then
+    /// `work` is not called).
+    pub fn start<Work, Run>(&self, cancel: Arc<AtomicBool>, work: Work) -> Result<(Job, bool), ToolError>
+    where
+        Work: FnOnce(Arc<watch::Sender<Progress>>) -> Run,
+        Run: Future<Output = Result<IndexReport, ToolError>> + Send + 'static,
+    {
+        let mut slot = self
+            .latest
+            .lock()
+            .map_err(|_| ToolError::Internal("job state poisoned".into()))?;
+        if let Some(job) = slot.as_ref().filter(|job| job.is_running()) {
+            return Ok((job.clone(), true));
+        }
+        let (progress_tx, progress_rx) = watch::channel(Progress::default());
+        let progress_tx = Arc::new(progress_tx);
+        let job = Job {
+            id: format!("index-{}", self.next_id.fetch_add(1, Ordering::Relaxed)),
+            progress: progress_rx,
+            outcome: Arc::new(Mutex::new(None)),
+            cancel,
+        };
+        *slot = Some(job.clone());
+        drop(slot);
+        let outcome = Arc::clone(&job.outcome);
+        let run = work(Arc::clone(&progress_tx));
+        tokio::spawn(async move {
+            let result = run.await;
+            if let Err(err) = &result {
+                tracing::warn!("indexing job failed: {err}");
+            }
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(result);
+            }
+            // The last sender goes only now, so a watcher that sees the job
+            // end finds its outcome set.
+            drop(progress_tx);
+        });
+        Ok((job, false))
+    }
+
+    /// The latest job, running or ended.
+    pub fn latest(&self) -> Option<Job> {
+        self.latest.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// The running job, if any.
+    pub fn running(&self) -> Option<Job> {
+        self.latest().filter(Job::is_running)
+    }
+}
+
+/// Sends `job`'s progress to `peer` as notifications for `token`, from now
+/// until the job ends or the client is gone.
+pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>) -> tokio::task::JoinHandle<()> {
+    let (id, mut progress) = (job.id.clone(), job.progress.clone());
+    tokio::spawn(async move {
+        let mut current = Some(progress.borrow_and_update().clone());
+        while let Some(p) = current.take() {
+            let message = format!(
+                "{id} {}: {}/{} files, {} chunks",
+                p.phase, p.files_done, p.files_total, p.chunks_done
+            );
+            let param = ProgressNotificationParam::new(token.clone(), p.files_done as f64)
+                .with_total(p.files_total as f64)
+                .with_message(message);
+            if peer.notify_progress(param).await.is_err() {
+                return; // the client is gone
+            }
+            if progress.changed().await.is_ok() {
+                current = Some(progress.borrow_and_update().clone());
+            }
+        }
+    })
+}

@@ -1,0 +1,221 @@
+//! The server: what it shares between calls (the project, the model, the
+//! open index, the job slot), start-up over stdio, model warm-up and the
+//! file watcher.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mvs_embed::Embedder;
+use mvs_index::{IndexError, IndexOptions, IndexReport, Project, Scope};
+use mvs_store::Store;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, ServiceExt, tool_handler};
+use tokio::sync::OnceCell;
+
+use crate::ToolError;
+use crate::jobs::{Job, Jobs};
+
+/// Loads the embedding model; the server calls it at most once. The error
+/// says why the model is unavailable.
+pub type EmbedderLoader = Arc<dyn Fn() -> Result<Embedder, String> + Send + Sync>;
+
+/// How the server runs, decided once by its caller (the binary reads flags
+/// and environment; nothing here does).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The template of every indexing job the server starts (`index_project`
+    /// and the watcher's runs): workers, chunk and memory limits. Its
+    /// `force`, `scope` and `cancel` are replaced per job.
+    pub index: IndexOptions,
+    /// Index changed files in the background once the project has an index
+    /// (`MCP_ENABLE_FILE_WATCHING`).
+    pub watch: bool,
+    /// Keyword-lane weight of natural-language hybrid queries (the vector
+    /// lane weighs 1); `None` keeps the store's tuned default.
+    pub keyword_weight: Option<f32>,
+}
+
+const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repository.\n\
+- search_code: find code by what it does (natural language) or by identifier; returns ranked chunks with file_path and line ranges. Narrow with language/files/kind filters; detail=signatures for a cheap overview.\n\
+- search_similar: code like a file, a function of it or a hit (chunk_id), from stored vectors.\n\
+- get_chunk: read a hit in full (chunk_id) or any lines of a file, with context.\n\
+- index_project: (re)index in the background; returns at once. Call it if get_project_status says not_indexed.\n\
+- get_project_status: index state, counts, model, progress of a running job.";
+
+/// What every call of one server shares.
+pub(crate) struct Shared {
+    pub(crate) project: Project,
+    pub(crate) options: ServerOptions,
+    loader: EmbedderLoader,
+    embedder: OnceCell<Arc<Embedder>>,
+    /// The open index, kept between calls: its caches (index pages, the ANN
+    /// graph) make the next query fast. Reopened when it stops being current.
+    store: tokio::sync::Mutex<Option<Arc<Store>>>,
+    pub(crate) jobs: Jobs,
+}
+
+impl Shared {
+    /// The project's index, opened once and reused while current; a missing
+    /// index is [`ToolError::NotIndexed`].
+    pub(crate) async fn store(&self) -> Result<Arc<Store>, ToolError> {
+        let mut slot = self.store.lock().await;
+        if let Some(store) = slot.as_ref().filter(|store| store.is_current()) {
+            return Ok(Arc::clone(store));
+        }
+        let store = Arc::new(mvs_index::open_index(&self.project).await?);
+        *slot = Some(Arc::clone(&store));
+        Ok(store)
+    }
+
+    /// The embedder, loading it on first need (off the async threads).
+    pub(crate) async fn embedder(&self) -> Result<Arc<Embedder>, ToolError> {
+        self.embedder
+            .get_or_try_init(|| async {
+                let loader = Arc::clone(&self.loader);
+                let loaded = match tokio::task::spawn_blocking(move || loader()).await {
+                    Ok(loaded) => loaded,
+                    Err(err) => Err(err.to_string()),
+                };
+                loaded
+                    .map(Arc::new)
+                    .map_err(|reason| ToolError::ModelUnavailable(format!("embedding model unavailable: {reason}")))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The options of one job: the server's template with `force` and
+    /// `scope`, and a cancel flag of its own.
+    pub(crate) fn job_options(&self, force: bool, scope: Option<Scope>) -> IndexOptions {
+        IndexOptions {
+            force,
+            scope,
+            cancel: Arc::default(),
+            ..self.options.index.clone()
+        }
+    }
+
+    /// The running job, or a new one indexing with `options` in the
+    /// background; and whether it was already running.
+    pub(crate) fn start_job(self: &Arc<Self>, options: IndexOptions) -> Result<(Job, bool), ToolError> {
+        let shared = Arc::clone(self);
+        self.jobs
+            .start(Arc::clone(&options.cancel), move |progress| async move {
+                let embedder = shared.embedder().await?;
+                Ok(mvs_index::index_project(&shared.project, embedder, &options, &progress).await?)
+            })
+    }
+}
+
+/// The MCP server for one project.
+#[derive(Clone)]
+pub struct SearchServer {
+    pub(crate) shared: Arc<Shared>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl SearchServer {
+    /// A server for `project`; `loader` loads the embedding model when first
+    /// needed; `options` are fixed for the server's life.
+    pub fn new(project: Project, loader: EmbedderLoader, options: ServerOptions) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                project,
+                options,
+                loader,
+                embedder: OnceCell::new(),
+                store: tokio::sync::Mutex::new(None),
+                jobs: Jobs::default(),
+            }),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Keeps the index fresh: changed files are indexed as background jobs
+    /// (one at a time, after any running job), once the project has an
+    /// index. Runs blocked by another process's writer lock are retried by
+    /// the watcher.
+    pub fn watch_changes(&self) {
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            let project = shared.project.clone();
+            let run = |scope: Scope| {
+                let shared = Arc::clone(&shared);
+                async move {
+                    if shared.store().await.is_err() {
+                        // Nothing to keep fresh before the first index_project.
+                        return Ok(IndexReport::default());
+                    }
+                    loop {
+                        let options = shared.job_options(false, Some(scope.clone()));
+                        let (mut job, already_running) = shared
+                            .start_job(options)
+                            .map_err(|err| IndexError::Task(err.to_string()))?;
+                        job.finished().await;
+                        if already_running {
+                            continue; // another job ran; now run ours
+                        }
+                        return match job.outcome() {
+                            Some(Ok(report)) => Ok(report),
+                            Some(Err(ToolError::Busy { pid, .. })) => Err(IndexError::LockHeld {
+                                index_dir: shared.project.index_dir().to_path_buf(),
+                                pid,
+                            }),
+                            Some(Err(err)) => Err(IndexError::Task(err.to_string())),
+                            None => Err(IndexError::Task("the job vanished".into())),
+                        };
+                    }
+                }
+            };
+            let watched = mvs_index::watch_and_index(&project, run, |outcome| {
+                if let Err(err) = outcome {
+                    tracing::warn!("indexing changed files failed: {err}");
+                }
+            });
+            if let Err(err) = watched.await {
+                tracing::warn!("file watching unavailable: {err}");
+            }
+        });
+    }
+
+    /// Starts loading the model in the background so the first search does
+    /// not wait for it.
+    pub fn warm_up(&self) {
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            if let Err(err) = shared.embedder().await {
+                tracing::warn!("{err}");
+            }
+        });
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for SearchServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-vector-search", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+/// Serves the project at `project_root` over stdio until the client
+/// disconnects. Errors: the root is not a directory, the handshake failed,
+/// or the transport broke.
+pub async fn serve_stdio(project_root: PathBuf, loader: EmbedderLoader, options: ServerOptions) -> Result<(), String> {
+    let project = Project::new(&project_root).map_err(|err| err.to_string())?;
+    let watch = options.watch;
+    let server = SearchServer::new(project, loader, options);
+    let running = server
+        .clone()
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|err| format!("MCP handshake failed: {err}"))?;
+    server.warm_up();
+    if watch {
+        server.watch_changes();
+    }
+    running.waiting().await.map_err(|err| err.to_string())?;
+    Ok(())
+}
