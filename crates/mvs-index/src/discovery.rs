@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{DirEntry, WalkBuilder};
+use mvs_parse::{ChunkOptions, SkipReason};
 
 use crate::project::{INDEX_DIR_NAME, Project};
 
@@ -46,6 +47,21 @@ pub struct Discovered {
     pub mtime_ns: i64,
     /// Marked `linguist-generated` by a `.gitattributes` file.
     pub generated: bool,
+}
+
+impl Discovered {
+    /// Skips decided from discovery alone: the chunker checks the size too,
+    /// but checking first avoids reading a huge file only to skip it; the
+    /// `.gitattributes` mark is not visible to the chunker.
+    pub(crate) fn skip_before_reading(&self, options: &ChunkOptions) -> Option<SkipReason> {
+        if self.size > options.max_file_bytes {
+            Some(SkipReason::TooLarge)
+        } else if self.generated && !options.include_generated {
+            Some(SkipReason::LinguistGenerated)
+        } else {
+            None
+        }
+    }
 }
 
 /// A path discovery could not use, with the reason.

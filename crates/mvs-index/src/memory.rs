@@ -28,15 +28,19 @@ struct Sampler {
 }
 
 impl MemoryMonitor {
-    /// The limit: `MCP_VECTOR_SEARCH_MAX_MEMORY_GB` when set, else the
-    /// smaller of physical memory and the cgroup's limit.
-    pub fn from_env() -> Self {
-        let configured = std::env::var("MCP_VECTOR_SEARCH_MAX_MEMORY_GB")
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|gb| *gb > 0.0)
-            .map(|gb| (gb * 1e9) as u64);
-        Self::with_limit(configured.unwrap_or_else(machine_limit))
+    /// The most memory this process can have: physical memory, or the
+    /// cgroup's limit when smaller (`u64::MAX` when neither can be read).
+    /// The default of [`crate::IndexOptions::max_memory_bytes`].
+    pub fn machine_limit_bytes() -> u64 {
+        let Ok(mut system) = sysinfo::System::new() else {
+            return u64::MAX;
+        };
+        system.refresh_memory();
+        let total = system.total_memory();
+        match system.cgroup_limits() {
+            Some(limits) if limits.total_memory > 0 => total.min(limits.total_memory),
+            _ => total,
+        }
     }
 
     /// A monitor with an explicit limit in bytes.
@@ -112,17 +116,4 @@ pub fn release_freed_memory(monitor: &MemoryMonitor) -> u64 {
         libc::malloc_trim(0);
     }
     before.saturating_sub(monitor.rss_now())
-}
-
-/// Physical memory, or the cgroup's limit when smaller.
-fn machine_limit() -> u64 {
-    let Ok(mut system) = sysinfo::System::new() else {
-        return u64::MAX;
-    };
-    system.refresh_memory();
-    let total = system.total_memory();
-    match system.cgroup_limits() {
-        Some(limits) if limits.total_memory > 0 => total.min(limits.total_memory),
-        _ => total,
-    }
 }

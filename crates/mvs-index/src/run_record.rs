@@ -1,8 +1,9 @@
 //! The report of the last completed run, kept beside the index so `status`
 //! can show it without loading anything else.
 
+use crate::IndexError;
 use crate::project::Project;
-use crate::{IndexError, IndexReport};
+use crate::report::IndexReport;
 
 /// File name inside the index directory.
 pub(crate) const FILE_NAME: &str = "last_run.json";

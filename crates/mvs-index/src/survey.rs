@@ -7,7 +7,7 @@ use mvs_parse::{ChunkOptions, FileChunks};
 use serde::Serialize;
 
 use crate::discovery::discover;
-use crate::pipeline::skip_before_reading;
+use crate::embedder::TextEmbedder;
 use crate::project::Project;
 
 /// Files and chunks per language, skips per reason, the largest directories
@@ -52,7 +52,7 @@ pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
         survey.bytes += file.size;
         let top = file.rel_path.split_once('/').map_or(".", |(dir, _)| dir);
         *dirs.entry(top.to_string()).or_default() += file.size;
-        if let Some(reason) = skip_before_reading(file, options) {
+        if let Some(reason) = file.skip_before_reading(options) {
             *survey.skipped.entry(reason.as_str().into()).or_default() += 1;
             continue;
         }
@@ -108,19 +108,19 @@ pub struct DryRun {
 pub fn dry_run(
     project: &Project,
     mut options: ChunkOptions,
-    embedder: &mvs_embed::Embedder,
+    embedder: &dyn TextEmbedder,
 ) -> Result<DryRun, crate::IndexError> {
-    options.fit_model_window(embedder.spec().max_tokens);
+    options.fit_model_window(embedder.max_tokens());
     let survey = survey(project, &options);
-    let sample = &survey.sample_texts;
+    let sample: Vec<&str> = survey.sample_texts.iter().map(String::as_str).collect();
     embedder.embed_documents(&sample[..sample.len().min(4)])?; // warm-up
     let started = std::time::Instant::now();
-    embedder.embed_documents(sample)?;
+    embedder.embed_documents(&sample)?;
     let chunks_per_s = sample.len() as f64 / started.elapsed().as_secs_f64().max(1e-6);
     Ok(DryRun {
         estimated_seconds: survey.chunks as f64 / chunks_per_s.max(1e-6),
         chunks_per_s,
-        device: embedder.device().to_string(),
+        device: embedder.device(),
         survey,
     })
 }

@@ -9,15 +9,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mvs_embed::Embedder;
 use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use tokio::sync::{mpsc, watch};
 
 use crate::IndexError;
 use crate::discovery::{ProjectIgnore, Scope};
-use crate::pipeline::{IndexOptions, IndexReport, Progress, index_project};
+use crate::embedder::TextEmbedder;
+use crate::options::IndexOptions;
+use crate::pipeline::index_project;
 use crate::project::{INDEX_DIR_NAME, Project};
+use crate::report::{IndexReport, Progress};
 
 /// Quiet time after an event before it is acted on (events may wait up to
 /// twice this, to be batched with others).
@@ -140,9 +142,9 @@ pub fn scoped_options(options: &IndexOptions, scope: Scope) -> IndexOptions {
 
 /// [`watch_and_index`] running [`index_project`] directly (the CLI's
 /// `index --watch`).
-pub async fn watch_with_pipeline(
+pub async fn watch_with_pipeline<E: TextEmbedder + 'static>(
     project: &Project,
-    embedder: Arc<Embedder>,
+    embedder: Arc<E>,
     options: &IndexOptions,
     progress: &watch::Sender<Progress>,
     on_run: impl FnMut(Result<IndexReport, IndexError>),

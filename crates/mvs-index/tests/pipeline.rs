@@ -2,45 +2,28 @@
 //! detection cases, scoped runs, the writer lock, the memory-pressure path
 //! and cancellation.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use mvs_index::{IndexError, IndexOptions, IndexReport, Progress, Project, Scope, WriterLock};
+use common::{chunk_count, function, replace_in, run, touch, write};
+use mvs_index::{IndexError, IndexOptions, Progress, Project, Scope, WriterLock};
 use tokio::sync::watch;
 
-fn write(root: &std::path::Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn function(name: &str, body: &str) -> String {
-    format!("pub fn {name}(input: &str) -> usize {{\n    {body}\n}}\n\n")
-}
-
-async fn run(project: &Project, embedder: &Arc<mvs_embed::Embedder>, options: &IndexOptions) -> IndexReport {
-    let (progress, _) = watch::channel(Progress::default());
-    mvs_index::index_project(project, Arc::clone(embedder), options, &progress)
-        .await
-        .unwrap()
-}
-
-/// The real model, loaded off the async threads.
+/// The real model as the binary loads it (`$MCP_VECTOR_SEARCH_HOME`, else
+/// the platform's cache), off the async threads.
 async fn embedder() -> Arc<mvs_embed::Embedder> {
-    let loaded = tokio::task::spawn_blocking(|| mvs_embed::load_embedder(None))
-        .await
-        .unwrap();
+    let loaded = tokio::task::spawn_blocking(|| {
+        let root = std::env::var_os("MCP_VECTOR_SEARCH_HOME")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from);
+        let home = mvs_embed::Home::new(root)?;
+        mvs_embed::load_embedder(&home, None, mvs_embed::EmbedOptions::default())
+    })
+    .await
+    .unwrap();
     Arc::new(loaded.unwrap())
-}
-
-async fn chunk_count(project: &Project) -> usize {
-    mvs_index::open_index(project)
-        .await
-        .unwrap()
-        .stats()
-        .await
-        .unwrap()
-        .chunks
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +38,7 @@ async fn change_detection_scopes_lock_memory_pressure_and_cancel() {
     }
     let project = Project::new(root).unwrap();
     let embedder = embedder().await;
-    let options = IndexOptions::from_env();
+    let options = IndexOptions::default();
 
     // Memory pressure (a limit far below what the process uses): batches
     // halve, parsers pause, and the run still completes.
@@ -74,20 +57,13 @@ async fn change_detection_scopes_lock_memory_pressure_and_cancel() {
     );
 
     // Touched, same content: the hash says unchanged.
-    write(
-        root,
-        "src/m0.rs",
-        &std::fs::read_to_string(root.join("src/m0.rs")).unwrap(),
-    );
+    touch(&root.join("src/m0.rs"));
     let touched = run(&project, &embedder, &options).await;
     assert_eq!((touched.files_unchanged, touched.chunks_written), (6, 0), "{touched:?}");
 
     // One function edited: the file is re-chunked, its other chunks keep
     // their vectors.
-    let edited = std::fs::read_to_string(root.join("src/m1.rs"))
-        .unwrap()
-        .replace("input.len() * 0 + 1", "input.len() * 100");
-    write(root, "src/m1.rs", &edited);
+    replace_in(root, "src/m1.rs", "input.len() * 0 + 1", "input.len() * 100");
     let edit = run(&project, &embedder, &options).await;
     assert_eq!(
         (edit.files_parsed, edit.chunks_written, edit.vectors_reused),
@@ -169,7 +145,7 @@ async fn two_phase_runs_write_chunks_first_then_vectors() {
     let embedder = embedder().await;
     let options = IndexOptions {
         two_phase_min_files: 4,
-        ..IndexOptions::from_env()
+        ..IndexOptions::default()
     };
     let (progress, mut phases) = watch::channel(Progress::default());
     let seen = tokio::spawn(async move {

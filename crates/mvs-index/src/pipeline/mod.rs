@@ -1,0 +1,481 @@
+//! The indexing run: plan (discovery and change detection), delete what is
+//! gone, then passes of a pipeline of parse workers (blocking threads) ->
+//! bounded channel -> one embedding consumer batching chunks -> bounded
+//! channel -> a writer batching commits, then index maintenance and the
+//! report. Stages overlap, so the model works while files are read and rows
+//! written.
+
+mod embed;
+mod parse;
+mod write;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mvs_parse::{CHUNKER_VERSION, ChunkOptions};
+use mvs_store::Store;
+use tokio::sync::{mpsc, watch};
+
+use self::embed::{Embedded, EmbeddedBatch, embed_stage};
+use self::parse::{ParsedFile, parse_worker};
+use self::write::{Written, write_stage};
+use crate::discovery::{Discovered, discover_in};
+use crate::embedder::TextEmbedder;
+use crate::memory::{MemoryMonitor, release_freed_memory};
+use crate::options::IndexOptions;
+use crate::plan::{Candidate, Plan, Rules};
+use crate::project::{Project, WriterLock};
+use crate::report::{IndexReport, Progress};
+use crate::store_io::{open_store_for, wipe_index};
+use crate::{IndexError, run_record};
+
+/// Files in flight between parsers and the embedder (backpressure).
+pub const PARSED_QUEUE: usize = 64;
+/// Embedded batches in flight between the embedder and the writer.
+const EMBEDDED_QUEUE: usize = 4;
+/// Chunks per embedding call.
+const EMBED_BATCH_CHUNKS: usize = 64;
+/// Chunks per store commit (fewer, larger commits keep LanceDB fast).
+const WRITE_BATCH_CHUNKS: usize = 512;
+/// Files per store commit, for runs of files without chunks.
+const WRITE_BATCH_FILES: usize = 256;
+/// Above this many edited or deleted files, their stored vectors are not
+/// gathered for reuse (the persistent vector cache still applies).
+const REUSE_MAX_FILES: usize = 2000;
+/// Table versions older than this are deleted after a run: long enough for
+/// any search that started on an older version to finish.
+const VERSION_RETENTION: Duration = Duration::from_secs(60);
+
+/// Files to process, each with its stored record (if any).
+type Work = VecDeque<Candidate>;
+
+/// Milliseconds since the Unix epoch (0 before it).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Indexes `project` with `embedder`: only new and changed files are parsed
+/// and embedded, deleted files lose their rows. Holds the writer lock for
+/// the whole run and saves the report beside the index. Errors:
+/// [`IndexError::LockHeld`] when another process writes the index, else
+/// failures of the model, the store or the filesystem.
+pub async fn index_project<E: TextEmbedder + 'static>(
+    project: &Project,
+    embedder: Arc<E>,
+    options: &IndexOptions,
+    progress: &watch::Sender<Progress>,
+) -> Result<IndexReport, IndexError> {
+    // Generic for callers (`Arc::clone(&embedder)` of any embedder type),
+    // one body for the pipeline.
+    index_with(project, embedder, options, progress).await
+}
+
+/// [`index_project`] with the embedder behind the seam.
+async fn index_with(
+    project: &Project,
+    embedder: Arc<dyn TextEmbedder>,
+    options: &IndexOptions,
+    progress: &watch::Sender<Progress>,
+) -> Result<IndexReport, IndexError> {
+    let started = Instant::now();
+    let _lock = acquire_lock(project).await?;
+    let (store, rules) = open_for_run(project, &*embedder, options).await?;
+    progress.send_replace(Progress {
+        phase: "discovering".into(),
+        ..Progress::default()
+    });
+    let (plan, mut report) = plan_run(project, &store, &*embedder, options, rules).await?;
+    let reusable = reusable_vectors(&store, &plan).await?;
+    store.delete_files(&plan.deleted).await?;
+    if options.scope.is_some() && plan.is_empty() {
+        // A watcher's no-op (an ignored or untouched path): nothing to
+        // refresh, and the last full run's report stays the one shown.
+        progress.send_modify(|p| p.phase = "done".into());
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        report.finished_at_ms = now_ms();
+        return Ok(report);
+    }
+    let wrote_anything = !plan.is_empty();
+    let store = Arc::new(store);
+    let memory = Arc::new(MemoryMonitor::with_limit(options.max_memory_bytes));
+    let pass = Pass::new(&store, embedder, reusable, &memory, options, rules, progress);
+    let (written, stages) = pass.run_all(project, plan.work).await?;
+    // The model and the pipeline's buffers are done with: free them before
+    // the index builds, the run's memory peak (the caller may still hold
+    // the model, e.g. a server or a watcher).
+    drop(pass);
+    let released = release_freed_memory(&memory);
+    tracing::debug!(
+        released_mb = released / 1_000_000,
+        "memory handed back before the index builds"
+    );
+    if wrote_anything || written.pending_resumed > 0 {
+        finish_indices(&store, progress).await?;
+    }
+    let store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
+    record_chunker_version(store)?;
+    report.cancelled = options.cancel.load(Ordering::Relaxed);
+    fill_report(&mut report, &written, &stages, &memory, started);
+    run_record::save(project, &report)?;
+    progress.send_modify(|p| p.phase = "done".into());
+    log_report(&report);
+    Ok(report)
+}
+
+/// Takes the writer lock; acquiring may wait briefly, so off the async
+/// worker threads.
+async fn acquire_lock(project: &Project) -> Result<WriterLock, IndexError> {
+    let project = project.clone();
+    tokio::task::spawn_blocking(move || WriterLock::acquire(&project))
+        .await
+        .map_err(IndexError::task)?
+}
+
+/// Opens the store for the embedder's model (wiped first with `force`) and
+/// the change-detection rules against it.
+async fn open_for_run(
+    project: &Project,
+    embedder: &dyn TextEmbedder,
+    options: &IndexOptions,
+) -> Result<(Store, Rules), IndexError> {
+    if options.force {
+        wipe_index(project)?;
+    }
+    let mut store = open_store_for(project, embedder.model_id(), embedder.dimension()).await?;
+    // An empty index holds no chunks of older rules: record the current ones
+    // now, so a run killed before its end is resumed, not started over.
+    if store.meta().chunker_version != CHUNKER_VERSION && store.stats().await?.chunks == 0 {
+        store.set_chunker_version(CHUNKER_VERSION)?;
+    }
+    let rules = Rules::new(
+        options.force,
+        store.meta().chunker_version,
+        options.chunk_options.include_generated,
+    );
+    Ok((store, rules))
+}
+
+/// Discovers the files (in the scope) and compares them with the stored
+/// records; the report starts with what that found.
+async fn plan_run(
+    project: &Project,
+    store: &Store,
+    embedder: &dyn TextEmbedder,
+    options: &IndexOptions,
+    rules: Rules,
+) -> Result<(Plan, IndexReport), IndexError> {
+    let discovery_project = project.clone();
+    let scope = options.scope.clone();
+    let (discovered, unreadable) = tokio::task::spawn_blocking(move || discover_in(&discovery_project, scope.as_ref()))
+        .await
+        .map_err(IndexError::task)?;
+    let files_seen = discovered.len();
+    let plan = Plan::new(discovered, store.file_records().await?, options.scope.as_ref(), rules);
+    let report = IndexReport {
+        files_seen,
+        files_unchanged: plan.unchanged,
+        files_deleted: plan.deleted.len(),
+        unreadable: unreadable.into_iter().map(|u| (u.path, u.reason)).collect(),
+        model: embedder.model_id().to_string(),
+        device: embedder.device(),
+        scoped: options.scope.is_some(),
+        ..IndexReport::default()
+    };
+    Ok((plan, report))
+}
+
+/// Vectors of code about to be replaced or deleted, by chunk content: a
+/// chunk that reappears (unchanged in an edited file, or in a renamed file)
+/// keeps its vector instead of going through the model.
+async fn reusable_vectors(store: &Store, plan: &Plan) -> Result<HashMap<String, Vec<f32>>, IndexError> {
+    let replaced = plan.replaced_paths();
+    if replaced.len() > REUSE_MAX_FILES {
+        return Ok(HashMap::new());
+    }
+    Ok(store
+        .chunks_of_files(&replaced)
+        .await?
+        .into_iter()
+        .map(|(chunk, vector)| (chunk.content_hash, vector))
+        .collect())
+}
+
+/// Brings the search indices up to the run's rows, then drops old table
+/// versions and small fragments (they pile up with every commit; a failure
+/// there costs disk space, not correctness).
+async fn finish_indices(store: &Store, progress: &watch::Sender<Progress>) -> Result<(), IndexError> {
+    progress.send_modify(|p| p.phase = "finishing".into());
+    store.refresh_indices().await?;
+    if let Err(err) = store.maintain(VERSION_RETENTION).await {
+        tracing::warn!("index maintenance failed (the index is intact): {err}");
+    }
+    Ok(())
+}
+
+/// Records that the index's chunks follow the current chunking rules.
+fn record_chunker_version(mut store: Store) -> Result<(), IndexError> {
+    if store.meta().chunker_version != CHUNKER_VERSION {
+        store.set_chunker_version(CHUNKER_VERSION)?;
+    }
+    Ok(())
+}
+
+/// Completes the report with what the passes wrote and measured.
+fn fill_report(report: &mut IndexReport, written: &Written, stages: &Stages, memory: &MemoryMonitor, started: Instant) {
+    report.files_parsed = written.parsed;
+    report.files_unchanged += written.unchanged;
+    report.files_skipped = written.skipped;
+    report.files_pending_resumed = written.pending_resumed;
+    report.chunks_written = written.chunks;
+    report.vectors_reused = stages.reused;
+    report.parsed_queue_max = stages.queue_max;
+    report.parsed_queue_mean = stages.queue_sum as f64 / stages.calls.max(1) as f64;
+    report.memory_pressure_events = stages.pressure_events;
+    report.embedded_queue_max = stages.write_queue_max;
+    report.parse_busy_ms = stages.parse_busy.as_millis() as u64;
+    report.embed_busy_ms = stages.embed_busy.as_millis() as u64;
+    report.write_busy_ms = stages.write_busy.as_millis() as u64;
+    report.peak_rss_bytes = memory.peak_rss_bytes();
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report.finished_at_ms = now_ms();
+}
+
+fn log_report(report: &IndexReport) {
+    tracing::info!(
+        files = report.files_seen,
+        parsed = report.files_parsed,
+        unchanged = report.files_unchanged,
+        deleted = report.files_deleted,
+        chunks = report.chunks_written,
+        elapsed_ms = report.elapsed_ms,
+        parse_busy_ms = report.parse_busy_ms,
+        embed_busy_ms = report.embed_busy_ms,
+        write_busy_ms = report.write_busy_ms,
+        files_per_s = format!("{:.1}", report.files_per_second()),
+        chunks_per_s = format!("{:.1}", report.chunks_per_second()),
+        parsed_queue_max = report.parsed_queue_max,
+        parsed_queue_mean = format!("{:.1}", report.parsed_queue_mean),
+        embedded_queue_max = report.embedded_queue_max,
+        memory_pressure_events = report.memory_pressure_events,
+        peak_rss_mb = report.peak_rss_bytes / 1_000_000,
+        "indexing finished"
+    );
+}
+
+/// Which pass of a run: one pass embedding as it goes, or the two phases
+/// of a big run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Parse, embed and write in one pass.
+    Single,
+    /// Parse and write every file; vectors only where known without the
+    /// model (stored or cached), the rest pending.
+    Keywords,
+    /// Compute the pending vectors (files parsed again, their chunks
+    /// replaced with vectors).
+    Vectors,
+}
+
+impl Phase {
+    /// The phase's name in [`Progress::phase`].
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Single => "indexing",
+            Phase::Keywords => "keywords",
+            Phase::Vectors => "vectors",
+        }
+    }
+}
+
+/// Stage metrics summed over a run's passes.
+#[derive(Default)]
+struct Stages {
+    parse_busy: Duration,
+    embed_busy: Duration,
+    write_busy: Duration,
+    reused: usize,
+    calls: usize,
+    queue_max: usize,
+    queue_sum: usize,
+    pressure_events: usize,
+    write_queue_max: usize,
+}
+
+impl Stages {
+    /// Adds one pass's metrics.
+    fn add(&mut self, parse_busy: Duration, embedded: &Embedded, written: &Written) {
+        self.parse_busy += parse_busy;
+        self.embed_busy += embedded.busy;
+        self.write_busy += written.busy;
+        self.reused += embedded.reused;
+        self.calls += embedded.calls;
+        self.queue_max = self.queue_max.max(embedded.queue_max);
+        self.queue_sum += embedded.queue_sum;
+        self.pressure_events += embedded.pressure_events;
+        self.write_queue_max = self.write_queue_max.max(written.queue_max);
+    }
+}
+
+/// What a pass needs besides its files.
+struct Pass {
+    store: Arc<Store>,
+    embedder: Arc<dyn TextEmbedder>,
+    reusable: Arc<HashMap<String, Vec<f32>>>,
+    memory: Arc<MemoryMonitor>,
+    /// The run's chunk options, sized to the model's window unless the
+    /// caller set a chunk size.
+    chunk_options: ChunkOptions,
+    rechunk: bool,
+    options: IndexOptions,
+    progress: watch::Sender<Progress>,
+}
+
+impl Pass {
+    fn new(
+        store: &Arc<Store>,
+        embedder: Arc<dyn TextEmbedder>,
+        reusable: HashMap<String, Vec<f32>>,
+        memory: &Arc<MemoryMonitor>,
+        options: &IndexOptions,
+        rules: Rules,
+        progress: &watch::Sender<Progress>,
+    ) -> Self {
+        let mut chunk_options = options.chunk_options.clone();
+        match options.max_chunk_bytes {
+            Some(bytes) => chunk_options.max_chunk_bytes = bytes,
+            None => chunk_options.fit_model_window(embedder.max_tokens()),
+        }
+        Self {
+            store: Arc::clone(store),
+            embedder,
+            reusable: Arc::new(reusable),
+            memory: Arc::clone(memory),
+            chunk_options,
+            rechunk: rules.rechunk_all,
+            options: options.clone(),
+            progress: progress.clone(),
+        }
+    }
+
+    /// Every pass of a run over `work`. Big runs go in two phases: every
+    /// file's chunks land first (keyword search works from the first
+    /// commits), then vectors for those the model must compute; small runs
+    /// (edits) embed as they go. Files whose vectors an earlier run left
+    /// pending are completed too.
+    async fn run_all(&self, project: &Project, work: Work) -> Result<(Written, Stages), IndexError> {
+        let mut stages = Stages::default();
+        let two_phase = work.len() >= self.options.two_phase_min_files.max(1);
+        let phase = if two_phase { Phase::Keywords } else { Phase::Single };
+        let first = self.run(work, None, phase, &mut stages).await?;
+        if two_phase {
+            self.store.refresh_indices().await?;
+            release_freed_memory(&self.memory);
+        }
+        // Files whose vectors are pending: those the first phase left, and
+        // any that a run killed in its second phase left.
+        let (pending, pending_chunks) = pending_work(project, &self.store).await?;
+        let written = if pending.is_empty() {
+            first
+        } else {
+            let vectors = self
+                .run(pending, Some(pending_chunks), Phase::Vectors, &mut stages)
+                .await?;
+            Written {
+                chunks: first.chunks_with_vectors + vectors.chunks,
+                pending_resumed: vectors.parsed.saturating_sub(first.pending_files),
+                ..first
+            }
+        };
+        self.store.settle_pending().await?;
+        Ok((written, stages))
+    }
+
+    /// Runs parse workers -> embedding stage -> writer over `work`.
+    /// `chunks_expected`: the chunks `work` yields, when known beforehand
+    /// (else progress estimates it from the files done).
+    async fn run(
+        &self,
+        work: Work,
+        chunks_expected: Option<usize>,
+        phase: Phase,
+        stages: &mut Stages,
+    ) -> Result<Written, IndexError> {
+        let files_total = work.len();
+        self.progress.send_replace(Progress {
+            phase: phase.name().into(),
+            files_total,
+            chunks_total: chunks_expected.unwrap_or_default(),
+            ..Progress::default()
+        });
+        if work.is_empty() {
+            return Ok(Written::default());
+        }
+        let (parsed_tx, parsed_rx) = mpsc::channel::<ParsedFile>(PARSED_QUEUE);
+        let (embedded_tx, embedded_rx) = mpsc::channel::<EmbeddedBatch>(EMBEDDED_QUEUE);
+        let parse_busy = Arc::new(Mutex::new(Duration::ZERO));
+        let work = Arc::new(Mutex::new(work));
+        // Pending files are parsed again from scratch.
+        let rechunk = self.rechunk || phase == Phase::Vectors;
+        let mut parsers = Vec::new();
+        for _ in 0..self.options.parse_workers.max(1).min(files_total) {
+            let (work, tx, busy) = (Arc::clone(&work), parsed_tx.clone(), Arc::clone(&parse_busy));
+            let (chunk_options, memory) = (self.chunk_options.clone(), Arc::clone(&self.memory));
+            let cancel = Arc::clone(&self.options.cancel);
+            parsers.push(tokio::task::spawn_blocking(move || {
+                parse_worker(&work, &tx, &busy, &chunk_options, rechunk, &memory, &cancel)
+            }));
+        }
+        drop(parsed_tx);
+        let embed = tokio::spawn(embed_stage(
+            parsed_rx,
+            embedded_tx,
+            Arc::clone(&self.embedder),
+            Arc::clone(&self.reusable),
+            Arc::clone(&self.memory),
+            phase,
+            Arc::clone(&self.options.cancel),
+        ));
+        let write = tokio::spawn(write_stage(
+            embedded_rx,
+            Arc::clone(&self.store),
+            self.progress.clone(),
+            (files_total, chunks_expected),
+            Arc::clone(&self.memory),
+        ));
+        for parser in parsers {
+            parser.await.map_err(IndexError::task)?;
+        }
+        let embedded = embed.await.map_err(IndexError::task)??;
+        let written = write.await.map_err(IndexError::task)??;
+        let parse_busy = parse_busy.lock().map_or(Duration::ZERO, |d| *d);
+        stages.add(parse_busy, &embedded, &written);
+        Ok(written)
+    }
+}
+
+/// The files with pending vectors, as work for the vectors phase (gone
+/// files are left to the next run's deletion), and how many chunks wait.
+async fn pending_work(project: &Project, store: &Store) -> Result<(Work, usize), IndexError> {
+    let pending = store.pending_files().await?;
+    let chunks = pending.values().sum();
+    let work = pending
+        .into_keys()
+        .filter_map(|rel_path| {
+            let path = project.root().join(&rel_path);
+            let metadata = std::fs::metadata(&path).ok()?;
+            let file = Discovered {
+                path,
+                rel_path,
+                size: metadata.len(),
+                mtime_ns: crate::discovery::mtime_ns(&metadata),
+                generated: false,
+            };
+            Some(Candidate { file, previous: None })
+        })
+        .collect();
+    Ok((work, chunks))
+}

@@ -1,0 +1,100 @@
+//! What a run reports: [`Progress`] while it works (CLI bars, MCP
+//! notifications, `get_project_status`) and an [`IndexReport`] when it ends.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a run is, for progress displays (CLI bars, MCP notifications,
+/// `get_project_status`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// `discovering`, `indexing` (or `keywords` then `vectors` in a
+    /// two-phase run), `finishing` or `done`.
+    pub phase: String,
+    /// Files to (re)process in this run.
+    pub files_total: usize,
+    /// Files committed so far.
+    pub files_done: usize,
+    /// Chunks embedded and committed so far.
+    pub chunks_done: usize,
+    /// Chunks this run will write: exact once every file is parsed, an
+    /// estimate from the files parsed so far before that.
+    pub chunks_total: usize,
+    /// Files skipped so far, per reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Chunks per second since indexing began.
+    pub chunks_per_s: f64,
+    /// Seconds left at the current rate, once there is one.
+    pub eta_s: Option<f64>,
+    /// Whether the memory monitor is holding the run back.
+    pub memory_pressure: bool,
+}
+
+/// What a run did, with stage metrics.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+// Reports saved by older versions lack newer fields; they still load.
+#[serde(default)]
+pub struct IndexReport {
+    /// Files found by discovery.
+    pub files_seen: usize,
+    /// Files parsed (new or changed).
+    pub files_parsed: usize,
+    /// Files skipped by change detection.
+    pub files_unchanged: usize,
+    /// Files whose records were dropped because they are gone.
+    pub files_deleted: usize,
+    /// Files recorded as skipped (binary, too large, unsupported ...).
+    pub files_skipped: usize,
+    /// Paths that could not be read, with reasons.
+    pub unreadable: Vec<(String, String)>,
+    /// Chunks embedded and written.
+    pub chunks_written: usize,
+    /// Chunks whose vector was taken from the index's own rows (unchanged
+    /// code in an edited file, a renamed or moved file) instead of the model.
+    pub vectors_reused: usize,
+    /// Wall time of the run.
+    pub elapsed_ms: u64,
+    /// Time parse workers spent reading and chunking (summed over workers).
+    pub parse_busy_ms: u64,
+    /// Time spent in the model.
+    pub embed_busy_ms: u64,
+    /// Time spent committing to the store.
+    pub write_busy_ms: u64,
+    /// Most files waiting between the parsers and the embedder (of
+    /// [`crate::PARSED_QUEUE`]): full means parsing keeps ahead of the model.
+    pub parsed_queue_max: usize,
+    /// Mean files waiting there, sampled at each embedding call.
+    pub parsed_queue_mean: f64,
+    /// Most batches waiting between the embedder and the writer.
+    pub embedded_queue_max: usize,
+    /// Times the memory monitor halved the embedding batch.
+    pub memory_pressure_events: usize,
+    /// Peak resident memory of the process during the run.
+    pub peak_rss_bytes: u64,
+    /// Whether the run covered only some paths (a watcher's or a caller's).
+    pub scoped: bool,
+    /// Whether the run was cancelled before all files were processed.
+    pub cancelled: bool,
+    /// Files whose vectors an earlier, interrupted run left pending and this
+    /// run computed.
+    pub files_pending_resumed: usize,
+    /// Embedding model id.
+    pub model: String,
+    /// Device inference ran on.
+    pub device: String,
+    /// When the run finished, ms since the epoch.
+    pub finished_at_ms: i64,
+}
+
+impl IndexReport {
+    /// Chunks per second of wall time.
+    pub fn chunks_per_second(&self) -> f64 {
+        self.chunks_written as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
+    }
+
+    /// Files processed (parsed, touched or skipped) per second of wall time.
+    pub fn files_per_second(&self) -> f64 {
+        (self.files_parsed + self.files_skipped) as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
+    }
+}

@@ -1,0 +1,105 @@
+//! `status`: what a project's index holds and whether it is being
+//! written, read without loading the model.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use mvs_store::Store;
+use serde::Serialize;
+
+use crate::project::Project;
+use crate::report::IndexReport;
+use crate::{IndexError, run_record};
+
+/// Files and chunks of one language.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LanguageCounts {
+    /// Files parsed.
+    pub files: usize,
+    /// Chunks stored.
+    pub chunks: usize,
+}
+
+/// What an index holds and whether it is being written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectStatus {
+    /// `not_indexed`, `stale` (rows but no finished run: an interrupted
+    /// first run), `indexing` or `ready`.
+    pub state: String,
+    /// The project root.
+    pub project_root: PathBuf,
+    /// Files recorded (indexed or skipped).
+    pub files: usize,
+    /// Files parsed into chunks.
+    pub indexed_files: usize,
+    /// Chunks stored.
+    pub chunks: usize,
+    /// Vectors stored.
+    pub vectors: usize,
+    /// Embedding model of the index.
+    pub model: Option<String>,
+    /// Vector dimension.
+    pub dimension: Option<usize>,
+    /// Device of the last indexing run.
+    pub device: Option<String>,
+    /// Per-language counts.
+    pub languages: BTreeMap<String, LanguageCounts>,
+    /// Skipped files per reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// The search indices and the rows each covers.
+    pub search_indices: Vec<mvs_store::IndexCoverage>,
+    /// The last completed run.
+    pub last_run: Option<IndexReport>,
+    /// Pid of the process indexing now.
+    pub writer_pid: Option<u32>,
+}
+
+/// Reads the index's status without loading the model.
+pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexError> {
+    let writer_pid = project.writer_active();
+    let last_run = run_record::load(project);
+    let mut status = ProjectStatus {
+        state: "not_indexed".into(),
+        project_root: project.root().to_path_buf(),
+        files: 0,
+        indexed_files: 0,
+        chunks: 0,
+        vectors: 0,
+        model: None,
+        dimension: None,
+        device: last_run.as_ref().map(|r| r.device.clone()),
+        languages: BTreeMap::new(),
+        skipped: BTreeMap::new(),
+        search_indices: Vec::new(),
+        last_run,
+        writer_pid,
+    };
+    if let Some(store) = Store::open_existing(project.index_dir()).await? {
+        let stats = store.stats().await?;
+        status.files = stats.files;
+        status.indexed_files = stats.indexed_files;
+        status.chunks = stats.chunks;
+        status.vectors = stats.vectors;
+        status.model = Some(store.meta().model_id.clone());
+        status.dimension = Some(store.meta().dimension);
+        status.languages = stats
+            .languages
+            .into_iter()
+            .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
+            .collect();
+        status.skipped = stats.skipped.into_iter().collect();
+        status.search_indices = stats.search_indices;
+        // Rows without a finished run: an interrupted first run; `index`
+        // completes it.
+        status.state = match (&status.last_run, status.chunks) {
+            (Some(_), _) => "ready",
+            (None, 0) => "not_indexed",
+            (None, _) => "stale",
+        }
+        .into();
+    }
+    if writer_pid.is_some() {
+        status.state = "indexing".into();
+    }
+    Ok(status)
+}
