@@ -159,3 +159,59 @@ pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>)
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_job_at_a_time_with_its_outcome_once_it_ends() {
+        let jobs = Jobs::default();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (mut first, running) = jobs
+            .start(Arc::default(), |_progress| async move {
+                let _ = released.await;
+                Err(ToolError::Busy {
+                    pid: Some(7),
+                    message: "held".into(),
+                })
+            })
+            .unwrap();
+        assert!(!running && first.is_running());
+        let (again, running) = jobs
+            .start(Arc::default(), |_progress| async { Ok(IndexReport::default()) })
+            .unwrap();
+        assert!(running && again.id == first.id, "a second start joins the running job");
+        release.send(()).unwrap();
+        first.finished().await;
+        assert!(matches!(
+            first.outcome(),
+            Some(Err(ToolError::Busy { pid: Some(7), .. }))
+        ));
+        assert_eq!(first.describe()["state"], "failed");
+        let (next, running) = jobs
+            .start(Arc::default(), |_progress| async { Ok(IndexReport::default()) })
+            .unwrap();
+        assert!(!running && next.id != first.id);
+        assert!(jobs.latest().is_some_and(|latest| latest.id == next.id));
+    }
+
+    #[tokio::test]
+    async fn cancel_sets_the_runs_flag() {
+        let jobs = Jobs::default();
+        let flag: Arc<AtomicBool> = Arc::default();
+        let watched = Arc::clone(&flag);
+        let (mut job, _) = jobs
+            .start(Arc::clone(&flag), |_progress| async move {
+                while !watched.load(Ordering::Relaxed) {
+                    tokio::task::yield_now().await;
+                }
+                Ok(IndexReport::default())
+            })
+            .unwrap();
+        jobs.running().expect("running").cancel();
+        job.finished().await;
+        assert!(jobs.running().is_none() && flag.load(Ordering::Relaxed));
+        assert_eq!(job.describe()["state"], "done");
+    }
+}
