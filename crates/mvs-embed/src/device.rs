@@ -71,9 +71,6 @@ pub enum DeviceRequest {
     Only(Device),
 }
 
-/// Environment variable that overrides the device choice.
-pub const DEVICE_ENV: &str = "MCP_VECTOR_SEARCH_DEVICE";
-
 impl DeviceRequest {
     /// Parses `auto`, `cpu`, `cuda`, `gpu` (alias of `cuda`), `coreml` or
     /// `mps` (alias of `coreml`), case-insensitively.
@@ -83,22 +80,8 @@ impl DeviceRequest {
             "cpu" => Ok(Self::Only(Device::Cpu)),
             "cuda" | "gpu" => Ok(Self::Only(Device::Cuda)),
             "coreml" | "mps" => Ok(Self::Only(Device::CoreMl)),
-            other => Err(format!(
-                "{DEVICE_ENV}={other} is not a device; use auto, cpu, cuda or coreml (mps)"
-            )),
+            other => Err(format!("{other} is not a device; use auto, cpu, cuda or coreml (mps)")),
         }
-    }
-
-    /// `$MCP_VECTOR_SEARCH_DEVICE`; an unknown value is warned about and
-    /// treated as `auto`.
-    pub fn from_env() -> Self {
-        let Ok(value) = std::env::var(DEVICE_ENV) else {
-            return Self::Auto;
-        };
-        Self::parse(&value).unwrap_or_else(|message| {
-            tracing::warn!("{message}; choosing automatically");
-            Self::Auto
-        })
     }
 
     /// Devices to try, best first; CPU always ends the list.

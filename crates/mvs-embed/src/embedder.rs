@@ -66,7 +66,8 @@ pub struct EmbedOptions {
     /// (`MCP_VECTOR_SEARCH_TOKEN_BUDGET`): long texts run in small batches,
     /// short ones in large batches.
     pub token_budget: Option<usize>,
-    /// Intra-op threads (`MCP_VECTOR_SEARCH_MAX_WORKERS`).
+    /// Intra-op threads (`MCP_VECTOR_SEARCH_INFERENCE_THREADS`; default: the
+    /// physical cores allowed to this process).
     pub threads: Option<usize>,
     /// Use the model's int8 variant on CPU when it has one
     /// (`MCP_VECTOR_SEARCH_INT8=0` turns it off).
@@ -98,20 +99,6 @@ impl Default for EmbedOptions {
             int8: true,
             naive: false,
             cache: None,
-        }
-    }
-}
-
-impl EmbedOptions {
-    /// Options from the `MCP_VECTOR_SEARCH_*` environment; no cache.
-    pub fn from_env() -> Self {
-        Self {
-            device: DeviceRequest::from_env(),
-            batch_size: env_positive("MCP_VECTOR_SEARCH_BATCH_SIZE"),
-            token_budget: env_positive("MCP_VECTOR_SEARCH_TOKEN_BUDGET"),
-            threads: env_positive("MCP_VECTOR_SEARCH_MAX_WORKERS"),
-            int8: std::env::var("MCP_VECTOR_SEARCH_INT8").map_or(true, |v| v.trim() != "0"),
-            ..Self::default()
         }
     }
 }
@@ -167,12 +154,6 @@ fn available_memory() -> u64 {
 fn physical_cores() -> usize {
     let allowed = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     sysinfo::System::physical_core_count().map_or(allowed, |cores| cores.min(allowed))
-}
-
-/// A positive whole-number setting from the environment (`MCP_VECTOR_SEARCH_*`
-/// sizes and counts); unset, empty, zero or not a number reads as unset.
-pub fn env_positive(name: &str) -> Option<usize> {
-    std::env::var(name).ok()?.trim().parse().ok().filter(|&n| n > 0)
 }
 
 /// Groups texts of token `lengths` into inference calls: sorted by length so

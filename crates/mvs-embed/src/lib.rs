@@ -18,10 +18,10 @@ mod provision;
 use std::path::{Path, PathBuf};
 
 pub use cache::{CacheKey, VectorCache, cache_key};
-pub use device::{DEVICE_ENV, Device, DeviceRequest};
-pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, env_positive, normalize};
+pub use device::{Device, DeviceRequest};
+pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, normalize};
 pub use model::{MODEL_FILE, ModelFiles, ModelSpec, Pooling, SPEC_FILE, TOKENIZER_FILE};
-pub use provision::{DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, Verify, sha256_file};
+pub use provision::{DEFAULT_CACHE_MB, DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, Verify, sha256_file};
 
 /// Everything that can go wrong while provisioning or embedding. Messages say
 /// what to do about it.
@@ -81,17 +81,14 @@ pub enum EmbedError {
     },
 }
 
-/// Loads the configured model: `model_dir` (or `$MCP_VECTOR_SEARCH_MODEL_DIR`)
-/// when given, else the default model and its int8 variant; the runtime from
-/// `ORT_DYLIB_PATH` or the cache; the vector cache in the home directory.
-/// Missing files are provisioned first (a message goes to stderr); an int8
-/// variant that cannot be prepared leaves the fp32-arithmetic model in use,
-/// with a warning.
-pub fn load_embedder(model_dir: Option<&Path>) -> Result<Embedder, EmbedError> {
-    let home = Home::from_env()?;
+/// Loads the configured model: `model_dir` when given, else the default
+/// model and its int8 variant; the runtime and the vector cache as `home`
+/// says. Missing files are provisioned first (a message goes to stderr); an
+/// int8 variant that cannot be prepared leaves the fp32-arithmetic model in
+/// use, with a warning.
+pub fn load_embedder(home: &Home, model_dir: Option<&Path>, mut options: EmbedOptions) -> Result<Embedder, EmbedError> {
     let runtime = home.ensure_runtime(Verify::Size)?;
-    let mut options = EmbedOptions::from_env();
-    let model = load_model_files(&home, model_dir, &options, Verify::Size)?;
+    let model = load_model_files(home, model_dir, &options, Verify::Size)?;
     options.cache = home.vector_cache_config();
     Embedder::load(&runtime, &model, &options)
 }
@@ -104,11 +101,8 @@ pub fn load_model_files(
     options: &EmbedOptions,
     verify: Verify,
 ) -> Result<ModelFiles, EmbedError> {
-    let env_dir = std::env::var_os("MCP_VECTOR_SEARCH_MODEL_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    if let Some(dir) = model_dir.map(Path::to_path_buf).or(env_dir) {
-        return ModelFiles::from_dir(&dir);
+    if let Some(dir) = model_dir {
+        return ModelFiles::from_dir(dir);
     }
     let mut model = home.ensure_default_model(verify)?;
     // Prepared even when a GPU is asked for: CPU is every request's fallback.

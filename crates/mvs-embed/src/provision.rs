@@ -98,20 +98,34 @@ pub enum Verify {
     Hash,
 }
 
-/// The cache directory holding the runtime and models.
+/// Default bound of the persistent vector cache, in MiB.
+pub const DEFAULT_CACHE_MB: u64 = 1024;
+
+/// The cache directory holding the runtime and models, and how to fill it:
+/// which Python runs pip, an ONNX Runtime library that replaces the
+/// provisioned one, and the vector cache's bound. Built by the binary from
+/// its settings; nothing here reads the environment.
 #[derive(Debug, Clone)]
 pub struct Home {
     root: PathBuf,
     /// The Python interpreter that runs pip.
     python: String,
+    /// A runtime library to use instead of the provisioned one.
+    runtime_library: Option<PathBuf>,
+    /// Bound of the vector cache in MiB; 0 disables it.
+    cache_mb: u64,
 }
 
 impl Home {
-    /// `$MCP_VECTOR_SEARCH_HOME`, else the platform cache dir
-    /// (`~/.cache/mcp-vector-search` on Linux).
-    pub fn from_env() -> Result<Self, EmbedError> {
-        if let Some(dir) = std::env::var_os("MCP_VECTOR_SEARCH_HOME").filter(|v| !v.is_empty()) {
-            return Ok(Self::at(PathBuf::from(dir)));
+    /// The home at `root`, else at the platform cache dir
+    /// (`~/.cache/mcp-vector-search` on Linux); pip runs with `python3`.
+    ///
+    /// # Errors
+    /// [`EmbedError::Provision`] when no `root` is given and the platform
+    /// knows no cache directory for this user.
+    pub fn new(root: Option<PathBuf>) -> Result<Self, EmbedError> {
+        if let Some(root) = root {
+            return Ok(Self::at(root));
         }
         let cache = dirs::cache_dir().ok_or_else(|| EmbedError::Provision {
             message: "no cache directory is known for this user; set MCP_VECTOR_SEARCH_HOME".into(),
@@ -119,20 +133,39 @@ impl Home {
         Ok(Self::at(cache.join("mcp-vector-search")))
     }
 
-    /// A home at an explicit directory; pip runs with `$MCP_VECTOR_SEARCH_PYTHON`
-    /// or `python3`.
+    /// A home at an explicit directory with default settings.
     pub fn at(root: PathBuf) -> Self {
-        let python = std::env::var("MCP_VECTOR_SEARCH_PYTHON")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "python3".to_string());
-        Self { root, python }
+        Self {
+            root,
+            python: "python3".to_string(),
+            runtime_library: None,
+            cache_mb: DEFAULT_CACHE_MB,
+        }
     }
 
     /// Uses another Python interpreter for pip.
     pub fn with_python(mut self, python: impl Into<String>) -> Self {
         self.python = python.into();
         self
+    }
+
+    /// Uses this ONNX Runtime library (`ORT_DYLIB_PATH`) instead of
+    /// provisioning one; `None` keeps the provisioned runtime.
+    pub fn with_runtime_library(mut self, library: Option<PathBuf>) -> Self {
+        self.runtime_library = library;
+        self
+    }
+
+    /// Bounds the vector cache to `megabytes` MiB (`MCP_VECTOR_SEARCH_CACHE_MB`);
+    /// 0 disables it.
+    pub fn with_cache_mb(mut self, megabytes: u64) -> Self {
+        self.cache_mb = megabytes;
+        self
+    }
+
+    /// The Python interpreter that runs pip.
+    pub fn python(&self) -> &str {
+        &self.python
     }
 
     /// The directory itself.
@@ -144,16 +177,12 @@ impl Home {
         self.root.join("runtime").join(format!("onnxruntime-{version}"))
     }
 
-    /// The persistent vector cache in this home, bounded by
-    /// `MCP_VECTOR_SEARCH_CACHE_MB` (default 1024); `None` when that is 0.
+    /// The persistent vector cache in this home, with its bound; `None`
+    /// when the bound is 0.
     pub fn vector_cache_config(&self) -> Option<crate::CacheConfig> {
-        let megabytes = std::env::var("MCP_VECTOR_SEARCH_CACHE_MB")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(1024);
-        (megabytes > 0).then(|| crate::CacheConfig {
+        (self.cache_mb > 0).then(|| crate::CacheConfig {
             path: self.root.join("cache").join("vectors.sqlite"),
-            max_bytes: megabytes * 1024 * 1024,
+            max_bytes: self.cache_mb * 1024 * 1024,
         })
     }
 
@@ -162,11 +191,10 @@ impl Home {
         self.root.join("models").join(id)
     }
 
-    /// Where the runtime library is, provisioning it if needed.
-    /// `ORT_DYLIB_PATH` overrides it.
+    /// Where the runtime library is, provisioning it if needed; the library
+    /// given to [`Home::with_runtime_library`] replaces it.
     pub fn ensure_runtime(&self, verify: Verify) -> Result<PathBuf, EmbedError> {
-        if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
-            let path = PathBuf::from(path);
+        if let Some(path) = self.runtime_library.clone() {
             if !path.is_file() {
                 return Err(EmbedError::Provision {
                     message: format!(

@@ -7,16 +7,24 @@ use mvs_embed::{
     load_model_files, sha256_file,
 };
 
+/// The home the binary uses: `$MCP_VECTOR_SEARCH_HOME`, else the platform's.
+fn home() -> Home {
+    let root = std::env::var_os("MCP_VECTOR_SEARCH_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
+    Home::new(root).unwrap()
+}
+
 fn embedder() -> &'static Embedder {
     static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
-    EMBEDDER.get_or_init(|| load_embedder(None).expect("default model loads"))
+    EMBEDDER.get_or_init(|| load_embedder(&home(), None, EmbedOptions::default()).expect("default model loads"))
 }
 
 /// The default model's files (with the int8 variant) and the runtime.
 fn installed() -> &'static (std::path::PathBuf, ModelFiles) {
     static INSTALLED: OnceLock<(std::path::PathBuf, ModelFiles)> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let home = Home::from_env().unwrap();
+        let home = home();
         let runtime = home.ensure_runtime(Verify::Size).unwrap();
         let model = load_model_files(&home, None, &EmbedOptions::default(), Verify::Size).unwrap();
         (runtime, model)
@@ -81,7 +89,7 @@ fn long_inputs_are_truncated_not_rejected() {
 /// `setup`, is removed and fetched again with pip.
 #[test]
 fn corrupted_model_file_is_detected_and_replaced() {
-    let installed = Home::from_env().unwrap().ensure_default_model(Verify::Size).unwrap();
+    let installed = home().ensure_default_model(Verify::Size).unwrap();
     let home = Home::at(tempfile::tempdir().unwrap().keep());
     let dir = home.model_dir(&installed.spec.id);
     std::fs::create_dir_all(&dir).unwrap();
