@@ -40,7 +40,7 @@ pub use memory::MemoryMonitor;
 pub use options::IndexOptions;
 pub use pipeline::{PARSED_QUEUE, index_project};
 pub use project::{INDEX_DIR_NAME, Project, WriterLock};
-pub use query::{DEFAULT_LIMIT, InvalidArgument, MAX_LIMIT, Query, SearchArgs};
+pub use query::{DEFAULT_LIMIT, InvalidArgument, MAX_LIMIT, Query, SearchArgs, checked_limit};
 pub use report::{IndexReport, Progress};
 pub use search::{SearchResponse, SimilarTo, search, search_response, search_similar};
 pub use status::{LanguageCounts, ProjectStatus, project_status};

@@ -99,14 +99,7 @@ impl Query {
                 format!("{:?}", args.query),
             ));
         }
-        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(InvalidArgument::new(
-                "limit",
-                format!("a whole number from 1 to {MAX_LIMIT}"),
-                limit,
-            ));
-        }
+        let limit = checked_limit(args.limit)?;
         let mode = parse_mode(args.mode.as_deref())?;
         let min_score = args.similarity_threshold.unwrap_or(0.0);
         if !(0.0..=1.0).contains(&min_score) {
@@ -142,6 +135,20 @@ impl Query {
     pub fn needs_embedder(&self) -> bool {
         self.mode != SearchMode::Keyword
     }
+}
+
+/// A result count as callers give it: 1 to [`MAX_LIMIT`], `None` is
+/// [`DEFAULT_LIMIT`]. Every tool that takes a `limit` checks it here.
+pub fn checked_limit(limit: Option<usize>) -> Result<usize, InvalidArgument> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(InvalidArgument::new(
+            "limit",
+            format!("a whole number from 1 to {MAX_LIMIT}"),
+            limit,
+        ));
+    }
+    Ok(limit)
 }
 
 /// A mode name as callers spell it; `None` is hybrid.

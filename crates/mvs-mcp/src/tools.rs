@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use mvs_index::{
-    DEFAULT_LIMIT, InvalidArgument, MAX_LIMIT, Query, Scope, SearchArgs, SearchFilter, SearchResponse, SimilarTo,
-};
+use mvs_index::{Query, Scope, SearchArgs, SearchFilter, SearchResponse, SimilarTo, checked_limit};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
@@ -305,20 +303,6 @@ impl SearchServer {
         );
         Ok(structured(serde_json::to_value(&dry_run).unwrap_or_default(), text))
     }
-}
-
-/// `limit` of `search_similar`, checked as [`Query::from_args`] checks a
-/// search's.
-fn checked_limit(limit: Option<usize>) -> Result<usize, InvalidArgument> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(InvalidArgument {
-            field: "limit",
-            expected: format!("a whole number from 1 to {MAX_LIMIT}"),
-            received: limit.to_string(),
-        });
-    }
-    Ok(limit)
 }
 
 /// `index_project` with `cancel`: stops `running`, if there is one.
