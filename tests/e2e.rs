@@ -399,7 +399,7 @@ fn search_without_an_index_says_what_to_do() {
 /// the model, and searching it with another model is refused.
 #[test]
 fn model_dir_and_runtime_overrides_are_honoured() {
-    let home = mvs_embed::Home::from_env().unwrap();
+    let home = mcp_vector_search::Settings::from_env().home().unwrap();
     let default_model = home.ensure_default_model(mvs_embed::Verify::Size).unwrap();
     let runtime = home.ensure_runtime(mvs_embed::Verify::Size).unwrap();
     let model_dir = tempfile::tempdir().unwrap();

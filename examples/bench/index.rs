@@ -1,4 +1,4 @@
-//! `bench index`: the indexing pipeline on a real tree, in one process with
+//! `index`: the indexing pipeline on a real tree, in one process with
 //! the vector cache off: a cold run, the embedder alone on the same chunks,
 //! a no-op re-index and a one-file-edit re-index, with peak memory.
 
@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use mvs_embed::EmbedOptions;
+use mcp_vector_search::Settings;
 use mvs_index::{IndexOptions, IndexReport, Progress, Project};
 use tokio::sync::watch;
 
-/// Arguments of `bench index`.
+/// Arguments of `index`.
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
     /// Tree to index; it is copied to a scratch directory first, so the
@@ -19,19 +19,21 @@ pub struct IndexArgs {
     path: PathBuf,
 }
 
-/// `bench index`.
-pub async fn index(args: IndexArgs, model_dir: Option<PathBuf>) -> anyhow::Result<()> {
+/// `index`.
+pub async fn index(args: IndexArgs, settings: &Settings) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let root = scratch.path().join("tree");
     copy_tree(&args.path, &root).with_context(|| format!("cannot copy {}", args.path.display()))?;
     let project = Project::new(&root)?;
-    let embedder =
-        tokio::task::spawn_blocking(move || crate::uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref()))
-            .await??;
+    let embedder = {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || mcp_vector_search::uncached_embedder(&settings, &settings.embed_options()))
+            .await??
+    };
     // ONNX Runtime initialises lazily: keep that out of the timed runs.
     embedder.embed_documents(&["fn warm_up() {}"])?;
     let embedder = Arc::new(embedder);
-    let options = IndexOptions::from_env();
+    let options = settings.index_options();
     let (progress, _) = watch::channel(Progress::default());
 
     let cold = mvs_index::index_project(&project, Arc::clone(&embedder), &options, &progress).await?;

@@ -1,17 +1,78 @@
-//! `bench`: measurements on real trees, printed for docs/benchmarks.md.
+//! Measurements on real trees, printed for docs/benchmarks.md:
+//! `cargo run --release --example bench -- parse|embed|store|index ...`.
+//! Configuration comes from the same `MCP_VECTOR_SEARCH_*` variables as the
+//! binary's (`mcp_vector_search::Settings`).
 
-pub mod index;
-pub mod store;
+mod index;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use mvs_embed::{EmbedOptions, EmbedStats};
+use clap::{Parser, Subcommand};
+use mcp_vector_search::Settings;
+use mvs_embed::EmbedStats;
 use mvs_index::Project;
 use serde::{Deserialize, Serialize};
 
-/// Arguments of `bench embed`.
+/// Measure a stage of mcp-vector-search on a real tree.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Cli {
+    /// Directory with a local ONNX model to measure instead of the default.
+    #[arg(long, global = true)]
+    model_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    stage: Stage,
+}
+
+#[derive(Debug, Subcommand)]
+enum Stage {
+    /// Chunking speed on one core: files are read into memory first, so only
+    /// parsing and chunking are timed.
+    Parse {
+        /// Tree to chunk (default: the current directory's project).
+        path: Option<PathBuf>,
+    },
+    /// Embedding speed and memory of the naive path (int8 weights, fp32
+    /// arithmetic, fixed batches in input order) against the shipped one, on
+    /// the chunks of a real tree; each variant runs in its own process so
+    /// peak RSS is its own. The persistent vector cache is not used.
+    Embed(EmbedArgs),
+    /// Search latency (vector, keyword, hybrid; p50/p95), ANN recall@10
+    /// against exact search and bytes per chunk on disk, on a synthetic
+    /// table of random unit vectors and code-like text, or a project's index.
+    Store(store::StoreArgs),
+    /// The indexing pipeline on a copy of a real tree, vector cache off:
+    /// cold run (end-to-end chunks/s against the embedder alone on the same
+    /// chunks = efficiency, stage times), no-op and one-edit re-index times,
+    /// peak RSS.
+    Index(index::IndexArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut settings = Settings::from_env();
+    if cli.model_dir.is_some() {
+        settings.model_dir = cli.model_dir;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.stage {
+            Stage::Parse { path } => parse(project_of(path.as_deref())?),
+            Stage::Embed(args) => embed(args, settings).await,
+            Stage::Store(args) => store::store(args).await,
+            Stage::Index(args) => index::index(args, &settings).await,
+        }
+    })
+}
+
+/// Arguments of `embed`.
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
     /// Tree whose chunks form the corpus (default: the current directory's
@@ -58,8 +119,8 @@ struct EmbedResult {
     stats: EmbedStats,
 }
 
-/// `bench embed`.
-pub async fn embed(args: EmbedArgs, model_dir: Option<PathBuf>) -> anyhow::Result<()> {
+/// `embed`: both variants, each in a child process of this program.
+async fn embed(args: EmbedArgs, settings: Settings) -> anyhow::Result<()> {
     let texts = match &args.texts {
         Some(file) => {
             let raw = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -72,7 +133,7 @@ pub async fn embed(args: EmbedArgs, model_dir: Option<PathBuf>) -> anyhow::Resul
         std::fs::write(file, serde_json::to_string(&texts)?)?;
     }
     if let Some(variant) = args.variant {
-        let result = tokio::task::spawn_blocking(move || run_variant(variant, &texts, model_dir.as_deref())).await??;
+        let result = tokio::task::spawn_blocking(move || run_variant(variant, &texts, &settings)).await??;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
@@ -86,11 +147,11 @@ pub async fn embed(args: EmbedArgs, model_dir: Option<PathBuf>) -> anyhow::Resul
     let mut results = Vec::new();
     for variant in [Variant::Naive, Variant::Shipped] {
         let mut command = std::process::Command::new(std::env::current_exe()?);
-        if let Some(dir) = &model_dir {
+        if let Some(dir) = &settings.model_dir {
             command.arg("--model-dir").arg(dir);
         }
         let output = command
-            .args(["bench", "embed", "--variant"])
+            .args(["embed", "--variant"])
             .arg(format!("{variant:?}").to_lowercase())
             .arg("--texts")
             .arg(scratch.path())
@@ -145,56 +206,13 @@ fn corpus(project: &Project, limit: usize) -> Vec<String> {
     texts
 }
 
-/// `index --dry-run`: a survey of the tree and an estimate of the run's time
-/// from embedding a sample of its chunks (without the vector cache, so the
-/// estimate is for a cold run).
-pub async fn dry_run(
-    project: Project,
-    chunk_options: mvs_parse::ChunkOptions,
-    json: bool,
-    model_dir: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let survey_project = project.clone();
-    let dry_run = tokio::task::spawn_blocking(move || -> anyhow::Result<mvs_index::DryRun> {
-        let embedder = crate::uncached_embedder(&EmbedOptions::from_env(), model_dir.as_deref())?;
-        Ok(mvs_index::dry_run(&survey_project, chunk_options, &embedder)?)
-    })
-    .await??;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&dry_run)?);
-        return Ok(());
-    }
-    let survey = &dry_run.survey;
-    println!(
-        "{}: {} files, {:.1} MB (nothing written)",
-        project.root().display(),
-        survey.files,
-        survey.bytes as f64 / 1e6
-    );
-    for (language, (files, chunks)) in &survey.languages {
-        println!("  {language:12} {files:>6} files {chunks:>8} chunks");
-    }
-    for (reason, count) in &survey.skipped {
-        println!("  skipped ({reason}): {count}");
-    }
-    println!("largest directories:");
-    for (dir, bytes) in &survey.largest_dirs {
-        println!("  {dir:30} {:>8.1} MB", *bytes as f64 / 1e6);
-    }
-    println!(
-        "estimate: {} chunks at {:.0} chunks/s on {} = {:.0} s (vectors already in the cache cost nothing)",
-        survey.chunks, dry_run.chunks_per_s, dry_run.device, dry_run.estimated_seconds
-    );
-    Ok(())
-}
-
-fn run_variant(variant: Variant, texts: &[String], model_dir: Option<&Path>) -> anyhow::Result<EmbedResult> {
-    let mut options = EmbedOptions::from_env();
+fn run_variant(variant: Variant, texts: &[String], settings: &Settings) -> anyhow::Result<EmbedResult> {
+    let mut options = settings.embed_options();
     if variant == Variant::Naive {
         options.naive = true;
         options.batch_size = Some(32);
     }
-    let embedder = crate::uncached_embedder(&options, model_dir)?;
+    let embedder = mcp_vector_search::uncached_embedder(settings, &options)?;
     // The first call pays for ONNX Runtime's lazy initialisation.
     embedder.embed_documents(&texts[..texts.len().min(4)])?;
     let before = embedder.stats();
@@ -218,7 +236,7 @@ fn run_variant(variant: Variant, texts: &[String], model_dir: Option<&Path>) -> 
 }
 
 /// This process's peak resident set size (Linux `VmHWM`; 0 elsewhere).
-pub fn peak_rss_bytes() -> u64 {
+fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
@@ -229,8 +247,8 @@ pub fn peak_rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-/// `bench parse`: chunking speed on one core.
-pub fn parse(project: Project) -> anyhow::Result<()> {
+/// `parse`: chunking speed on one core.
+fn parse(project: Project) -> anyhow::Result<()> {
     let (files, _) = mvs_index::discover(&project);
     let options = mvs_parse::ChunkOptions::default();
     let inputs: Vec<(String, Vec<u8>)> = files

@@ -1,4 +1,4 @@
-//! `bench store`: search latency, ANN recall and index size of the store, on
+//! `store`: search latency, ANN recall and index size of the store, on
 //! a synthetic table (random unit vectors around random topics, generated
 //! code-like text) or on a project's real index. No model is loaded: vector queries are random unit
 //! vectors (synthetic) or stored chunk vectors (real), so only the store is
@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use mvs_store::{AnnKind, ChunkRecord, FileRecord, FileStatus, SearchFilter, SearchMode, SearchRequest, Store};
 
-/// Arguments of `bench store`.
+/// Arguments of `store`.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
     /// Chunks in the synthetic table.
@@ -67,7 +67,7 @@ const SEED: u64 = 20261127;
 /// Results per query, as agents ask by default.
 const LIMIT: usize = 10;
 
-/// `bench store`.
+/// `store`.
 pub async fn store(args: StoreArgs) -> anyhow::Result<()> {
     let (store, queries, label) = match &args.project_root {
         Some(root) => {
@@ -148,6 +148,8 @@ fn request(query: &BenchQuery, mode: SearchMode, exact: bool) -> SearchRequest {
         limit: LIMIT,
         filter: SearchFilter::default(),
         exact,
+        keyword_weight: None,
+        min_score: 0.0,
     }
 }
 

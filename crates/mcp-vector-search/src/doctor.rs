@@ -2,11 +2,11 @@
 //! provisioning, runtime and model, device, vector cache, the project's
 //! index and its writer) and says what to do about each problem.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use mvs_embed::{Home, VectorCache};
+use mcp_vector_search::Settings;
+use mvs_embed::VectorCache;
 use mvs_index::Project;
 use serde::Serialize;
 
@@ -19,11 +19,11 @@ struct Check {
 }
 
 /// Runs every check, prints them, and fails when any did.
-pub async fn doctor(json: bool, project: Project, model_dir: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn doctor(json: bool, project: Project, settings: &Settings) -> anyhow::Result<()> {
     let mut checks = Vec::new();
-    let home = Home::from_env()?;
+    let home = settings.home()?;
 
-    let python = std::env::var("MCP_VECTOR_SEARCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = home.python().to_string();
     let pip = Command::new(&python).args(["-m", "pip", "--version"]).output();
     checks.push(match pip {
         Ok(out) if out.status.success() => Check {
@@ -43,8 +43,9 @@ pub async fn doctor(json: bool, project: Project, model_dir: Option<PathBuf>) ->
 
     let started = Instant::now();
     // Uncached, so the probe below runs the model and leaves nothing behind.
+    let probe_settings = settings.clone();
     let loaded = tokio::task::spawn_blocking(move || {
-        crate::uncached_embedder(&mvs_embed::EmbedOptions::from_env(), model_dir.as_deref())
+        mcp_vector_search::uncached_embedder(&probe_settings, &probe_settings.embed_options())
     })
     .await?;
     let load_ms = started.elapsed().as_millis();

@@ -1,0 +1,145 @@
+//! The command line: clap's types, and the translation of `search` flags
+//! into the search arguments the MCP tools take too.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::install;
+
+/// Local hybrid semantic + keyword code search for coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-vector-search", version, about)]
+pub struct Cli {
+    /// Directory with model.onnx, tokenizer.json and model.json to use
+    /// instead of the default model (all-MiniLM-L6-v2); default
+    /// $MCP_VECTOR_SEARCH_MODEL_DIR.
+    #[arg(long, global = true)]
+    pub model_dir: Option<PathBuf>,
+    /// Log more (to stderr).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch and verify the ONNX Runtime library and the default model
+    /// (done automatically on first use).
+    Setup,
+    /// Index a project (only new and changed files unless --force).
+    Index {
+        /// Project root (default: the current directory's project).
+        path: Option<PathBuf>,
+        /// Re-index every file.
+        #[arg(long)]
+        force: bool,
+        /// Also index generated and minified files (skipped by default).
+        #[arg(long)]
+        include_generated: bool,
+        /// Print the run report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Report what a run would do (files and chunks per language, skips
+        /// by reason, largest directories, estimated time) without indexing.
+        #[arg(long, conflicts_with_all = ["force", "watch"])]
+        dry_run: bool,
+        /// After indexing, keep watching the project and index each change
+        /// as it is saved (Ctrl-C stops).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Search an indexed project.
+    Search {
+        /// What to find: behaviour in words, or an identifier.
+        query: String,
+        /// Maximum results (1-50).
+        #[arg(long, short = 'n', default_value_t = 10)]
+        limit: usize,
+        /// hybrid (default), vector or keyword (bm25).
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// Leave out results scoring below this (0-1, the same scale in
+        /// every mode).
+        #[arg(long)]
+        similarity_threshold: Option<f32>,
+        #[command(flatten)]
+        filter: Box<FilterArgs>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Project root (default: the current directory's project).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
+    },
+    /// Show what the index holds.
+    Status {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Project root (default: the current directory's project).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
+    },
+    /// Index a project (default: the current one) and show what searching it
+    /// looks like: by meaning, by identifier, and filtered.
+    Demo {
+        /// Project root (default: the current directory's project).
+        path: Option<PathBuf>,
+    },
+    /// Check Python, runtime, model, device, vector cache and the index, and
+    /// say how to fix what fails.
+    Doctor {
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Project root (default: the current directory's project).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
+    },
+    /// Register the MCP server with a client: print the configuration, or
+    /// merge it into the client's file with --write.
+    Install(install::InstallArgs),
+    /// Run the MCP server on stdio.
+    Mcp {
+        /// Project root (default: $MCP_PROJECT_ROOT, else the current directory).
+        #[arg(long)]
+        project_root: Option<PathBuf>,
+    },
+}
+
+/// Filters of `search`, applied in both lanes before ranking. The long
+/// names are the `search_code` tool's argument names; the short spellings
+/// of earlier versions stay as aliases.
+#[derive(Debug, Default, clap::Args)]
+pub struct FilterArgs {
+    /// Only this language (repeatable): rust, python, typescript, ...
+    #[arg(long, value_name = "LANG")]
+    pub language: Vec<String>,
+    /// Only paths matching this glob (repeatable): 'src/**/*.rs', '*.py'.
+    #[arg(long, value_name = "GLOB")]
+    pub files: Vec<String>,
+    /// Leave out paths matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Only this file extension (repeatable): .rs, .py.
+    #[arg(long = "file-extensions", visible_alias = "ext", value_name = "EXT")]
+    pub file_extensions: Vec<String>,
+    /// Only this chunk kind (repeatable): function, method, class, struct, ...
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// Only the definition with this name or qualified name.
+    #[arg(long, visible_alias = "name")]
+    pub function_name: Option<String>,
+    /// Only this class/type and what it contains.
+    #[arg(long, visible_alias = "in", value_name = "TYPE")]
+    pub class_name: Option<String>,
+    /// Only test files.
+    #[arg(long, conflicts_with = "exclude_tests")]
+    pub tests_only: bool,
+    /// Leave out test files.
+    #[arg(long)]
+    pub exclude_tests: bool,
+}
