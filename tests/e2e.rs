@@ -1069,3 +1069,72 @@ async fn two_servers_share_one_index() {
     first.cancel().await.unwrap();
     second.cancel().await.unwrap();
 }
+
+/// Longer than twice the watcher's debounce (150 ms): events before such a
+/// pause have been acted on.
+const DEBOUNCE_QUIET: Duration = Duration::from_millis(400);
+
+/// The watcher reacts to content changes only: reading every file (an
+/// agent's `cat`, the indexer's own reads) starts no run, while an atomic
+/// save (write a temporary file, rename it over the original) is indexed.
+/// Reads once made the server start a job several times a second, forever.
+#[tokio::test]
+async fn watcher_ignores_reads_and_indexes_atomic_saves() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path().to_path_buf();
+    std::fs::write(root.join("a.py"), "def a(): pass\n").unwrap();
+    let indexed = Command::new(BIN).arg("index").arg(&root).output().unwrap();
+    assert!(indexed.status.success(), "{}", String::from_utf8_lossy(&indexed.stderr));
+    let client = serve_fixture(&root, true).await;
+    // Let the watch start before reading.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let read_everything_for = |how_long: Duration| {
+        let root = root.clone();
+        async move {
+            let until = Instant::now() + how_long;
+            while Instant::now() < until {
+                // `cat` and `ls` from another process, as an agent's shell does.
+                let cat = Command::new("sh")
+                    .arg("-c")
+                    .arg("ls -la . >/dev/null && cat *.py >/dev/null")
+                    .current_dir(&root)
+                    .status()
+                    .unwrap();
+                assert!(cat.success());
+                // Quiet longer than the watcher's debounce, so that each read
+                // would be acted on.
+                tokio::time::sleep(DEBOUNCE_QUIET).await;
+            }
+            tokio::time::sleep(DEBOUNCE_QUIET).await;
+        }
+    };
+    read_everything_for(Duration::from_secs(2)).await;
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert!(status["job"].is_null(), "reads started a job: {status:#}");
+
+    std::fs::write(root.join(".a.py.tmp"), "def atomically_saved(): pass\n").unwrap();
+    std::fs::rename(root.join(".a.py.tmp"), root.join("a.py")).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = call(
+            &client,
+            "search_code",
+            json!({"query": "atomically_saved", "search_mode": "keyword"}),
+        )
+        .await;
+        if results(&found).iter().any(|r| r["file_path"] == "a.py") {
+            break;
+        }
+        assert!(Instant::now() < until, "the atomic save was not indexed: {found:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after_save = call(&client, "get_project_status", json!({})).await;
+    let job_id = after_save["job"]["job_id"].clone();
+    assert!(job_id.is_string(), "{after_save:#}");
+
+    read_everything_for(Duration::from_secs(2)).await;
+    let idle = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(idle["job"]["job_id"], job_id, "reads started another job: {idle:#}");
+    client.cancel().await.unwrap();
+}

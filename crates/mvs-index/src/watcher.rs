@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+use notify_debouncer_full::notify::{self, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debouncer_opt};
 use tokio::sync::{mpsc, watch};
 
 use crate::IndexError;
@@ -31,16 +32,18 @@ const LOCKED_RETRY: Duration = Duration::from_secs(1);
 /// Changed paths of a project, as they happen.
 pub struct Watcher {
     // Dropping the debouncer stops the OS watch.
-    _debouncer: Debouncer<RecommendedWatcher>,
+    _debouncer: Debouncer<RecommendedWatcher, NoCache>,
     changes: mpsc::UnboundedReceiver<Vec<PathBuf>>,
 }
 
 impl Watcher {
-    /// Watches `project` recursively. Paths the project excludes (defaults
-    /// such as `target/` and `node_modules/`, the project ignore file, the
-    /// index itself, git's own directory) never wake the caller; git's
-    /// ignore rules are applied by the scoped run, which uses the same walk
-    /// as a full one.
+    /// Watches `project` recursively for content changes: files created,
+    /// written, renamed or deleted. Reads and opens (an agent's `cat`, the
+    /// indexer's own reads), metadata-only changes and paths the project
+    /// excludes (defaults such as `target/` and `node_modules/`, the project
+    /// ignore file, the index itself, git's own directory) never wake the
+    /// caller; git's ignore rules are applied by the scoped run, which uses
+    /// the same walk as a full one.
     pub fn start(project: &Project) -> Result<Self, IndexError> {
         let (tx, changes) = mpsc::unbounded_channel();
         let excludes = ProjectIgnore::new(project);
@@ -50,7 +53,8 @@ impl Watcher {
             Ok(events) => {
                 let paths: Vec<PathBuf> = events
                     .into_iter()
-                    .map(|event| event.path)
+                    .filter(|event| changes_content(&event.kind))
+                    .flat_map(|event| event.event.paths)
                     .filter(|path| {
                         !path.starts_with(&index_dir)
                             && !path.starts_with(&git_dir)
@@ -62,15 +66,24 @@ impl Watcher {
                     let _ = tx.send(paths);
                 }
             }
-            Err(err) => tracing::warn!("file watcher error: {err}"),
+            Err(errors) => tracing::warn!("file watcher errors: {errors:?}"),
         };
-        let io_error = |err: notify_debouncer_mini::notify::Error| IndexError::Io {
+        let io_error = |err: notify::Error| IndexError::Io {
             path: project.root().to_path_buf(),
             source: std::io::Error::other(format!("cannot watch for changes: {err}")),
         };
-        let mut debouncer = new_debouncer(DEBOUNCE, handler).map_err(io_error)?;
+        // No file-id cache: building it walks the whole tree (dependency and
+        // build directories included) at start, and renames are handled as
+        // a delete plus a create of paths anyway.
+        let mut debouncer = new_debouncer_opt::<_, RecommendedWatcher, NoCache>(
+            DEBOUNCE,
+            None,
+            handler,
+            NoCache,
+            notify::Config::default(),
+        )
+        .map_err(io_error)?;
         debouncer
-            .watcher()
             .watch(project.root(), RecursiveMode::Recursive)
             .map_err(io_error)?;
         Ok(Self {
@@ -130,6 +143,21 @@ where
     }
 }
 
+/// Whether an event can change what a file holds: creation, writes
+/// (including the close that ends a write), renames, removal. Opens, reads,
+/// closes after reading and metadata changes (permissions, times) cannot;
+/// reacting to them made every read of a file (and the indexer's own reads
+/// of the files it indexes) start another run, forever.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+    }
+}
+
 /// The options of a watcher's run over `scope` (with its own cancel flag).
 pub fn scoped_options(options: &IndexOptions, scope: Scope) -> IndexOptions {
     IndexOptions {
@@ -159,4 +187,32 @@ pub async fn watch_with_pipeline<E: TextEmbedder + 'static>(
         on_run,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use notify_debouncer_full::notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+
+    use super::*;
+
+    #[test]
+    fn only_content_changes_wake_the_watcher() {
+        let changes = [
+            EventKind::Create(CreateKind::File),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Content)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+        ];
+        let not_changes = [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+            EventKind::Other,
+        ];
+        assert!(changes.iter().all(changes_content));
+        assert!(!not_changes.iter().any(changes_content));
+    }
 }
