@@ -22,6 +22,10 @@ pub enum ToolError {
         /// The whole message; it names `field`.
         message: String,
     },
+    /// The server's project root is missing, not a directory or unreadable;
+    /// the message names where the root came from, its value and the fix.
+    /// Every tool answers it: the server still completes the handshake.
+    BadProjectRoot(String),
     /// The project has no index yet; the message says to call
     /// `index_project`.
     NotIndexed(String),
@@ -66,6 +70,7 @@ impl std::fmt::Display for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::InvalidArgument { message, .. }
+            | Self::BadProjectRoot(message)
             | Self::NotIndexed(message)
             | Self::Busy { message, .. }
             | Self::ModelUnavailable(message)

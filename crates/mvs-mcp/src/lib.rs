@@ -3,10 +3,13 @@
 //!
 //! The handshake never waits for the model or the index: the embedder loads
 //! in the background after start-up (or on first need), and indexing runs as
-//! a background job whose progress `get_project_status` reports.
+//! a background job whose progress `get_project_status` reports. Nor does
+//! it fail on a bad project root: every tool then answers why and the fix.
 //!
 //! * `server`: [`SearchServer`], [`ServerOptions`], [`serve_stdio`], the
 //!   state calls share, warm-up and the file watcher.
+//! * `root`: [`ProjectRoot`], the root to serve and where it came from
+//!   ([`RootSource`]); a bad one becomes every tool's error.
 //! * `tools`: the tool handlers.
 //! * `args`: the tools' arguments and their schemas.
 //! * `jobs`: background indexing jobs, cancelling, progress notifications.
@@ -18,10 +21,12 @@ mod args;
 mod error;
 mod jobs;
 mod render;
+mod root;
 mod server;
 mod tools;
 
 pub use args::{GetChunkArgs, IndexProjectArgs, SearchCodeArgs, SearchContextArgs, SearchSimilarArgs, StatusArgs};
 pub use error::ToolError;
 pub use render::render_results;
+pub use root::{ProjectRoot, RootSource};
 pub use server::{EmbedderLoader, SearchServer, ServerOptions, serve_stdio};

@@ -2,7 +2,6 @@
 //! open index, the job slot), start-up over stdio, model warm-up and the
 //! file watcher.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use mvs_embed::Embedder;
@@ -13,8 +12,8 @@ use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
 use tokio::sync::OnceCell;
 
-use crate::ToolError;
 use crate::jobs::{Job, Jobs};
+use crate::{ProjectRoot, ToolError};
 
 /// Loads the embedding model; the server calls it at most once. The error
 /// says why the model is unavailable.
@@ -45,7 +44,8 @@ const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repos
 
 /// What every call of one server shares.
 pub(crate) struct Shared {
-    pub(crate) project: Project,
+    /// The project, or why its root cannot be served (every tool's answer).
+    project: Result<Project, ToolError>,
     pub(crate) options: ServerOptions,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<Embedder>>,
@@ -56,6 +56,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The project; [`ToolError::BadProjectRoot`] when its root is unusable.
+    pub(crate) fn project(&self) -> Result<&Project, ToolError> {
+        self.project.as_ref().map_err(Clone::clone)
+    }
+
     /// The project's index, opened once and reused while current; a missing
     /// index is [`ToolError::NotIndexed`].
     pub(crate) async fn store(&self) -> Result<Arc<Store>, ToolError> {
@@ -63,7 +68,7 @@ impl Shared {
         if let Some(store) = slot.as_ref().filter(|store| store.is_current()) {
             return Ok(Arc::clone(store));
         }
-        let store = Arc::new(mvs_index::open_index(&self.project).await?);
+        let store = Arc::new(mvs_index::open_index(self.project()?).await?);
         *slot = Some(Arc::clone(&store));
         Ok(store)
     }
@@ -102,8 +107,9 @@ impl Shared {
         let shared = Arc::clone(self);
         self.jobs
             .start(Arc::clone(&options.cancel), move |progress| async move {
+                let project = shared.project()?;
                 let embedder = shared.embedder().await?;
-                Ok(mvs_index::index_project(&shared.project, embedder, &options, &progress).await?)
+                Ok(mvs_index::index_project(project, embedder, &options, &progress).await?)
             })
     }
 }
@@ -116,12 +122,14 @@ pub struct SearchServer {
 }
 
 impl SearchServer {
-    /// A server for `project`; `loader` loads the embedding model when first
-    /// needed; `options` are fixed for the server's life.
-    pub fn new(project: Project, loader: EmbedderLoader, options: ServerOptions) -> Self {
+    /// A server for the project at `root`; `loader` loads the embedding
+    /// model when first needed; `options` are fixed for the server's life.
+    /// A root that cannot be served does not fail here: every tool answers
+    /// why (see [`ProjectRoot::open`]).
+    pub fn new(root: &ProjectRoot, loader: EmbedderLoader, options: ServerOptions) -> Self {
         Self {
             shared: Arc::new(Shared {
-                project,
+                project: root.open(),
                 options,
                 loader,
                 embedder: OnceCell::new(),
@@ -135,13 +143,16 @@ impl SearchServer {
     /// Keeps the index fresh: changed files are indexed as background jobs
     /// (one at a time, after any running job), once the project has an
     /// index. Runs blocked by another process's writer lock are retried by
-    /// the watcher.
+    /// the watcher. Nothing to watch when the root is unusable.
     pub fn watch_changes(&self) {
+        let Ok(project) = self.shared.project().cloned() else {
+            return;
+        };
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move {
-            let project = shared.project.clone();
             let run = |scope: Scope| {
                 let shared = Arc::clone(&shared);
+                let index_dir = project.index_dir().to_path_buf();
                 async move {
                     if shared.store().await.is_err() {
                         // Nothing to keep fresh before the first index_project.
@@ -158,10 +169,7 @@ impl SearchServer {
                         }
                         return match job.outcome() {
                             Some(Ok(report)) => Ok(report),
-                            Some(Err(ToolError::Busy { pid, .. })) => Err(IndexError::LockHeld {
-                                index_dir: shared.project.index_dir().to_path_buf(),
-                                pid,
-                            }),
+                            Some(Err(ToolError::Busy { pid, .. })) => Err(IndexError::LockHeld { index_dir, pid }),
                             Some(Err(err)) => Err(IndexError::Task(err.to_string())),
                             None => Err(IndexError::Task("the job vanished".into())),
                         };
@@ -200,21 +208,29 @@ impl ServerHandler for SearchServer {
     }
 }
 
-/// Serves the project at `project_root` over stdio until the client
-/// disconnects. Errors: the root is not a directory, the handshake failed,
-/// or the transport broke.
-pub async fn serve_stdio(project_root: PathBuf, loader: EmbedderLoader, options: ServerOptions) -> Result<(), String> {
-    let project = Project::new(&project_root).map_err(|err| err.to_string())?;
+/// Serves the project at `root` over stdio until the client disconnects.
+/// A root that cannot be served still completes the handshake: every tool
+/// then answers why (the model is not loaded and nothing is watched).
+/// Errors: the handshake failed, or the transport broke.
+pub async fn serve_stdio(
+    root: impl Into<ProjectRoot>,
+    loader: EmbedderLoader,
+    options: ServerOptions,
+) -> Result<(), String> {
     let watch = options.watch;
-    let server = SearchServer::new(project, loader, options);
+    let server = SearchServer::new(&root.into(), loader, options);
     let running = server
         .clone()
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|err| format!("MCP handshake failed: {err}"))?;
-    server.warm_up();
-    if watch {
-        server.watch_changes();
+    if let Err(err) = server.shared.project() {
+        tracing::warn!("{err}");
+    } else {
+        server.warm_up();
+        if watch {
+            server.watch_changes();
+        }
     }
     running.waiting().await.map_err(|err| err.to_string())?;
     Ok(())

@@ -31,6 +31,7 @@ impl SearchServer {
         annotations(read_only_hint = true)
     )]
     async fn search_code(&self, Parameters(args): Parameters<SearchCodeArgs>) -> Answer {
+        let project = self.shared.project()?;
         let query = Query::from_args(SearchArgs {
             query: args.query,
             mode: args.search_mode,
@@ -54,7 +55,7 @@ impl SearchServer {
         } else {
             None
         };
-        let response = mvs_index::search_response(&self.shared.project, &store, embedder, &query).await?;
+        let response = mvs_index::search_response(project, &store, embedder, &query).await?;
         Ok(shaped(&response, detail, max_tokens))
     }
 
@@ -69,7 +70,7 @@ impl SearchServer {
         Parameters(args): Parameters<IndexProjectArgs>,
         context: RequestContext<RoleServer>,
     ) -> Answer {
-        let project = &self.shared.project;
+        let project = self.shared.project()?;
         let scope = match args.paths.as_ref().filter(|paths| !paths.is_empty()) {
             Some(paths) => {
                 let resolved = paths
@@ -129,6 +130,7 @@ impl SearchServer {
         annotations(read_only_hint = true)
     )]
     async fn search_context(&self, Parameters(args): Parameters<SearchContextArgs>) -> Answer {
+        let project = self.shared.project()?;
         if args.description.trim().is_empty() {
             return Err(ToolError::invalid("description", "description must not be empty"));
         }
@@ -151,7 +153,7 @@ impl SearchServer {
         let mut lists = Vec::with_capacity(texts.len());
         for text in texts {
             let query = Query { text, ..query.clone() };
-            lists.push(mvs_index::search(&self.shared.project, &store, Some(Arc::clone(&embedder)), &query).await?);
+            lists.push(mvs_index::search(project, &store, Some(Arc::clone(&embedder)), &query).await?);
         }
         let results = mvs_store::rank::merge(lists, query.limit);
         let response = SearchResponse::new(&store, args.description, results);
@@ -164,9 +166,9 @@ impl SearchServer {
         annotations(read_only_hint = true)
     )]
     async fn search_similar(&self, Parameters(args): Parameters<SearchSimilarArgs>) -> Answer {
+        let project = self.shared.project()?;
         let limit = checked_limit(args.limit)?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
-        let project = &self.shared.project;
         let source = match (args.chunk_id, args.file_path) {
             (Some(id), _) => SimilarTo::Chunk(id),
             (None, Some(path)) => {
@@ -199,6 +201,7 @@ impl SearchServer {
         annotations(read_only_hint = true)
     )]
     async fn get_chunk(&self, Parameters(args): Parameters<GetChunkArgs>) -> Answer {
+        let project = self.shared.project()?;
         let context = args.context_lines.unwrap_or(0);
         if context > MAX_CONTEXT_LINES {
             return Err(ToolError::invalid(
@@ -231,7 +234,6 @@ impl SearchServer {
             }
             (None, None) => return Err(ToolError::invalid("chunk_id", "give chunk_id, or file_path with lines")),
         };
-        let project = &self.shared.project;
         let real = project.resolve(&file_path)?;
         let text = match std::fs::read(&real) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -265,7 +267,7 @@ impl SearchServer {
         annotations(read_only_hint = true)
     )]
     async fn get_project_status(&self, Parameters(_args): Parameters<StatusArgs>) -> Answer {
-        let status = mvs_index::project_status(&self.shared.project).await?;
+        let status = mvs_index::project_status(self.shared.project()?).await?;
         let mut value = serde_json::to_value(&status).unwrap_or_default();
         let job = self.shared.jobs.latest().map(|job| job.describe());
         if job.as_ref().is_some_and(|job| job["state"] == "running") {
@@ -288,7 +290,7 @@ impl SearchServer {
     /// `index_project` with `dry_run`: the survey and time estimate.
     async fn dry_run(&self, options: mvs_index::IndexOptions) -> Answer {
         let embedder = self.shared.embedder().await?;
-        let project = self.shared.project.clone();
+        let project = self.shared.project()?.clone();
         let dry_run =
             tokio::task::spawn_blocking(move || mvs_index::dry_run(&project, options.chunk_options, &*embedder))
                 .await
