@@ -1138,3 +1138,79 @@ async fn watcher_ignores_reads_and_indexes_atomic_saves() {
     assert_eq!(idle["job"]["job_id"], job_id, "reads started another job: {idle:#}");
     client.cancel().await.unwrap();
 }
+
+/// Read-only commands never write: `status` where there is no index leaves
+/// the directory empty and exits 3 (text and JSON), as does the MCP
+/// `get_project_status`; from a subdirectory of an indexed project, `status`
+/// finds the project and says which rule chose its root.
+#[tokio::test]
+async fn status_is_read_only_and_finds_the_enclosing_project() {
+    let empty = tempfile::tempdir().unwrap();
+    let listing = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
+    for json in [false, true] {
+        let mut status = Command::new(BIN);
+        status.arg("status").current_dir(empty.path());
+        if json {
+            status.arg("--json");
+        }
+        let output = status.output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(listing(empty.path()), 0, "status wrote into an unindexed directory");
+    }
+    let flagged = Command::new(BIN)
+        .args(["status", "--project-root"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(flagged.status.code(), Some(3));
+    let client = serve_fixture(empty.path(), true).await;
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(status["state"], "not_indexed", "{status:#}");
+    client.cancel().await.unwrap();
+    assert_eq!(
+        listing(empty.path()),
+        0,
+        "get_project_status wrote into an unindexed directory"
+    );
+
+    let project = fixture_project();
+    let indexed = Command::new(BIN).arg("index").arg(project.path()).output().unwrap();
+    assert!(indexed.status.success(), "{}", String::from_utf8_lossy(&indexed.stderr));
+    let output = Command::new(BIN)
+        .args(["status", "--json"])
+        .current_dir(project.path().join("src"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["root_chosen_by"], "nearest_index", "{status:#}");
+    let real_root = project.path().canonicalize().unwrap();
+    assert_eq!(
+        status["project_root"].as_str().map(Path::new),
+        Some(real_root.as_path())
+    );
+
+    // The server started in a subdirectory with no root given (as a client
+    // launched there does) serves the same project by the same rule.
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp")
+            .env_remove("MCP_PROJECT_ROOT")
+            .env("MCP_ENABLE_FILE_WATCHING", "0")
+            .current_dir(project.path().join("src"));
+    }))
+    .unwrap();
+    let client = ().serve(transport).await.expect("initialize");
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(status["state"], "ready", "{status:#}");
+    assert_eq!(status["root_chosen_by"], "nearest_index", "{status:#}");
+    assert_eq!(
+        status["project_root"].as_str().map(Path::new),
+        Some(real_root.as_path())
+    );
+    client.cancel().await.unwrap();
+}

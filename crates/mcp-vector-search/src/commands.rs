@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use mcp_vector_search::{Settings, load_embedder, uncached_embedder};
 use mvs_embed::Verify;
-use mvs_index::{IndexOptions, Progress, Project, Query, SearchArgs};
+use mvs_index::{IndexError, IndexOptions, Progress, Project, Query, SearchArgs};
 
 use crate::cli::FilterArgs;
 use tokio::sync::watch;
@@ -272,14 +272,24 @@ pub async fn search(args: SearchArgs, json: bool, project: Project, settings: &S
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// `status`: what the index holds.
+/// `status`: what the index holds. Read-only; where there is no index it
+/// says so and fails with the not-indexed exit code (3).
 pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
     let status = mvs_index::project_status(&project).await?;
+    let not_indexed = || Err(IndexError::NotIndexed(status.project_root.clone()).into());
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
-        return Ok(());
+        return if status.state == "not_indexed" {
+            not_indexed()
+        } else {
+            Ok(())
+        };
     }
-    println!("project:  {}", status.project_root.display());
+    println!(
+        "project:  {} (root: {})",
+        status.project_root.display(),
+        status.root_chosen_by.as_str()
+    );
     println!("state:    {}", status.state);
     println!("files:    {} ({} indexed)", status.files, status.indexed_files);
     println!("chunks:   {} ({} with vectors)", status.chunks, status.vectors);
@@ -300,6 +310,9 @@ pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
             "{purpose}: {} rows, {} newer rows scanned until folded in",
             index.indexed_rows, index.unindexed_rows
         );
+    }
+    if status.state == "not_indexed" {
+        return not_indexed();
     }
     if let Some(run) = &status.last_run {
         println!(

@@ -9,7 +9,6 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Parser;
 use mcp_vector_search::Settings;
 use mvs_index::IndexError;
@@ -148,9 +147,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             install::install(args, project.root())
         }
         Command::Mcp { project_root } => {
-            let root = match project_root.or_else(|| settings.project_root.clone()) {
-                Some(root) => root,
-                None => std::env::current_dir().context("cannot read the current directory")?,
+            // A bad root is every tool's error, not an exit before the handshake.
+            let root = match (project_root, settings.project_root.clone()) {
+                (Some(root), _) => mvs_mcp::ProjectRoot::new(root, mvs_mcp::RootSource::Flag("--project-root")),
+                (None, Some(root)) => mvs_mcp::ProjectRoot::new(root, mvs_mcp::RootSource::Env("MCP_PROJECT_ROOT")),
+                (None, None) => mvs_mcp::ProjectRoot::new(
+                    std::env::current_dir().unwrap_or_else(|_| ".".into()),
+                    mvs_mcp::RootSource::WorkingDirectory,
+                ),
             };
             let options = mvs_mcp::ServerOptions {
                 index: settings.index_options(),

@@ -39,7 +39,7 @@ pub use embedder::TextEmbedder;
 pub use memory::MemoryMonitor;
 pub use options::IndexOptions;
 pub use pipeline::{PARSED_QUEUE, index_project};
-pub use project::{INDEX_DIR_NAME, Project, WriterLock};
+pub use project::{INDEX_DIR_NAME, Project, RootRule, WriterLock};
 pub use query::{DEFAULT_LIMIT, InvalidArgument, MAX_LIMIT, Query, SearchArgs, checked_limit};
 pub use report::{IndexReport, Progress};
 pub use search::{SearchResponse, SimilarTo, search, search_response, search_similar};

@@ -14,6 +14,35 @@ pub const INDEX_DIR_NAME: &str = ".mcp-vector-search";
 pub struct Project {
     root: PathBuf,
     index_dir: PathBuf,
+    chosen_by: RootRule,
+}
+
+/// Which rule chose a project's root: the same rule for the CLI and the MCP
+/// server, reported by `status` and `get_project_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootRule {
+    /// Given by the caller (`--project-root`, `MCP_PROJECT_ROOT`, a path
+    /// argument).
+    Given,
+    /// The nearest ancestor of the working directory holding an index.
+    NearestIndex,
+    /// The top of the git work tree holding the working directory.
+    GitWorkTree,
+    /// The working directory itself (no index or git work tree above it).
+    WorkingDirectory,
+}
+
+impl RootRule {
+    /// The rule's name, as serialised (`given`, `nearest_index`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Given => "given",
+            Self::NearestIndex => "nearest_index",
+            Self::GitWorkTree => "git_work_tree",
+            Self::WorkingDirectory => "working_directory",
+        }
+    }
 }
 
 impl Project {
@@ -28,11 +57,17 @@ impl Project {
             return Err(IndexError::NotADirectory(root));
         }
         let index_dir = root.join(INDEX_DIR_NAME);
-        Ok(Self { root, index_dir })
+        Ok(Self {
+            root,
+            index_dir,
+            chosen_by: RootRule::Given,
+        })
     }
 
-    /// The project containing `start`: the nearest ancestor holding an index,
-    /// else the nearest holding `.git`, else `start` itself.
+    /// The project containing `start` (the working directory): the nearest
+    /// ancestor holding an index, else the top of the git work tree (the
+    /// nearest ancestor holding `.git`, a directory or a worktree's file),
+    /// else `start` itself. [`Project::chosen_by`] says which.
     pub fn containing(start: &Path) -> Result<Self, IndexError> {
         let start = start.canonicalize().map_err(|source| IndexError::Io {
             path: start.to_path_buf(),
@@ -44,8 +79,20 @@ impl Project {
                 .find(|dir| dir.join(marker).exists())
                 .map(Path::to_path_buf)
         };
-        let root = with(INDEX_DIR_NAME).or_else(|| with(".git")).unwrap_or(start);
-        Self::new(&root)
+        let (root, rule) = match (with(INDEX_DIR_NAME), with(".git")) {
+            (Some(root), _) => (root, RootRule::NearestIndex),
+            (None, Some(root)) => (root, RootRule::GitWorkTree),
+            (None, None) => (start, RootRule::WorkingDirectory),
+        };
+        Ok(Self {
+            chosen_by: rule,
+            ..Self::new(&root)?
+        })
+    }
+
+    /// Which rule chose this root.
+    pub fn chosen_by(&self) -> RootRule {
+        self.chosen_by
     }
 
     /// The real path of `path` (relative to the root, or absolute), which
@@ -128,12 +175,20 @@ impl Project {
         Ok(())
     }
 
-    /// Whether another process holds the writer lock now.
+    /// Whether another process holds the writer lock now, and its pid (0
+    /// when unknown). Read-only: no index directory or lock file means no
+    /// writer, and nothing is created; the probe takes a shared lock for a
+    /// moment, which only a writer's exclusive lock conflicts with.
     pub fn writer_active(&self) -> Option<u32> {
-        match WriterLock::try_acquire(self) {
-            Ok(_lock) => None,
-            Err(IndexError::LockHeld { pid, .. }) => Some(pid.unwrap_or(0)),
-            Err(_) => None,
+        let mut file = File::open(self.index_dir.join(LOCK_FILE)).ok()?;
+        match file.try_lock_shared() {
+            Ok(()) => None,
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Some(holder.trim().parse().unwrap_or(0))
+            }
+            Err(TryLockError::Error(_)) => None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use mvs_store::Store;
 use serde::Serialize;
 
-use crate::project::Project;
+use crate::project::{Project, RootRule};
 use crate::report::IndexReport;
 use crate::{IndexError, run_record};
 
@@ -28,6 +28,9 @@ pub struct ProjectStatus {
     pub state: String,
     /// The project root.
     pub project_root: PathBuf,
+    /// Which rule chose the root (given, nearest index, git work tree,
+    /// working directory).
+    pub root_chosen_by: RootRule,
     /// Files recorded (indexed or skipped).
     pub files: usize,
     /// Files parsed into chunks.
@@ -54,13 +57,15 @@ pub struct ProjectStatus {
     pub writer_pid: Option<u32>,
 }
 
-/// Reads the index's status without loading the model.
+/// Reads the index's status without loading the model. Read-only: nothing
+/// is created or changed on disk, even where there is no index.
 pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexError> {
     let writer_pid = project.writer_active();
     let last_run = run_record::load(project);
     let mut status = ProjectStatus {
         state: "not_indexed".into(),
         project_root: project.root().to_path_buf(),
+        root_chosen_by: project.chosen_by(),
         files: 0,
         indexed_files: 0,
         chunks: 0,

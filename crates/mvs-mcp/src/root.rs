@@ -22,8 +22,6 @@ pub enum RootSource {
     /// else the directory itself; see [`Project::containing`]), the same
     /// rule as the CLI's.
     WorkingDirectory,
-    /// A path whose origin the caller did not say.
-    Unspecified,
 }
 
 /// The project root to serve and where it came from.
@@ -73,13 +71,6 @@ impl ProjectRoot {
     }
 }
 
-/// Paths of unknown origin: the binary before it says where its root came from.
-impl From<PathBuf> for ProjectRoot {
-    fn from(path: PathBuf) -> Self {
-        Self::new(path, RootSource::Unspecified)
-    }
-}
-
 /// The root as the user set it: `the project root MCP_PROJECT_ROOT=/x`,
 /// `the project root --project-root /x`, ...
 impl fmt::Display for ProjectRoot {
@@ -89,7 +80,6 @@ impl fmt::Display for ProjectRoot {
             RootSource::Flag(flag) => write!(f, "the project root {flag} {path}"),
             RootSource::Env(var) => write!(f, "the project root {var}={path}"),
             RootSource::WorkingDirectory => write!(f, "the project root (the working directory) {path}"),
-            RootSource::Unspecified => write!(f, "the project root {path}"),
         }
     }
 }
@@ -112,9 +102,6 @@ impl RootSource {
                     "start the server from inside the repository to search, or set MCP_PROJECT_ROOT to it, {RESTART}"
                 )
             }
-            Self::Unspecified => format!(
-                "set MCP_PROJECT_ROOT (or pass --project-root) to the repository to search, or start the server from inside it, {RESTART}"
-            ),
         }
     }
 }

@@ -212,13 +212,9 @@ impl ServerHandler for SearchServer {
 /// A root that cannot be served still completes the handshake: every tool
 /// then answers why (the model is not loaded and nothing is watched).
 /// Errors: the handshake failed, or the transport broke.
-pub async fn serve_stdio(
-    root: impl Into<ProjectRoot>,
-    loader: EmbedderLoader,
-    options: ServerOptions,
-) -> Result<(), String> {
+pub async fn serve_stdio(root: ProjectRoot, loader: EmbedderLoader, options: ServerOptions) -> Result<(), String> {
     let watch = options.watch;
-    let server = SearchServer::new(&root.into(), loader, options);
+    let server = SearchServer::new(&root, loader, options);
     let running = server
         .clone()
         .serve(rmcp::transport::stdio())
