@@ -1,7 +1,9 @@
 //! Background indexing jobs: at most one runs per server; clients follow it
 //! by id, by polling `get_project_status` or through progress
-//! notifications, and may cancel it.
+//! notifications, and may cancel it. The last few jobs stay on record with
+//! who started them, so a watcher run never hides a client's job.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,11 +16,35 @@ use tokio::sync::watch;
 
 use crate::ToolError;
 
+/// How many jobs [`Jobs`] keeps on record, newest first.
+pub const KEPT_JOBS: usize = 5;
+
+/// Who started a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client's `index_project` call.
+    Client,
+    /// The file watcher, after files changed.
+    Watcher,
+}
+
+impl Origin {
+    /// The name tools report: `client` or `watcher`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Watcher => "watcher",
+        }
+    }
+}
+
 /// A running or finished indexing job; clones follow the same job.
 #[derive(Clone)]
 pub struct Job {
     /// `index-<n>`, unique within the server.
     pub id: String,
+    /// Who started it.
+    pub origin: Origin,
     /// The run's progress; its sender is dropped when the job ends.
     pub progress: watch::Receiver<Progress>,
     /// `None` while running, then the run's result.
@@ -48,8 +74,9 @@ impl Job {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
-    /// The job as tools report it: `job_id`, `state` (`running`, `done`,
-    /// `failed`), `progress`, and the `report` or `error` once it ended.
+    /// The job as tools report it: `job_id`, `origin` (`client`,
+    /// `watcher`), `state` (`running`, `done`, `failed`), `progress`, and
+    /// the `report` or `error` once it ended.
     pub fn describe(&self) -> Value {
         let (state, report, error) = match self.outcome() {
             None => ("running", None, None),
@@ -58,6 +85,7 @@ impl Job {
         };
         json!({
             "job_id": self.id,
+            "origin": self.origin.as_str(),
             "state": state,
             "progress": self.progress.borrow().clone(),
             "report": report,
@@ -66,48 +94,67 @@ impl Job {
     }
 }
 
-/// The server's job slot: the latest job, and the next job number.
+/// The server's jobs: the last [`KEPT_JOBS`], newest first (only the newest
+/// can be running; the newest client job always stays), and the next job
+/// number.
 pub struct Jobs {
-    latest: Mutex<Option<Job>>,
+    recent: Mutex<VecDeque<Job>>,
     next_id: AtomicU64,
 }
 
 impl Default for Jobs {
     fn default() -> Self {
         Self {
-            latest: Mutex::new(None),
+            recent: Mutex::new(VecDeque::with_capacity(KEPT_JOBS + 1)),
             next_id: AtomicU64::new(1),
         }
     }
 }
 
 impl Jobs {
-    /// The running job, or a new one running `work` in the background.
-    /// `work` gets the progress sender and runs with `cancel` as its cancel
-    /// flag. Returns the job and whether it was already running (then
-    /// `work` is not called).
-    pub fn start<Work, Run>(&self, cancel: Arc<AtomicBool>, work: Work) -> Result<(Job, bool), ToolError>
+    /// The running job, or a new one started by `origin` running `work` in
+    /// the background. `work` gets the progress sender and runs with
+    /// `cancel` as its cancel flag. Returns the job and whether it was
+    /// already running (then `work` is not called).
+    pub fn start<Work, Run>(
+        &self,
+        origin: Origin,
+        cancel: Arc<AtomicBool>,
+        work: Work,
+    ) -> Result<(Job, bool), ToolError>
     where
         Work: FnOnce(Arc<watch::Sender<Progress>>) -> Run,
         Run: Future<Output = Result<IndexReport, ToolError>> + Send + 'static,
     {
-        let mut slot = self
-            .latest
+        let mut recent = self
+            .recent
             .lock()
             .map_err(|_| ToolError::Internal("job state poisoned".into()))?;
-        if let Some(job) = slot.as_ref().filter(|job| job.is_running()) {
+        if let Some(job) = recent.front().filter(|job| job.is_running()) {
             return Ok((job.clone(), true));
         }
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
         let progress_tx = Arc::new(progress_tx);
         let job = Job {
             id: format!("index-{}", self.next_id.fetch_add(1, Ordering::Relaxed)),
+            origin,
             progress: progress_rx,
             outcome: Arc::new(Mutex::new(None)),
             cancel,
         };
-        *slot = Some(job.clone());
-        drop(slot);
+        recent.push_front(job.clone());
+        if recent.len() > KEPT_JOBS {
+            // Drop the oldest, unless it is the newest client job: a burst
+            // of watcher runs must not hide what a client started.
+            let oldest = recent.len() - 1;
+            let newest_client = recent.iter().position(|job| job.origin == Origin::Client);
+            recent.remove(if newest_client == Some(oldest) {
+                oldest - 1
+            } else {
+                oldest
+            });
+        }
+        drop(recent);
         let outcome = Arc::clone(&job.outcome);
         let run = work(Arc::clone(&progress_tx));
         tokio::spawn(async move {
@@ -125,14 +172,29 @@ impl Jobs {
         Ok((job, false))
     }
 
-    /// The latest job, running or ended.
-    pub fn latest(&self) -> Option<Job> {
-        self.latest.lock().ok().and_then(|slot| slot.clone())
+    /// The jobs on record, newest first.
+    pub fn recent(&self) -> Vec<Job> {
+        self.recent
+            .lock()
+            .map(|recent| recent.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The job a client most wants to see: the running one, else the newest
+    /// a client started, else the newest.
+    pub fn shown(&self) -> Option<Job> {
+        let recent = self.recent();
+        let running = recent.first().filter(|job| job.is_running());
+        let client = || recent.iter().find(|job| job.origin == Origin::Client);
+        running.or_else(client).or(recent.first()).cloned()
     }
 
     /// The running job, if any.
     pub fn running(&self) -> Option<Job> {
-        self.latest().filter(Job::is_running)
+        self.recent
+            .lock()
+            .ok()
+            .and_then(|recent| recent.front().filter(|job| job.is_running()).cloned())
     }
 }
 
@@ -169,7 +231,7 @@ mod tests {
         let jobs = Jobs::default();
         let (release, released) = tokio::sync::oneshot::channel::<()>();
         let (mut first, running) = jobs
-            .start(Arc::default(), |_progress| async move {
+            .start(Origin::Client, Arc::default(), |_progress| async move {
                 let _ = released.await;
                 Err(ToolError::Busy {
                     pid: Some(7),
@@ -179,7 +241,9 @@ mod tests {
             .unwrap();
         assert!(!running && first.is_running());
         let (again, running) = jobs
-            .start(Arc::default(), |_progress| async { Ok(IndexReport::default()) })
+            .start(Origin::Client, Arc::default(), |_progress| async {
+                Ok(IndexReport::default())
+            })
             .unwrap();
         assert!(running && again.id == first.id, "a second start joins the running job");
         release.send(()).unwrap();
@@ -190,10 +254,41 @@ mod tests {
         ));
         assert_eq!(first.describe()["state"], "failed");
         let (next, running) = jobs
-            .start(Arc::default(), |_progress| async { Ok(IndexReport::default()) })
+            .start(Origin::Client, Arc::default(), |_progress| async {
+                Ok(IndexReport::default())
+            })
             .unwrap();
         assert!(!running && next.id != first.id);
-        assert!(jobs.latest().is_some_and(|latest| latest.id == next.id));
+        assert!(jobs.shown().is_some_and(|shown| shown.id == next.id));
+    }
+
+    #[tokio::test]
+    async fn watcher_runs_keep_the_client_job_on_record() {
+        let jobs = Jobs::default();
+        let run = |origin| {
+            let (mut job, _) = jobs
+                .start(origin, Arc::default(), |_progress| async { Ok(IndexReport::default()) })
+                .unwrap();
+            async move {
+                job.finished().await;
+                job
+            }
+        };
+        let client = run(Origin::Client).await;
+        for _ in 0..KEPT_JOBS - 2 {
+            run(Origin::Watcher).await;
+        }
+        let shown = jobs.shown().unwrap();
+        assert_eq!((shown.id.as_str(), shown.origin), (client.id.as_str(), Origin::Client));
+        assert_eq!(jobs.recent().len(), KEPT_JOBS - 1);
+        assert_eq!(jobs.recent()[0].describe()["origin"], "watcher");
+        for _ in 0..KEPT_JOBS {
+            run(Origin::Watcher).await;
+        }
+        let recent = jobs.recent();
+        assert_eq!(recent.len(), KEPT_JOBS, "only the last {KEPT_JOBS} stay");
+        assert_eq!(recent.last().map(|job| job.id.clone()), Some(client.id.clone()));
+        assert_eq!(jobs.shown().map(|job| job.id), Some(client.id));
     }
 
     #[tokio::test]
@@ -202,7 +297,7 @@ mod tests {
         let flag: Arc<AtomicBool> = Arc::default();
         let watched = Arc::clone(&flag);
         let (mut job, _) = jobs
-            .start(Arc::clone(&flag), |_progress| async move {
+            .start(Origin::Client, Arc::clone(&flag), |_progress| async move {
                 while !watched.load(Ordering::Relaxed) {
                     tokio::task::yield_now().await;
                 }

@@ -12,7 +12,7 @@ use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
 use tokio::sync::OnceCell;
 
-use crate::jobs::{Job, Jobs};
+use crate::jobs::{Job, Jobs, Origin};
 use crate::{ProjectRoot, ToolError};
 
 /// Loads the embedding model; the server calls it at most once. The error
@@ -101,12 +101,12 @@ impl Shared {
         }
     }
 
-    /// The running job, or a new one indexing with `options` in the
-    /// background; and whether it was already running.
-    pub(crate) fn start_job(self: &Arc<Self>, options: IndexOptions) -> Result<(Job, bool), ToolError> {
+    /// The running job, or a new one started by `origin` indexing with
+    /// `options` in the background; and whether it was already running.
+    pub(crate) fn start_job(self: &Arc<Self>, origin: Origin, options: IndexOptions) -> Result<(Job, bool), ToolError> {
         let shared = Arc::clone(self);
         self.jobs
-            .start(Arc::clone(&options.cancel), move |progress| async move {
+            .start(origin, Arc::clone(&options.cancel), move |progress| async move {
                 let project = shared.project()?;
                 let embedder = shared.embedder().await?;
                 Ok(mvs_index::index_project(project, embedder, &options, &progress).await?)
@@ -161,7 +161,7 @@ impl SearchServer {
                     loop {
                         let options = shared.job_options(false, Some(scope.clone()));
                         let (mut job, already_running) = shared
-                            .start_job(options)
+                            .start_job(Origin::Watcher, options)
                             .map_err(|err| IndexError::Task(err.to_string()))?;
                         job.finished().await;
                         if already_running {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mvs_index::{Query, Scope, SearchArgs, SearchFilter, SearchResponse, SimilarTo, checked_limit};
+use mvs_index::{Project, Query, Scope, SearchArgs, SearchFilter, SearchResponse, SimilarTo, checked_limit};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
@@ -11,7 +11,7 @@ use rmcp::{RoleServer, tool, tool_router};
 use serde_json::json;
 
 use crate::args::{GetChunkArgs, IndexProjectArgs, SearchCodeArgs, SearchContextArgs, SearchSimilarArgs, StatusArgs};
-use crate::jobs::{Job, forward_progress};
+use crate::jobs::{Job, Origin, forward_progress};
 use crate::render::{output_controls, shaped, structured};
 use crate::{SearchServer, ToolError};
 
@@ -62,8 +62,9 @@ impl SearchServer {
     #[tool(
         description = "Index the project in the background (only changed files unless force; only `paths` if \
                        given); returns a job id at once, or the result when the job ends with wait=true. Sends \
-                       notifications/progress for a progressToken. cancel=true stops the job; dry_run reports \
-                       files, chunks and estimated seconds without indexing."
+                       notifications/progress for a progressToken. Only cancel=true stops the job (a wait \
+                       that ends early leaves it running); dry_run reports files, chunks and estimated seconds \
+                       without indexing. Answers busy at once while another process indexes."
     )]
     async fn index_project(
         &self,
@@ -89,7 +90,12 @@ impl SearchServer {
         if args.cancel == Some(true) {
             return Ok(cancel_job(self.shared.jobs.running()));
         }
-        let (mut job, already_running) = self.shared.start_job(options)?;
+        if self.shared.jobs.running().is_none()
+            && let Some(busy) = other_writer(project)
+        {
+            return Err(busy);
+        }
+        let (mut job, already_running) = self.shared.start_job(Origin::Client, options)?;
         // Progress for the request's token: while the call waits, and after
         // an immediate answer for as long as the job runs.
         let forward = context
@@ -107,8 +113,14 @@ impl SearchServer {
         tokio::select! {
             () = job.finished() => {}
             () = context.ct.cancelled() => {
-                job.cancel();
-                job.finished().await;
+                // The client stopped waiting (a timeout, say): the job runs
+                // on, since only `cancel` stops one, and its progress stops
+                // with the request.
+                if let Some(forward) = forward {
+                    forward.abort();
+                }
+                let text = format!("Stopped waiting; indexing job {} continues; poll get_project_status.", job.id);
+                return Ok(structured(job.describe(), text));
             }
         }
         if let Some(forward) = forward {
@@ -263,17 +275,19 @@ impl SearchServer {
 
     #[tool(
         description = "Index state (not_indexed, indexing, ready), file/chunk/vector counts per language, \
-                       skipped files by reason, model, device, last run metrics and the current job's progress.",
+                       skipped files by reason, model, device, last run metrics, `job` (the running job, else \
+                       the last one a client started) and `jobs` (the last few, newest first, with their origin).",
         annotations(read_only_hint = true)
     )]
     async fn get_project_status(&self, Parameters(_args): Parameters<StatusArgs>) -> Answer {
         let status = mvs_index::project_status(self.shared.project()?).await?;
         let mut value = serde_json::to_value(&status).unwrap_or_default();
-        let job = self.shared.jobs.latest().map(|job| job.describe());
+        let job = self.shared.jobs.shown().map(|job| job.describe());
         if job.as_ref().is_some_and(|job| job["state"] == "running") {
             value["state"] = "indexing".into();
         }
         value["job"] = job.unwrap_or(serde_json::Value::Null);
+        value["jobs"] = self.shared.jobs.recent().iter().map(Job::describe).collect();
         let text = format!(
             "state: {}, files: {}, chunks: {}, vectors: {}, model: {}",
             value["state"].as_str().unwrap_or("?"),
@@ -305,6 +319,37 @@ impl SearchServer {
         );
         Ok(structured(serde_json::to_value(&dry_run).unwrap_or_default(), text))
     }
+}
+
+/// [`ToolError::Busy`] when another process holds `project`'s writer lock:
+/// its pid and command line (where `/proc` shows it), and what to do. Our
+/// own jobs hold the same lock, so a holder with our pid is not another.
+fn other_writer(project: &Project) -> Option<ToolError> {
+    let pid = project.writer_active().filter(|&pid| pid != std::process::id())?;
+    let holder = match (pid, command_line(pid)) {
+        (0, _) => "another process".to_string(),
+        (pid, Some(command)) => format!("another process (pid {pid}: `{command}`)"),
+        (pid, None) => format!("another process (pid {pid})"),
+    };
+    Some(ToolError::Busy {
+        pid: (pid != 0).then_some(pid),
+        message: format!(
+            "{holder} is indexing {}; wait for it to finish, then call index_project again; searching works meanwhile",
+            project.index_dir().display()
+        ),
+    })
+}
+
+/// The command line of process `pid`, its arguments joined by spaces;
+/// `None` where `/proc` does not show it.
+fn command_line(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<_> = raw
+        .split(|&byte| byte == 0)
+        .filter(|arg| !arg.is_empty())
+        .map(String::from_utf8_lossy)
+        .collect();
+    (!args.is_empty()).then(|| args.join(" "))
 }
 
 /// `index_project` with `cancel`: stops `running`, if there is one.
