@@ -19,3 +19,4 @@ else
 fi
 
 scripts/inspector-check.sh "$bin"
+scripts/ts-sdk-check.sh "$bin"

@@ -713,7 +713,13 @@ async fn mcp_jobs_progress_context_and_freshness() {
     assert_eq!(done["state"], "done", "{done:#}");
     let seen = client.service().0.lock().unwrap().clone();
     assert!(!seen.is_empty(), "no progress notification");
-    assert!(seen.windows(2).all(|w| w[0].progress <= w[1].progress), "{seen:?}");
+    // The MCP spec: progress strictly increases; every message has a phase.
+    assert!(seen.windows(2).all(|w| w[0].progress < w[1].progress), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|p| !p.message.as_deref().unwrap_or_default().contains(" : ")),
+        "{seen:?}"
+    );
     assert!(
         seen.last()
             .unwrap()

@@ -199,21 +199,35 @@ impl Jobs {
 }
 
 /// Sends `job`'s progress to `peer` as notifications for `token`, from now
-/// until the job ends or the client is gone.
+/// until the job ends or the client is gone; the caller aborts it when the
+/// request that carried the token is no longer in flight.
+///
+/// As the MCP spec requires, `progress` strictly increases over the whole
+/// run: a two-phase run's second phase counts on from the first (files of
+/// the keywords phase, then files of the vectors phase), and an update that
+/// would not advance it is not sent. Every message names the phase and its
+/// counts.
 pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>) -> tokio::task::JoinHandle<()> {
     let (id, mut progress) = (job.id.clone(), job.progress.clone());
     tokio::spawn(async move {
+        let mut run = RunProgress::default();
         let mut current = Some(progress.borrow_and_update().clone());
         while let Some(p) = current.take() {
-            let message = format!(
-                "{id} {}: {}/{} files, {} chunks",
-                p.phase, p.files_done, p.files_total, p.chunks_done
-            );
-            let param = ProgressNotificationParam::new(token.clone(), p.files_done as f64)
-                .with_total(p.files_total as f64)
-                .with_message(message);
-            if peer.notify_progress(param).await.is_err() {
-                return; // the client is gone
+            if let Some((value, total)) = run.advance(&p) {
+                let phase = if p.phase.is_empty() { "starting" } else { &p.phase };
+                let message = match p.files_total {
+                    0 => format!("{id} {phase}: looking for files to index"),
+                    _ => format!(
+                        "{id} {phase}: {}/{} files, {}/{} chunks",
+                        p.files_done, p.files_total, p.chunks_done, p.chunks_total
+                    ),
+                };
+                let param = ProgressNotificationParam::new(token.clone(), value)
+                    .with_total(total)
+                    .with_message(message);
+                if peer.notify_progress(param).await.is_err() {
+                    return; // the client is gone
+                }
             }
             if progress.changed().await.is_ok() {
                 current = Some(progress.borrow_and_update().clone());
@@ -222,9 +236,79 @@ pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>)
     })
 }
 
+/// One run's progress as a single count over its phases.
+#[derive(Debug, Default)]
+struct RunProgress {
+    /// The phase being counted, the files of the phases before it, and the
+    /// phase's last counts.
+    phase: String,
+    done_before: usize,
+    phase_done: usize,
+    phase_total: usize,
+    /// The last value sent, if any.
+    sent: Option<f64>,
+}
+
+impl RunProgress {
+    /// The (progress, total) to send for `p`, or `None` when it would not
+    /// advance past what was sent.
+    fn advance(&mut self, p: &Progress) -> Option<(f64, f64)> {
+        if p.phase != self.phase {
+            // A phase that counts its files again from the start (vectors
+            // after keywords) counts on from the one before; the closing
+            // phases repeat the last counts.
+            if p.files_done < self.phase_done {
+                self.done_before += self.phase_total;
+            }
+            self.phase = p.phase.clone();
+        }
+        (self.phase_done, self.phase_total) = (p.files_done, p.files_total);
+        // One more step than there are files: the run's end, so that the
+        // last notification ("done") still advances.
+        let end = usize::from(p.phase == "done");
+        let value = (self.done_before + p.files_done + end) as f64;
+        let total = (self.done_before + p.files_total + 1) as f64;
+        if self.sent.is_some_and(|sent| value <= sent) {
+            return None;
+        }
+        self.sent = Some(value);
+        Some((value, total.max(value)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_strictly_increases_across_phases() {
+        let at = |phase: &str, files_done, files_total| Progress {
+            phase: phase.into(),
+            files_done,
+            files_total,
+            ..Progress::default()
+        };
+        let mut run = RunProgress::default();
+        let sent: Vec<(f64, f64)> = [
+            at("discovering", 0, 0),
+            at("keywords", 0, 579),
+            at("keywords", 300, 579),
+            at("keywords", 300, 579),
+            at("keywords", 579, 579),
+            at("vectors", 0, 577),
+            at("vectors", 10, 577),
+            at("finishing", 577, 577),
+            at("done", 577, 577),
+        ]
+        .iter()
+        .filter_map(|p| run.advance(p))
+        .collect();
+        assert_eq!(sent.first(), Some(&(0.0, 1.0)));
+        assert!(sent.windows(2).all(|w| w[0].0 < w[1].0), "{sent:?}");
+        assert!(sent.iter().all(|(value, total)| value <= total), "{sent:?}");
+        assert_eq!(sent.iter().find(|(v, _)| *v == 589.0), Some(&(589.0, 1157.0)));
+        assert_eq!(sent.last(), Some(&(1157.0, 1157.0)), "the end is the last step");
+    }
 
     #[tokio::test]
     async fn one_job_at_a_time_with_its_outcome_once_it_ends() {

@@ -96,13 +96,10 @@ impl SearchServer {
             return Err(busy);
         }
         let (mut job, already_running) = self.shared.start_job(Origin::Client, options)?;
-        // Progress for the request's token: while the call waits, and after
-        // an immediate answer for as long as the job runs.
-        let forward = context
-            .meta
-            .get_progress_token()
-            .map(|token| forward_progress(&job, token, context.peer.clone()));
         if args.wait != Some(true) {
+            // The request ends with this answer, and the MCP spec allows
+            // progress for a token only while its request is in flight:
+            // get_project_status reports the job's progress from here on.
             let text = if already_running {
                 format!("Indexing job {} is already running; poll get_project_status.", job.id)
             } else {
@@ -110,6 +107,10 @@ impl SearchServer {
             };
             return Ok(structured(job.describe(), text));
         }
+        let forward = context
+            .meta
+            .get_progress_token()
+            .map(|token| forward_progress(&job, token, context.peer.clone()));
         tokio::select! {
             () = job.finished() => {}
             () = context.ct.cancelled() => {
