@@ -1234,3 +1234,65 @@ async fn status_is_read_only_and_finds_the_enclosing_project() {
     );
     client.cancel().await.unwrap();
 }
+
+/// Without a usable model (no network, no Python), the failure is met once
+/// in the background, not on every save: watcher runs do not try to
+/// provision again (each try ran pip); a tool call that needs the model
+/// does, and says why it failed.
+#[tokio::test]
+async fn a_failed_model_load_is_not_retried_by_watcher_runs() {
+    let project = fixture_project();
+    let root = project.path().to_path_buf();
+    let indexed = Command::new(BIN).arg("index").arg(&root).output().unwrap();
+    assert!(indexed.status.success(), "{}", String::from_utf8_lossy(&indexed.stderr));
+    // A Python that counts its runs and fails, and an empty home: every
+    // load attempt runs it.
+    let scratch = tempfile::tempdir().unwrap();
+    let (python, runs) = (scratch.path().join("python3"), scratch.path().join("runs"));
+    std::fs::write(
+        &python,
+        format!("#!/bin/sh\necho run >> '{}'\nexit 1\n", runs.display()),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&python).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&python, permissions).unwrap();
+    let attempts = || std::fs::read_to_string(&runs).map_or(0, |text| text.lines().count());
+
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp")
+            .env("MCP_PROJECT_ROOT", &root)
+            .env("MCP_VECTOR_SEARCH_HOME", scratch.path().join("home"))
+            .env("MCP_VECTOR_SEARCH_PYTHON", &python);
+    }))
+    .unwrap();
+    let client = ().serve(transport).await.expect("initialize");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after_warm_up = attempts();
+    assert!(after_warm_up >= 1, "the warm-up did not try to load the model");
+    for i in 0..3 {
+        std::fs::write(
+            root.join("app/edited.py"),
+            format!("def edited_{i}():\n    return {i}\n"),
+        )
+        .unwrap();
+        tokio::time::sleep(DEBOUNCE_QUIET).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(attempts(), after_warm_up, "watcher runs tried to provision again");
+
+    let params = CallToolRequestParams::new("search_code").with_arguments(
+        json!({"query": "compute the invoice total"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let answer = client.call_tool(params).await.unwrap();
+    assert_eq!(answer.is_error, Some(true), "{answer:?}");
+    assert!(
+        format!("{answer:?}").contains("embedding model unavailable"),
+        "{answer:?}"
+    );
+    assert!(attempts() > after_warm_up, "an explicit request did not try again");
+    client.cancel().await.unwrap();
+}

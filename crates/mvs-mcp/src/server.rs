@@ -49,6 +49,11 @@ pub(crate) struct Shared {
     pub(crate) options: ServerOptions,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<Embedder>>,
+    /// Why the model could not be loaded at the last attempt. Background
+    /// work (warm-up, watcher runs) does not try again: each attempt may
+    /// run pip, and with no network it failed the same way on every save.
+    /// The next explicit request (a tool call) tries again.
+    load_failure: std::sync::Mutex<Option<String>>,
     /// The open index, kept between calls: its caches (index pages, the ANN
     /// graph) make the next query fast. Reopened when it stops being current.
     store: tokio::sync::Mutex<Option<Arc<Store>>>,
@@ -73,21 +78,47 @@ impl Shared {
         Ok(store)
     }
 
-    /// The embedder, loading it on first need (off the async threads).
+    /// The embedder, loading it on first need (off the async threads); for
+    /// a client's request, so a failure of an earlier attempt is retried.
     pub(crate) async fn embedder(&self) -> Result<Arc<Embedder>, ToolError> {
-        self.embedder
+        let loaded = self
+            .embedder
             .get_or_try_init(|| async {
                 let loader = Arc::clone(&self.loader);
-                let loaded = match tokio::task::spawn_blocking(move || loader()).await {
-                    Ok(loaded) => loaded,
+                match tokio::task::spawn_blocking(move || loader()).await {
+                    Ok(loaded) => loaded.map(Arc::new),
                     Err(err) => Err(err.to_string()),
-                };
-                loaded
-                    .map(Arc::new)
-                    .map_err(|reason| ToolError::ModelUnavailable(format!("embedding model unavailable: {reason}")))
+                }
             })
             .await
-            .cloned()
+            .cloned();
+        let mut failure = self
+            .load_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &loaded {
+            Ok(_) => *failure = None,
+            // Reported once per distinct failure, not on every attempt.
+            Err(reason) if failure.as_ref() != Some(reason) => {
+                tracing::warn!("embedding model unavailable: {reason}");
+                *failure = Some(reason.clone());
+            }
+            Err(_) => {}
+        }
+        loaded.map_err(|reason| ToolError::ModelUnavailable(format!("embedding model unavailable: {reason}")))
+    }
+
+    /// [`Shared::embedder`] for background work: after a failed attempt it
+    /// answers that failure without trying again.
+    pub(crate) async fn background_embedder(&self) -> Result<Arc<Embedder>, ToolError> {
+        let failed = self.load_failure.lock().ok().and_then(|failure| failure.clone());
+        match failed {
+            Some(reason) if self.embedder.get().is_none() => Err(ToolError::ModelUnavailable(format!(
+                "embedding model unavailable: {reason} (not retried for background indexing; \
+                 any tool call that needs the model tries again)"
+            ))),
+            _ => self.embedder().await,
+        }
     }
 
     /// The options of one job: the server's template with `force` and
@@ -108,7 +139,10 @@ impl Shared {
         self.jobs
             .start(origin, Arc::clone(&options.cancel), move |progress| async move {
                 let project = shared.project()?;
-                let embedder = shared.embedder().await?;
+                let embedder = match origin {
+                    Origin::Client => shared.embedder().await?,
+                    Origin::Watcher => shared.background_embedder().await?,
+                };
                 Ok(mvs_index::index_project(project, embedder, &options, &progress).await?)
             })
     }
@@ -133,6 +167,7 @@ impl SearchServer {
                 options,
                 loader,
                 embedder: OnceCell::new(),
+                load_failure: std::sync::Mutex::new(None),
                 store: tokio::sync::Mutex::new(None),
                 jobs: Jobs::default(),
             }),
@@ -192,9 +227,8 @@ impl SearchServer {
     pub fn warm_up(&self) {
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move {
-            if let Err(err) = shared.embedder().await {
-                tracing::warn!("{err}");
-            }
+            // A failure is logged (once) by `embedder` itself.
+            let _ = shared.embedder().await;
         });
     }
 }
