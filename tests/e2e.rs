@@ -992,6 +992,16 @@ async fn mcp_cancels_a_running_job() {
     assert_eq!(report["cancelled"], true, "{report:#}");
     let with_vectors = report["chunks_written"].as_u64().unwrap();
     assert!(with_vectors > 0 && with_vectors < 300, "{report:#}");
+    // Until it is finished the index says it is incomplete, and why.
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(status["state"], "incomplete", "{status:#}");
+    assert!(
+        status["incomplete"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("wait for their vectors"),
+        "{status:#}"
+    );
     // The next run computes only the vectors still missing.
     let finished = call(&client, "index_project", json!({"wait": true})).await;
     assert_eq!(finished["report"]["cancelled"], false, "{finished:#}");
@@ -1003,6 +1013,7 @@ async fn mcp_cancels_a_running_job() {
     let status = call(&client, "get_project_status", json!({})).await;
     assert_eq!(status["vectors"], status["chunks"], "{status:#}");
     assert_eq!(status["languages"]["python"]["files"], 301, "{status:#}");
+    assert_eq!(status["state"], "ready", "{status:#}");
 
     // Dropping the call sends notifications/cancelled for it: the job
     // detaches and finishes.

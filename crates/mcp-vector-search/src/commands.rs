@@ -291,6 +291,9 @@ pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
         status.root_chosen_by.as_str()
     );
     println!("state:    {}", status.state);
+    if let Some(reason) = &status.incomplete {
+        println!("          {reason}");
+    }
     println!("files:    {} ({} indexed)", status.files, status.indexed_files);
     println!("chunks:   {} ({} with vectors)", status.chunks, status.vectors);
     println!("model:    {}", status.model.as_deref().unwrap_or("none"));

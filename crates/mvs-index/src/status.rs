@@ -23,9 +23,12 @@ pub struct LanguageCounts {
 /// What an index holds and whether it is being written.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectStatus {
-    /// `not_indexed`, `stale` (rows but no finished run: an interrupted
-    /// first run), `indexing` or `ready`.
+    /// `not_indexed`, `indexing`, `ready`, or `incomplete` (see
+    /// [`ProjectStatus::incomplete`]).
     pub state: String,
+    /// What an `incomplete` index lacks, why, and how to finish it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
     /// The project root.
     pub project_root: PathBuf,
     /// Which rule chose the root (given, nearest index, git work tree,
@@ -64,6 +67,7 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
     let last_run = run_record::load(project);
     let mut status = ProjectStatus {
         state: "not_indexed".into(),
+        incomplete: None,
         project_root: project.root().to_path_buf(),
         root_chosen_by: project.chosen_by(),
         files: 0,
@@ -94,12 +98,11 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
             .collect();
         status.skipped = stats.skipped.into_iter().collect();
         status.search_indices = stats.search_indices;
-        // Rows without a finished run: an interrupted first run; `index`
-        // completes it.
-        status.state = match (&status.last_run, status.chunks) {
-            (Some(_), _) => "ready",
-            (None, 0) => "not_indexed",
-            (None, _) => "stale",
+        status.incomplete = incompleteness(&status, store.vectors_pending());
+        status.state = match (&status.incomplete, status.chunks, &status.last_run) {
+            (Some(_), _, _) => "incomplete",
+            (None, 0, None) => "not_indexed",
+            (None, _, _) => "ready",
         }
         .into();
     }
@@ -107,4 +110,27 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         status.state = "indexing".into();
     }
     Ok(status)
+}
+
+/// Why an index with rows is not whole, if it is not: an interrupted first
+/// run, chunks still waiting for their vectors, or a cancelled last run.
+/// A plain `index` run finishes each of them.
+fn incompleteness(status: &ProjectStatus, vectors_pending: bool) -> Option<String> {
+    const FINISH: &str = "run `mcp-vector-search index` (or call index_project) to finish it";
+    let waiting = status.chunks.saturating_sub(status.vectors);
+    if status.chunks > 0 && status.last_run.is_none() {
+        Some(format!("the first indexing run did not finish; {FINISH}"))
+    } else if vectors_pending && waiting > 0 {
+        Some(format!(
+            "{waiting} of {} chunks wait for their vectors (keyword search sees everything, vector search \
+             only the rest); {FINISH}",
+            status.chunks
+        ))
+    } else if status.last_run.as_ref().is_some_and(|run| run.cancelled) {
+        Some(format!(
+            "the last indexing run was cancelled before every file was indexed; {FINISH}"
+        ))
+    } else {
+        None
+    }
 }
