@@ -15,6 +15,10 @@ use crate::jobs::{Job, Origin, forward_progress};
 use crate::render::{output_controls, shaped, structured};
 use crate::{SearchServer, ToolError};
 
+/// Pause between a waited call's last progress notification and its answer
+/// (see `index_project`).
+const ANSWER_AFTER_PROGRESS: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Most lines `get_chunk` returns for one file range.
 const MAX_CHUNK_LINES: usize = 400;
 /// Most `context_lines` `get_chunk` adds on each side.
@@ -125,8 +129,14 @@ impl SearchServer {
             }
         }
         if let Some(forward) = forward {
-            // The last notification goes out before the answer.
+            // The last notification goes out before the answer, and not in
+            // the same breath: the TypeScript SDK (Claude Code, Gemini CLI,
+            // the Inspector) handles notifications a microtask late but
+            // responses at once, so a notification that reaches it in one
+            // read together with the answer counts as progress for a
+            // finished request (seen once in six runs of ts-sdk-check).
             let _ = forward.await;
+            tokio::time::sleep(ANSWER_AFTER_PROGRESS).await;
         }
         let described = job.describe();
         let text = format!(
