@@ -1,7 +1,8 @@
 //! Indexing jobs over MCP with the real binary: a second writer gets an
 //! immediate, visible `busy` answer; the job a client started stays on
 //! record in `get_project_status` whatever the watcher runs afterwards; a
-//! client that stops waiting for a job does not stop the job.
+//! client that stops waiting for a job does not stop the job; a forced
+//! rebuild never takes the live index away.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -34,10 +35,17 @@ fn python_project(count: usize) -> tempfile::TempDir {
 
 /// `mcp` serving `root`, with or without its file watcher.
 async fn serve(root: &Path, watching: bool) -> Client {
+    serve_with(root, watching, &[]).await
+}
+
+/// `mcp` serving `root`, with or without its file watcher, with extra
+/// environment variables.
+async fn serve_with(root: &Path, watching: bool, vars: &[(&str, &str)]) -> Client {
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
         cmd.arg("mcp")
             .env("MCP_PROJECT_ROOT", root)
-            .env("MCP_ENABLE_FILE_WATCHING", if watching { "1" } else { "0" });
+            .env("MCP_ENABLE_FILE_WATCHING", if watching { "1" } else { "0" })
+            .envs(vars.iter().copied());
     }))
     .unwrap();
     ().serve(transport).await.expect("initialize")
@@ -137,5 +145,60 @@ async fn an_abandoned_wait_detaches_from_the_job() {
     assert_eq!(done["job"]["report"]["cancelled"], false, "{done:#}");
     assert_eq!(done["vectors"], done["chunks"], "{done:#}");
     assert_eq!(done["files"], 300, "{done:#}");
+    client.cancel().await.unwrap();
+}
+
+/// `index_project {"force": true}` rebuilds beside the live index: while
+/// it runs, status keeps the live counts and searches answer from the old
+/// index; a cancelled rebuild leaves it whole and `ready` (nothing of the
+/// rebuild remains on disk); a finished one replaces it.
+#[tokio::test]
+async fn a_forced_rebuild_keeps_the_live_index_until_it_is_complete() {
+    let project = python_project(300);
+    // No vector cache: the rebuild embeds every chunk again, so it lasts.
+    let client = serve_with(project.path(), false, &[("MCP_VECTOR_SEARCH_CACHE_MB", "0")]).await;
+    let indexed = call(&client, "index_project", json!({"wait": true})).await;
+    assert_eq!(indexed["state"], "done", "{indexed:#}");
+    let generations = || {
+        std::fs::read_dir(project.path().join(".mcp-vector-search"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("lance"))
+            .count()
+    };
+    assert_eq!(generations(), 1);
+
+    call(&client, "index_project", json!({"force": true})).await;
+    let running = status_until(&client, "the rebuild started", |s| s["job"]["state"] == "running").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(
+        during["files"], 300,
+        "the live index is whole during a rebuild: {during:#}"
+    );
+    assert_eq!(during["vectors"], during["chunks"], "{during:#}");
+    let found = call(&client, "search_code", json!({"query": "handler value", "limit": 5})).await;
+    assert_eq!(found["results"].as_array().map(Vec::len), Some(5), "{found:#}");
+
+    call(&client, "index_project", json!({"cancel": true})).await;
+    let cancelled = status_until(&client, "the rebuild stopped", |s| s["job"]["state"] != "running").await;
+    assert_eq!(cancelled["job"]["job_id"], running["job"]["job_id"], "{cancelled:#}");
+    assert_eq!(cancelled["job"]["report"]["cancelled"], true, "{cancelled:#}");
+    assert_eq!(
+        cancelled["state"], "ready",
+        "a cancelled rebuild keeps the live index: {cancelled:#}"
+    );
+    assert_eq!(cancelled["files"], 300, "{cancelled:#}");
+    assert_eq!(cancelled["vectors"], cancelled["chunks"], "{cancelled:#}");
+    assert_eq!(generations(), 1, "the cancelled rebuild's tables are gone");
+
+    let rebuilt = call(&client, "index_project", json!({"force": true, "wait": true})).await;
+    assert_eq!(rebuilt["state"], "done", "{rebuilt:#}");
+    let after = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(after["state"], "ready", "{after:#}");
+    assert_eq!(after["files"], 300, "{after:#}");
+    assert_eq!(generations(), 1, "the replaced generation is deleted");
+    let found = call(&client, "search_code", json!({"query": "handler value", "limit": 5})).await;
+    assert_eq!(found["results"].as_array().map(Vec::len), Some(5), "{found:#}");
     client.cancel().await.unwrap();
 }

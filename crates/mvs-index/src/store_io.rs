@@ -1,10 +1,10 @@
-//! A project's index data on disk: opening it to read, opening (creating)
-//! it to write with a model, and wiping it for a forced rebuild.
+//! A project's index data on disk: opening it to read, and opening
+//! (creating, or rebuilding beside the live one) it to write with a model.
 
 use mvs_store::Store;
 
+use crate::IndexError;
 use crate::project::Project;
-use crate::{IndexError, run_record};
 
 /// Opens a project's index for reading. Errors: [`IndexError::NotIndexed`]
 /// when it has none yet.
@@ -15,22 +15,19 @@ pub async fn open_index(project: &Project) -> Result<Store, IndexError> {
 }
 
 /// Opens the project's store for vectors of `model_id` (`dimension`
-/// floats), creating the index directory and the store as needed.
-pub(crate) async fn open_store_for(project: &Project, model_id: &str, dimension: usize) -> Result<Store, IndexError> {
+/// floats), creating the index directory and the store as needed; with
+/// `rebuild`, empty tables beside the live index (see [`Store::rebuild`]).
+pub(crate) async fn open_store_for(
+    project: &Project,
+    model_id: &str,
+    dimension: usize,
+    rebuild: bool,
+) -> Result<Store, IndexError> {
     project.ensure_index_dir()?;
-    Ok(Store::open(project.index_dir(), model_id, dimension).await?)
-}
-
-/// Deletes the index data and the last run's report (not the directory,
-/// its `.gitignore` or the lock).
-pub(crate) fn wipe_index(project: &Project) -> Result<(), IndexError> {
-    Store::remove(project.index_dir())?;
-    let report = project.index_dir().join(run_record::FILE_NAME);
-    match std::fs::remove_file(&report) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(IndexError::Io {
-            path: report,
-            source: err,
-        }),
-        _ => Ok(()),
-    }
+    let dir = project.index_dir();
+    Ok(if rebuild {
+        Store::rebuild(dir, model_id, dimension).await?
+    } else {
+        Store::open(dir, model_id, dimension).await?
+    })
 }

@@ -69,7 +69,8 @@ impl Job {
         self.outcome.lock().ok().and_then(|o| o.clone())
     }
 
-    /// Asks the run to stop; files committed so far stay indexed.
+    /// Asks the run to stop; files committed so far stay indexed (a forced
+    /// rebuild is dropped instead: the live index stays as it was).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
     }

@@ -78,6 +78,8 @@ pub struct Store {
     /// The index directory.
     dir: PathBuf,
     meta: IndexMeta,
+    /// A rebuild's generation, invisible to readers until published.
+    unpublished: bool,
     /// `meta.json`'s modification time when opened: a rebuilt index (or a
     /// migrated one) has a newer one.
     opened_meta_mtime: Option<std::time::SystemTime>,

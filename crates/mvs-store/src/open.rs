@@ -1,6 +1,14 @@
 //! Opening an index: the directory layout, `meta.json` (what the index was
-//! built with, and the checks against it), the LanceDB connection and the
-//! in-place schema migration.
+//! built with, which generation of tables is live, and the checks against
+//! it), the LanceDB connection, the in-place schema migration and rebuilds
+//! beside the live index.
+//!
+//! Layout of an index directory: `meta.json` names the live generation, a
+//! directory of LanceDB tables (`lance` for an index created in place,
+//! `lance-<ms>` for a rebuild). A rebuild writes a new generation that no
+//! reader sees until [`Store::publish`] rewrites `meta.json` (one atomic
+//! rename), so searches answer from the old index until the new one is
+//! complete, and a rebuild that fails or is cancelled leaves it untouched.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,11 +35,20 @@ pub struct IndexMeta {
     /// unknown); the indexer re-chunks every file when it differs.
     #[serde(default)]
     pub chunker_version: u32,
+    /// The live generation: the directory of the tables, relative to the
+    /// index directory.
+    #[serde(default = "default_tables")]
+    pub tables: String,
+}
+
+fn default_tables() -> String {
+    TABLES_DIR.to_string()
 }
 
 /// The index's metadata file in its directory.
 pub(crate) const META_FILE: &str = "meta.json";
-/// The directory of the LanceDB tables in the index directory.
+/// The directory of the LanceDB tables of an index created in place; a
+/// rebuild's generation adds `-<ms>`.
 pub(crate) const TABLES_DIR: &str = "lance";
 
 impl Store {
@@ -51,7 +68,12 @@ impl Store {
                 source,
             })?,
         }
-        let db = connect(dir, CacheBudget::Writer).await?;
+        let tables = existing
+            .as_ref()
+            .map_or(TABLES_DIR, |meta| meta.tables.as_str())
+            .to_string();
+        remove_stale_generations(dir, &tables)?;
+        let db = connect(dir, &tables, CacheBudget::Writer).await?;
         let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
         let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
         let meta = match existing {
@@ -62,18 +84,63 @@ impl Store {
             None => {
                 // meta.json is what makes readers treat the directory as an
                 // index, so it appears only once the tables exist.
-                let meta = IndexMeta {
-                    schema_version: SCHEMA_VERSION,
-                    model_id: model_id.to_string(),
-                    dimension,
-                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
-                    chunker_version: 0,
-                };
+                let meta = new_meta(model_id, dimension, tables);
                 write_meta(dir, &meta)?;
                 meta
             }
         };
-        Ok(Self::on_tables(dir, meta, db, chunks, files))
+        Ok(Self::on_tables(dir, meta, db, chunks, files, false))
+    }
+
+    /// Starts a rebuild of the index in `dir` for `model_id`/`dimension`:
+    /// empty tables in a new generation beside the live index, which
+    /// readers keep using until [`Store::publish`]. Without a live index
+    /// this is [`Store::open`] (there is nothing to keep answering from).
+    /// Only the writer (holding the writer lock) may call this; an
+    /// unpublished generation left by a failed rebuild is deleted by the
+    /// writer's next open.
+    pub async fn rebuild(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
+        let Some(live) = read_meta(dir)? else {
+            return Self::open(dir, model_id, dimension).await;
+        };
+        remove_stale_generations(dir, &live.tables)?;
+        let tables = format!("{TABLES_DIR}-{}", now_ms());
+        let db = connect(dir, &tables, CacheBudget::Writer).await?;
+        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
+        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
+        let meta = new_meta(model_id, dimension, tables);
+        Ok(Self::on_tables(dir, meta, db, chunks, files, true))
+    }
+
+    /// Makes a rebuild the live index: `meta.json` names its generation
+    /// (one atomic rename: a reader opens either the old index or the new
+    /// one, and long-lived readers see [`Store::is_current`] turn false),
+    /// then the previous generation is deleted. A no-op for a store that is
+    /// not a rebuild.
+    pub fn publish(&mut self) -> Result<()> {
+        if !self.unpublished {
+            return Ok(());
+        }
+        write_meta(&self.dir, &self.meta)?;
+        self.unpublished = false;
+        self.opened_meta_mtime = meta_mtime(&self.dir);
+        remove_stale_generations(&self.dir, &self.meta.tables)
+    }
+
+    /// Deletes an unpublished rebuild (a cancelled one): the live index
+    /// stays as it was. A no-op for a store that is not a rebuild.
+    pub fn discard(self) -> Result<()> {
+        if !self.unpublished {
+            return Ok(());
+        }
+        let tables = self.tables_dir();
+        drop(self);
+        remove_dir(&tables)
+    }
+
+    /// Whether this store is a rebuild not yet published.
+    pub fn is_unpublished(&self) -> bool {
+        self.unpublished
     }
 
     /// Opens an existing index for reading, with whatever model built it;
@@ -92,7 +159,7 @@ impl Store {
                 meta.schema_version
             )));
         }
-        let db = connect(dir, CacheBudget::Reader).await?;
+        let db = connect(dir, &meta.tables, CacheBudget::Reader).await?;
         let names = db.table_names().execute().await?;
         if ![schema::CHUNKS_TABLE, schema::FILES_TABLE]
             .iter()
@@ -102,21 +169,27 @@ impl Store {
         }
         let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
         let files = db.open_table(schema::FILES_TABLE).execute().await?;
-        Ok(Some(Self::on_tables(dir, meta, db, chunks, files)))
+        Ok(Some(Self::on_tables(dir, meta, db, chunks, files, false)))
     }
 
     /// A handle on the opened tables of the index in `dir`, reading the
     /// `meta.json` there now (see [`Store::is_current`]).
-    fn on_tables(dir: &Path, meta: IndexMeta, db: Connection, chunks: Table, files: Table) -> Self {
+    fn on_tables(dir: &Path, meta: IndexMeta, db: Connection, chunks: Table, files: Table, unpublished: bool) -> Self {
         Self {
             file_cache: FileCache::default(),
             opened_meta_mtime: meta_mtime(dir),
             dir: dir.to_path_buf(),
             meta,
+            unpublished,
             chunks,
             files,
             _db: db,
         }
+    }
+
+    /// The directory of this store's generation of tables.
+    pub(crate) fn tables_dir(&self) -> std::path::PathBuf {
+        self.dir.join(&self.meta.tables)
     }
 
     /// Whether this handle still reads the index on disk: false once the
@@ -138,8 +211,12 @@ impl Store {
     }
 
     /// Records that every stored chunk now follows chunking rules `version`.
+    /// (A rebuild records it when published.)
     pub fn set_chunker_version(&mut self, version: u32) -> Result<()> {
         self.meta.chunker_version = version;
+        if self.unpublished {
+            return Ok(());
+        }
         write_meta(&self.dir, &self.meta)?;
         self.opened_meta_mtime = meta_mtime(&self.dir);
         Ok(())
@@ -178,8 +255,8 @@ impl CacheBudget {
 /// Connects to the tables of the index in `dir`, with strong read
 /// consistency: a reader sees every commit of the writer (another process, or
 /// a background job) for one manifest check per query on local disk.
-async fn connect(dir: &Path, caches: CacheBudget) -> Result<Connection> {
-    let uri = dir.join(TABLES_DIR).to_string_lossy().into_owned();
+async fn connect(dir: &Path, tables: &str, caches: CacheBudget) -> Result<Connection> {
+    let uri = dir.join(tables).to_string_lossy().into_owned();
     Ok(lancedb::connect(&uri)
         .session(caches.session())
         .read_consistency_interval(std::time::Duration::ZERO)
@@ -193,6 +270,69 @@ async fn open_or_create(db: &Connection, name: &str, schema: arrow_schema::Schem
         Ok(db.open_table(name).execute().await?)
     } else {
         Ok(db.create_empty_table(name, schema).execute().await?)
+    }
+}
+
+fn new_meta(model_id: &str, dimension: usize, tables: String) -> IndexMeta {
+    IndexMeta {
+        schema_version: SCHEMA_VERSION,
+        model_id: model_id.to_string(),
+        dimension,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        chunker_version: 0,
+        tables,
+    }
+}
+
+/// Milliseconds since the Unix epoch, naming a rebuild's generation.
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// Whether `name` (an entry of an index directory) is a generation of tables.
+pub(crate) fn is_generation(name: &str) -> bool {
+    name == TABLES_DIR
+        || name
+            .strip_prefix(TABLES_DIR)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Deletes every generation in `dir` but `live`: those a rebuild replaced,
+/// failed or was cancelled in. Only the writer calls this, so none of them
+/// is being written.
+fn remove_stale_generations(dir: &Path, live: &str) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name != live && is_generation(&name) {
+            tracing::debug!(generation = %name, "deleting a replaced or abandoned generation of the index");
+            remove_dir(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a directory tree; a missing one is not an error.
+pub(crate) fn remove_dir(path: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::table::{CompactionOptions, OptimizeAction};
 
-use crate::open::{META_FILE, TABLES_DIR};
+use crate::open::{META_FILE, is_generation, remove_dir};
 use crate::schema::{self, ChunkRecord, FileRecord, chunk_col, file_col};
 use crate::{Result, Store, StoreError, sql};
 
@@ -21,24 +21,23 @@ const PENDING_MARKER: &str = "vectors_pending";
 
 impl Store {
     /// Deletes the index in `dir` (metadata first, so readers stop treating
-    /// the directory as an index before the tables go). Other files in `dir`
-    /// are left alone; a missing index is not an error.
+    /// the directory as an index before the tables go), every generation of
+    /// its tables included. Other files in `dir` are left alone; a missing
+    /// index is not an error.
     pub fn remove(dir: &Path) -> Result<()> {
-        for (path, is_dir) in [
-            (dir.join(META_FILE), false),
-            (dir.join(TABLES_DIR), true),
-            (dir.join(PENDING_MARKER), false),
-        ] {
-            let removed = if is_dir {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            match removed {
-                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(StoreError::Io { path, source });
-                }
-                _ => {}
+        let meta = dir.join(META_FILE);
+        match std::fs::remove_file(&meta) {
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Io { path: meta, source });
+            }
+            _ => {}
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            if is_generation(&entry.file_name().to_string_lossy()) {
+                remove_dir(&entry.path())?;
             }
         }
         Ok(())
@@ -136,9 +135,10 @@ impl Store {
 
     /// Whether some chunks wait for their vectors (a two-phase run is in
     /// its second phase, or was interrupted there): vector and hybrid
-    /// results are partial. One `stat`.
+    /// results are partial. One `stat` (the marker lives in the generation,
+    /// so a rebuild's pending vectors never mark the live index).
     pub fn vectors_pending(&self) -> bool {
-        self.dir.join(PENDING_MARKER).exists()
+        self.tables_dir().join(PENDING_MARKER).exists()
     }
 
     /// Files with chunks whose vectors are pending, with how many of their
@@ -169,7 +169,7 @@ impl Store {
     }
 
     fn set_pending_marker(&self, pending: bool) -> Result<()> {
-        let path = self.dir.join(PENDING_MARKER);
+        let path = self.tables_dir().join(PENDING_MARKER);
         let outcome = if pending {
             std::fs::write(&path, b"")
         } else {

@@ -587,3 +587,111 @@ async fn index_coverage(store: &Store) -> (Option<(usize, usize, usize)>, Option
         of(|purpose| matches!(purpose, IndexPurpose::Ann(_))),
     )
 }
+
+/// Stores one one-chunk file at `path`.
+async fn put_file(store: &Store, path: &str) {
+    store
+        .replace_files(&[file(path, 1)], &[chunk(path, "f", "fn f() {}")], &[vector(0)])
+        .await
+        .unwrap();
+}
+
+/// An index holding one file, at `path`.
+async fn index_holding(path: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    put_file(&Store::open(dir.path(), "test-model", DIM).await.unwrap(), path).await;
+    dir
+}
+
+/// The paths of the stored file records.
+async fn stored_paths(store: &Store) -> Vec<String> {
+    store
+        .file_records()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect()
+}
+
+/// Generations of tables in an index directory.
+fn generations(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("lance"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A rebuild is invisible until published: a reader (long-lived or newly
+/// opened) sees the live index; publishing switches every reader to the new
+/// one and deletes the old generation.
+#[tokio::test]
+async fn a_rebuild_is_invisible_until_published() {
+    let dir = index_holding("old.rs").await;
+    let reader = Store::open_existing(dir.path()).await.unwrap().unwrap();
+
+    let mut rebuild = Store::rebuild(dir.path(), "test-model", DIM).await.unwrap();
+    assert!(rebuild.is_unpublished());
+    put_file(&rebuild, "new.rs").await;
+    rebuild.set_chunker_version(7).unwrap();
+    assert_eq!(generations(dir.path()).len(), 2);
+    for store in [&reader, &Store::open_existing(dir.path()).await.unwrap().unwrap()] {
+        assert!(store.is_current());
+        let paths = stored_paths(store).await;
+        assert_eq!(paths, ["old.rs"], "readers see the live index during a rebuild");
+        assert_eq!(store.meta().chunker_version, 0);
+    }
+
+    rebuild.publish().unwrap();
+    assert!(!reader.is_current(), "a long-lived reader learns it must reopen");
+    let reopened = Store::open_existing(dir.path()).await.unwrap().unwrap();
+    let paths = stored_paths(&reopened).await;
+    assert_eq!(paths, ["new.rs"]);
+    assert_eq!(reopened.meta().chunker_version, 7);
+    assert_eq!(generations(dir.path()).len(), 1, "the replaced generation is deleted");
+    assert_ne!(generations(dir.path()), ["lance"]);
+}
+
+/// A discarded (cancelled) rebuild leaves the live index as it was, and a
+/// rebuild abandoned without a word (a crash) is deleted by the writer's
+/// next open.
+#[tokio::test]
+async fn a_discarded_or_abandoned_rebuild_leaves_the_live_index() {
+    let dir = index_holding("old.rs").await;
+
+    let rebuild = Store::rebuild(dir.path(), "test-model", DIM).await.unwrap();
+    put_file(&rebuild, "new.rs").await;
+    rebuild.discard().unwrap();
+    assert_eq!(generations(dir.path()), ["lance"]);
+
+    let abandoned = Store::rebuild(dir.path(), "test-model", DIM).await.unwrap();
+    put_file(&abandoned, "new.rs").await;
+    drop(abandoned);
+    assert_eq!(generations(dir.path()).len(), 2);
+    let writer = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    assert_eq!(generations(dir.path()), ["lance"]);
+    let paths = stored_paths(&writer).await;
+    assert_eq!(paths, ["old.rs"]);
+}
+
+/// A rebuild may change the model: the live index of the old model keeps
+/// answering until the new one is published; without a live index a
+/// rebuild is a plain open.
+#[tokio::test]
+async fn a_rebuild_may_change_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::rebuild(dir.path(), "model-a", DIM).await.unwrap();
+    assert!(!first.is_unpublished(), "nothing to keep: built in place");
+    drop(first);
+    let mut rebuild = Store::rebuild(dir.path(), "model-b", 16).await.unwrap();
+    assert_eq!(
+        Store::open_existing(dir.path()).await.unwrap().unwrap().meta().model_id,
+        "model-a"
+    );
+    rebuild.publish().unwrap();
+    let live = Store::open_existing(dir.path()).await.unwrap().unwrap();
+    assert_eq!((live.meta().model_id.as_str(), live.meta().dimension), ("model-b", 16));
+}

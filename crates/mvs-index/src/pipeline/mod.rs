@@ -28,7 +28,7 @@ use crate::options::IndexOptions;
 use crate::plan::{Candidate, Plan, Rules};
 use crate::project::{Project, WriterLock};
 use crate::report::{IndexReport, Progress};
-use crate::store_io::{open_store_for, wipe_index};
+use crate::store_io::open_store_for;
 use crate::{IndexError, run_record};
 
 /// Files in flight between parsers and the embedder (backpressure).
@@ -117,10 +117,15 @@ async fn index_with(
         finish_indices(&store, progress).await?;
     }
     let store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
-    record_chunker_version(store)?;
     report.cancelled = options.cancel.load(Ordering::Relaxed);
     fill_report(&mut report, &written, &stages, &memory, started);
-    run_record::save(project, &report)?;
+    if report.cancelled && store.is_unpublished() {
+        // A cancelled rebuild: the live index and its run's report stay.
+        store.discard()?;
+    } else {
+        complete(store)?;
+        run_record::save(project, &report)?;
+    }
     progress.send_modify(|p| p.phase = "done".into());
     log_report(&report);
     Ok(report)
@@ -135,17 +140,15 @@ async fn acquire_lock(project: &Project) -> Result<WriterLock, IndexError> {
         .map_err(IndexError::task)?
 }
 
-/// Opens the store for the embedder's model (wiped first with `force`) and
-/// the change-detection rules against it.
+/// Opens the store for the embedder's model (with `force`, a rebuild beside
+/// the live index, which keeps answering until the run publishes the new
+/// one) and the change-detection rules against it.
 async fn open_for_run(
     project: &Project,
     embedder: &dyn TextEmbedder,
     options: &IndexOptions,
 ) -> Result<(Store, Rules), IndexError> {
-    if options.force {
-        wipe_index(project)?;
-    }
-    let mut store = open_store_for(project, embedder.model_id(), embedder.dimension()).await?;
+    let mut store = open_store_for(project, embedder.model_id(), embedder.dimension(), options.force).await?;
     // An empty index holds no chunks of older rules: record the current ones
     // now, so a run killed before its end is resumed, not started over.
     if store.meta().chunker_version != CHUNKER_VERSION && store.stats().await?.chunks == 0 {
@@ -216,11 +219,13 @@ async fn finish_indices(store: &Store, progress: &watch::Sender<Progress>) -> Re
     Ok(())
 }
 
-/// Records that the index's chunks follow the current chunking rules.
-fn record_chunker_version(mut store: Store) -> Result<(), IndexError> {
+/// Records that the index's chunks follow the current chunking rules and
+/// makes a rebuild the live index.
+fn complete(mut store: Store) -> Result<(), IndexError> {
     if store.meta().chunker_version != CHUNKER_VERSION {
         store.set_chunker_version(CHUNKER_VERSION)?;
     }
+    store.publish()?;
     Ok(())
 }
 
