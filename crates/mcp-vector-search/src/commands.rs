@@ -272,18 +272,26 @@ pub async fn search(args: SearchArgs, json: bool, project: Project, settings: &S
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The index cannot be read: exit code 5. The message says how to repair it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DamagedIndex(pub String);
+
 /// `status`: what the index holds. Read-only; where there is no index it
-/// says so and fails with the not-indexed exit code (3).
+/// says so and fails with the not-indexed exit code (3), a damaged index
+/// with exit code 5.
 pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
     let status = mvs_index::project_status(&project).await?;
-    let not_indexed = || Err(IndexError::NotIndexed(status.project_root.clone()).into());
+    let outcome = || -> anyhow::Result<()> {
+        match &status.damaged {
+            Some(damage) => Err(DamagedIndex(damage.clone()).into()),
+            None if status.state == "not_indexed" => Err(IndexError::NotIndexed(status.project_root.clone()).into()),
+            None => Ok(()),
+        }
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
-        return if status.state == "not_indexed" {
-            not_indexed()
-        } else {
-            Ok(())
-        };
+        return outcome();
     }
     println!(
         "project:  {} (root: {})",
@@ -291,7 +299,7 @@ pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
         status.root_chosen_by.as_str()
     );
     println!("state:    {}", status.state);
-    if let Some(reason) = &status.incomplete {
+    if let Some(reason) = status.incomplete.as_ref().or(status.damaged.as_ref()) {
         println!("          {reason}");
     }
     println!("files:    {} ({} indexed)", status.files, status.indexed_files);
@@ -314,8 +322,8 @@ pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
             index.indexed_rows, index.unindexed_rows
         );
     }
-    if status.state == "not_indexed" {
-        return not_indexed();
+    if status.state == "not_indexed" || status.damaged.is_some() {
+        return outcome();
     }
     if let Some(run) = &status.last_run {
         println!(

@@ -140,6 +140,9 @@ pub async fn doctor(json: bool, project: Project, settings: &Settings) -> anyhow
                     "built with {index_model} but {id} is configured: run `mcp-vector-search index --force`"
                 ));
             }
+            if let Some(damage) = &status.damaged {
+                problems.push(damage.clone());
+            }
             if status.state == "not_indexed" {
                 problems.push("no index yet: run `mcp-vector-search index`".into());
             }

@@ -30,6 +30,8 @@ mod exit {
     pub const NOT_INDEXED: u8 = 3;
     /// Another process holds the writer lock.
     pub const LOCK_HELD: u8 = 4;
+    /// The index cannot be read (`index` repairs it).
+    pub const DAMAGED: u8 = 5;
 }
 
 fn main() -> ExitCode {
@@ -54,6 +56,8 @@ fn main() -> ExitCode {
             let code = match err.downcast_ref::<IndexError>() {
                 Some(IndexError::NotIndexed(_)) => exit::NOT_INDEXED,
                 Some(IndexError::LockHeld { .. }) => exit::LOCK_HELD,
+                Some(IndexError::Store(mvs_store::StoreError::Damaged { .. })) => exit::DAMAGED,
+                _ if err.is::<commands::DamagedIndex>() => exit::DAMAGED,
                 _ if err.is::<commands::UsageError>() => exit::USAGE,
                 _ => exit::FAILURE,
             };

@@ -55,8 +55,19 @@ pub enum SimilarTo {
 
 /// Chunks whose stored vectors are nearest to the source's (the mean of its
 /// chunks' vectors for a whole file): no re-embedding, and the source chunks
-/// themselves are left out.
+/// themselves are left out. A damaged index is
+/// [`mvs_store::StoreError::Damaged`], with its fix.
 pub async fn search_similar(
+    project: &Project,
+    store: &Store,
+    source: &SimilarTo,
+    limit: usize,
+    filter: SearchFilter,
+) -> Result<Vec<SearchHit>, IndexError> {
+    explained(store, similar_in(project, store, source, limit, filter).await).await
+}
+
+async fn similar_in(
     project: &Project,
     store: &Store,
     source: &SimilarTo,
@@ -106,7 +117,26 @@ pub async fn search_similar(
 /// is keyword-only (`embedder` may then be `None`). Errors:
 /// [`IndexError::ModelMismatch`] when `embedder` is not the index's model,
 /// [`IndexError::Task`] when a vector or hybrid search has no embedder.
+/// A damaged index is [`mvs_store::StoreError::Damaged`], with its fix.
 pub async fn search<E: TextEmbedder + ?Sized + 'static>(
+    project: &Project,
+    store: &Store,
+    embedder: Option<Arc<E>>,
+    query: &Query,
+) -> Result<Vec<SearchHit>, IndexError> {
+    explained(store, search_in(project, store, embedder, query).await).await
+}
+
+/// `result`, from reading `store`, with a storage failure explained (see
+/// [`Store::diagnose`]).
+async fn explained<T>(store: &Store, result: Result<T, IndexError>) -> Result<T, IndexError> {
+    match result {
+        Err(IndexError::Store(err)) => Err(store.diagnose(err).await.into()),
+        other => other,
+    }
+}
+
+async fn search_in<E: TextEmbedder + ?Sized + 'static>(
     project: &Project,
     store: &Store,
     embedder: Option<Arc<E>>,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use mvs_store::Store;
+use mvs_store::{Store, StoreError};
 use serde::Serialize;
 
 use crate::project::{Project, RootRule};
@@ -23,12 +23,16 @@ pub struct LanguageCounts {
 /// What an index holds and whether it is being written.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectStatus {
-    /// `not_indexed`, `indexing`, `ready`, or `incomplete` (see
-    /// [`ProjectStatus::incomplete`]).
+    /// `not_indexed`, `indexing`, `ready`, `incomplete` (see
+    /// [`ProjectStatus::incomplete`]) or `damaged` (see
+    /// [`ProjectStatus::damaged`]).
     pub state: String,
     /// What an `incomplete` index lacks, why, and how to finish it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+    /// What of a `damaged` index cannot be read, and how to repair it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
     /// The project root.
     pub project_root: PathBuf,
     /// Which rule chose the root (given, nearest index, git work tree,
@@ -68,6 +72,7 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
     let mut status = ProjectStatus {
         state: "not_indexed".into(),
         incomplete: None,
+        damaged: None,
         project_root: project.root().to_path_buf(),
         root_chosen_by: project.chosen_by(),
         files: 0,
@@ -83,33 +88,52 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         last_run,
         writer_pid,
     };
-    if let Some(store) = Store::open_existing(project.index_dir()).await? {
-        let stats = store.stats().await?;
-        status.files = stats.files;
-        status.indexed_files = stats.indexed_files;
-        status.chunks = stats.chunks;
-        status.vectors = stats.vectors;
-        status.model = Some(store.meta().model_id.clone());
-        status.dimension = Some(store.meta().dimension);
-        status.languages = stats
-            .languages
-            .into_iter()
-            .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
-            .collect();
-        status.skipped = stats.skipped.into_iter().collect();
-        status.search_indices = stats.search_indices;
-        status.incomplete = incompleteness(&status, store.vectors_pending());
-        status.state = match (&status.incomplete, status.chunks, &status.last_run) {
-            (Some(_), _, _) => "incomplete",
-            (None, 0, None) => "not_indexed",
-            (None, _, _) => "ready",
+    let read = match Store::open_existing(project.index_dir()).await {
+        Ok(Some(store)) => read_counts(&mut status, &store).await,
+        Ok(None) => Ok(()),
+        Err(err) => Err(err),
+    };
+    // A damaged index is a state to report (with its fix), not a failure.
+    match read {
+        Ok(()) => {}
+        Err(damaged @ StoreError::Damaged { .. }) => {
+            status.state = "damaged".into();
+            status.damaged = Some(damaged.to_string());
         }
-        .into();
+        Err(err) => return Err(err.into()),
     }
     if writer_pid.is_some() {
         status.state = "indexing".into();
     }
     Ok(status)
+}
+
+/// Fills `status` with what the readable index `store` holds; errors with
+/// [`StoreError::Damaged`] when some of it cannot be read.
+async fn read_counts(status: &mut ProjectStatus, store: &Store) -> Result<(), StoreError> {
+    store.verify_readable().await?;
+    let stats = store.stats().await?;
+    status.files = stats.files;
+    status.indexed_files = stats.indexed_files;
+    status.chunks = stats.chunks;
+    status.vectors = stats.vectors;
+    status.model = Some(store.meta().model_id.clone());
+    status.dimension = Some(store.meta().dimension);
+    status.languages = stats
+        .languages
+        .into_iter()
+        .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
+        .collect();
+    status.skipped = stats.skipped.into_iter().collect();
+    status.search_indices = stats.search_indices;
+    status.incomplete = incompleteness(status, store.vectors_pending());
+    status.state = match (&status.incomplete, status.chunks, &status.last_run) {
+        (Some(_), _, _) => "incomplete",
+        (None, 0, None) => "not_indexed",
+        (None, _, _) => "ready",
+    }
+    .into();
+    Ok(())
 }
 
 /// Why an index with rows is not whole, if it is not: an interrupted first

@@ -235,15 +235,15 @@ impl SearchServer {
         let (file_path, start, end, chunk) = match (args.chunk_id, args.file_path) {
             (Some(id), _) => {
                 let store = self.shared.store().await?;
-                let (chunk, _) = store
-                    .chunk(&id)
-                    .await
-                    .map_err(|err| ToolError::Internal(err.to_string()))?
-                    .ok_or_else(|| {
-                        ToolError::NotFound(format!(
-                            "no chunk {id}: ids change when a file is re-chunked; search again"
-                        ))
-                    })?;
+                let found = match store.chunk(&id).await {
+                    Ok(found) => found,
+                    Err(err) => return Err(ToolError::Internal(store.diagnose(err).await.to_string())),
+                };
+                let (chunk, _) = found.ok_or_else(|| {
+                    ToolError::NotFound(format!(
+                        "no chunk {id}: ids change when a file is re-chunked; search again"
+                    ))
+                })?;
                 let (start, end) = (chunk.start_line as usize, chunk.end_line as usize);
                 (chunk.file_path.clone(), start, end, Some(chunk))
             }
@@ -299,7 +299,7 @@ impl SearchServer {
         }
         value["job"] = job.unwrap_or(serde_json::Value::Null);
         value["jobs"] = self.shared.jobs.recent().iter().map(Job::describe).collect();
-        let text = format!(
+        let mut text = format!(
             "state: {}, files: {}, chunks: {}, vectors: {}, model: {}",
             value["state"].as_str().unwrap_or("?"),
             status.files,
@@ -307,6 +307,10 @@ impl SearchServer {
             status.vectors,
             status.model.as_deref().unwrap_or("none"),
         );
+        // What is wrong and the fix, for clients that show only the text.
+        if let Some(reason) = status.incomplete.as_ref().or(status.damaged.as_ref()) {
+            text = format!("{text}\n{reason}");
+        }
         Ok(structured(value, text))
     }
 }

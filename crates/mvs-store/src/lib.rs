@@ -55,6 +55,19 @@ pub enum StoreError {
     /// The index was built differently than asked for.
     #[error("{0}")]
     Incompatible(String),
+    /// A table or search index cannot be read (a truncated, missing or
+    /// corrupt file).
+    #[error(
+        "the index in {} is damaged: {detail}; run `mcp-vector-search index` (or call index_project) to \
+         repair it: it is rebuilt beside the damaged one",
+        .dir.display()
+    )]
+    Damaged {
+        /// The index directory.
+        dir: PathBuf,
+        /// What could not be read.
+        detail: String,
+    },
     /// Bad data handed to the store.
     #[error("{0}")]
     Invalid(String),

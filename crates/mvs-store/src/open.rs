@@ -74,8 +74,8 @@ impl Store {
             .to_string();
         remove_stale_generations(dir, &tables)?;
         let db = connect(dir, &tables, CacheBudget::Writer).await?;
-        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
-        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
+        let chunks = open_or_create(dir, &db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
+        let files = open_or_create(dir, &db, schema::FILES_TABLE, schema::files_schema()).await?;
         let meta = match existing {
             Some(mut meta) => {
                 migrate(dir, &mut meta, &chunks).await?;
@@ -100,14 +100,24 @@ impl Store {
     /// unpublished generation left by a failed rebuild is deleted by the
     /// writer's next open.
     pub async fn rebuild(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
-        let Some(live) = read_meta(dir)? else {
+        let live = match read_meta(dir) {
+            Ok(live) => live,
+            // Without a readable meta.json no reader sees an index: start
+            // over in place.
+            Err(StoreError::Damaged { .. }) => {
+                Self::remove(dir)?;
+                None
+            }
+            Err(err) => return Err(err),
+        };
+        let Some(live) = live else {
             return Self::open(dir, model_id, dimension).await;
         };
         remove_stale_generations(dir, &live.tables)?;
         let tables = format!("{TABLES_DIR}-{}", now_ms());
         let db = connect(dir, &tables, CacheBudget::Writer).await?;
-        let chunks = open_or_create(&db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
-        let files = open_or_create(&db, schema::FILES_TABLE, schema::files_schema()).await?;
+        let chunks = open_or_create(dir, &db, schema::CHUNKS_TABLE, schema::chunks_schema(dimension)).await?;
+        let files = open_or_create(dir, &db, schema::FILES_TABLE, schema::files_schema()).await?;
         let meta = new_meta(model_id, dimension, tables);
         Ok(Self::on_tables(dir, meta, db, chunks, files, true))
     }
@@ -167,8 +177,8 @@ impl Store {
         {
             return Ok(None);
         }
-        let chunks = db.open_table(schema::CHUNKS_TABLE).execute().await?;
-        let files = db.open_table(schema::FILES_TABLE).execute().await?;
+        let chunks = open_table(dir, &db, schema::CHUNKS_TABLE).await?;
+        let files = open_table(dir, &db, schema::FILES_TABLE).await?;
         Ok(Some(Self::on_tables(dir, meta, db, chunks, files, false)))
     }
 
@@ -264,10 +274,20 @@ async fn connect(dir: &Path, tables: &str, caches: CacheBudget) -> Result<Connec
         .await?)
 }
 
-async fn open_or_create(db: &Connection, name: &str, schema: arrow_schema::SchemaRef) -> Result<Table> {
+/// Opens the existing table `name` of the index in `dir`; one whose
+/// manifest cannot be read is [`StoreError::Damaged`].
+async fn open_table(dir: &Path, db: &Connection, name: &str) -> Result<Table> {
+    db.open_table(name).execute().await.map_err(|err| StoreError::Damaged {
+        dir: dir.to_path_buf(),
+        detail: format!("table {name} cannot be opened ({err})"),
+    })
+}
+
+/// Opens the table `name`, creating it empty with `schema` when absent.
+async fn open_or_create(dir: &Path, db: &Connection, name: &str, schema: arrow_schema::SchemaRef) -> Result<Table> {
     let names = db.table_names().execute().await?;
     if names.iter().any(|n| n == name) {
-        Ok(db.open_table(name).execute().await?)
+        open_table(dir, db, name).await
     } else {
         Ok(db.create_empty_table(name, schema).execute().await?)
     }
@@ -403,12 +423,12 @@ fn meta_mtime(dir: &Path) -> Option<std::time::SystemTime> {
 fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
     let path = dir.join(META_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
-            StoreError::Incompatible(format!(
-                "{} is unreadable ({err}); run `mcp-vector-search index --force` to rebuild the index",
-                path.display()
-            ))
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| StoreError::Damaged {
+                dir: dir.to_path_buf(),
+                detail: format!("{} is unreadable ({err})", path.display()),
+            }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(StoreError::Io { path, source }),
     }

@@ -1,17 +1,20 @@
 //! Reading an index outside search: chunks with their vectors, file
-//! records (cached per table version) and row counts.
+//! records (cached per table version), row counts and the readability
+//! check.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use futures::TryStreamExt;
-use lancedb::query::{ExecutableQuery, QueryBase};
+use lancedb::index::scalar::FullTextSearchQuery;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
-use crate::indices::IndexCoverage;
-use crate::schema::{self, ChunkRecord, FileRecord, FileStatus, chunk_col};
-use crate::{Result, Store, sql};
+use crate::indices::{IndexCoverage, IndexPurpose};
+use crate::schema::{self, ChunkRecord, FileRecord, FileStatus, chunk_col, file_col};
+use crate::search::{BM25_COLUMN, DISTANCE_COLUMN};
+use crate::{Result, Store, StoreError, sql};
 
 /// Row counts of an index.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -147,6 +150,71 @@ impl Store {
         }
         Ok(stats)
     }
+
+    /// Proves the index readable, cheaply: reads one small column of every
+    /// row of both tables (so every data file's footer and pages) and asks
+    /// each search index for one result. Cost: about 4 bytes per row plus
+    /// one query per search index. Errors: [`StoreError::Damaged`] (a
+    /// truncated, missing or corrupt file) naming the index, what failed and
+    /// the fix.
+    pub async fn verify_readable(&self) -> Result<()> {
+        self.read_everything().await.map_err(|err| match err {
+            StoreError::Lance(source) => StoreError::Damaged {
+                dir: self.dir.clone(),
+                detail: format!("a table or search index cannot be read ({})", root_cause(&source)),
+            },
+            other => other,
+        })
+    }
+
+    /// `err`, from reading this index, explained: a storage failure that
+    /// [`Store::verify_readable`] reproduces becomes [`StoreError::Damaged`]
+    /// (which says how to repair it); anything else is returned as is.
+    pub async fn diagnose(&self, err: StoreError) -> StoreError {
+        match err {
+            StoreError::Lance(_) => match self.verify_readable().await {
+                Err(damaged @ StoreError::Damaged { .. }) => damaged,
+                _ => err,
+            },
+            other => other,
+        }
+    }
+
+    async fn read_everything(&self) -> Result<()> {
+        for (table, column) in [(&self.chunks, chunk_col::START_LINE), (&self.files, file_col::SIZE)] {
+            let select = Select::Columns(vec![column.to_string()]);
+            let mut rows = table.query().select(select).execute().await?;
+            while rows.try_next().await?.is_some() {}
+        }
+        for index in self.index_coverage().await? {
+            let probe = |score: &str| Select::Columns(vec![chunk_col::ID.to_string(), score.to_string()]);
+            let rows = match index.purpose {
+                IndexPurpose::Keyword => {
+                    let query = FullTextSearchQuery::new("index".into())
+                        .with_column(chunk_col::SEARCH_TEXT.to_string())
+                        .map_err(|err| StoreError::Invalid(format!("bad keyword probe: {err}")))?;
+                    let query = self.chunks.query().full_text_search(query);
+                    query.select(probe(BM25_COLUMN)).limit(1).execute().await?
+                }
+                IndexPurpose::Ann(_) => {
+                    let mut unit = vec![0.0f32; self.meta.dimension];
+                    unit[0] = 1.0;
+                    let query = self.chunks.query().nearest_to(unit)?;
+                    query.select(probe(DISTANCE_COLUMN)).limit(1).execute().await?
+                }
+            };
+            let _: Vec<RecordBatch> = rows.try_collect().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The innermost cause in a LanceDB error's message (its chain repeats
+/// every layer and the source location of the panic-free I/O error).
+fn root_cause(err: &lancedb::Error) -> String {
+    let text = err.to_string();
+    let text = text.split(", /rustc").next().unwrap_or(&text);
+    text.rsplit(": ").next().unwrap_or(text).trim().to_string()
 }
 
 /// Runs a query and converts every result batch with `read`.

@@ -16,9 +16,9 @@ use crate::schema::{self, ChunkRecord, chunk_col};
 use crate::{Result, Store, StoreError, rank, sql};
 
 /// Column LanceDB adds to vector results.
-const DISTANCE_COLUMN: &str = "_distance";
+pub(crate) const DISTANCE_COLUMN: &str = "_distance";
 /// Column LanceDB adds to full-text results.
-const BM25_COLUMN: &str = "_score";
+pub(crate) const BM25_COLUMN: &str = "_score";
 
 /// Which lanes a search uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -144,11 +144,15 @@ impl Store {
         let keyword_lane = match keyword_lane {
             Ok(lane) => lane,
             // The keyword lane must not take the vector lane down with it
-            // (e.g. an index created before the full-text index exists).
-            Err(err) if want_vector => {
-                tracing::warn!("keyword lane unavailable, using vectors only: {err}");
-                Vec::new()
-            }
+            // (e.g. an index created before the full-text index exists),
+            // unless its index is damaged: that is said, with the fix.
+            Err(err) if want_vector => match self.diagnose(err).await {
+                damaged @ StoreError::Damaged { .. } => return Err(damaged),
+                err => {
+                    tracing::warn!("keyword lane unavailable, using vectors only: {err}");
+                    Vec::new()
+                }
+            },
             Err(err) => return Err(err),
         };
         let mut chunks_by_id: HashMap<String, ChunkRecord> = vector_rows;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mvs_parse::{CHUNKER_VERSION, ChunkOptions};
-use mvs_store::Store;
+use mvs_store::{Store, StoreError};
 use tokio::sync::{mpsc, watch};
 
 use self::embed::{Embedded, EmbeddedBatch, embed_stage};
@@ -148,7 +148,21 @@ async fn open_for_run(
     embedder: &dyn TextEmbedder,
     options: &IndexOptions,
 ) -> Result<(Store, Rules), IndexError> {
-    let mut store = open_store_for(project, embedder.model_id(), embedder.dimension(), options.force).await?;
+    let (model_id, dimension) = (embedder.model_id(), embedder.dimension());
+    let opened = open_store_for(project, model_id, dimension, options.force).await;
+    // A full run proves the index readable first (a scoped run, the
+    // watcher's, stays cheap) and repairs a damaged one by rebuilding it.
+    let mut store = if options.force || options.scope.is_some() {
+        opened?
+    } else {
+        match readable(opened).await {
+            Err(IndexError::Store(StoreError::Damaged { detail, .. })) => {
+                tracing::warn!("the index is damaged ({detail}): rebuilding it beside the damaged one");
+                open_store_for(project, model_id, dimension, true).await?
+            }
+            other => other?,
+        }
+    };
     // An empty index holds no chunks of older rules: record the current ones
     // now, so a run killed before its end is resumed, not started over.
     if store.meta().chunker_version != CHUNKER_VERSION && store.stats().await?.chunks == 0 {
@@ -160,6 +174,13 @@ async fn open_for_run(
         options.chunk_options.include_generated,
     );
     Ok((store, rules))
+}
+
+/// The opened store, once proven readable ([`Store::verify_readable`]).
+async fn readable(opened: Result<Store, IndexError>) -> Result<Store, IndexError> {
+    let store = opened?;
+    store.verify_readable().await?;
+    Ok(store)
 }
 
 /// Discovers the files (in the scope) and compares them with the stored
