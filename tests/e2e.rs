@@ -1259,15 +1259,7 @@ async fn a_failed_model_load_is_not_retried_by_watcher_runs() {
     // A Python that counts its runs and fails, and an empty home: every
     // load attempt runs it.
     let scratch = tempfile::tempdir().unwrap();
-    let (python, runs) = (scratch.path().join("python3"), scratch.path().join("runs"));
-    std::fs::write(
-        &python,
-        format!("#!/bin/sh\necho run >> '{}'\nexit 1\n", runs.display()),
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&python).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&python, permissions).unwrap();
+    let (python, runs) = failing_python(scratch.path(), 0);
     let attempts = || std::fs::read_to_string(&runs).map_or(0, |text| text.lines().count());
 
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
@@ -1305,5 +1297,58 @@ async fn a_failed_model_load_is_not_retried_by_watcher_runs() {
         "{answer:?}"
     );
     assert!(attempts() > after_warm_up, "an explicit request did not try again");
+    client.cancel().await.unwrap();
+}
+
+/// A Python in `dir` that counts its runs (in the returned file) and fails
+/// after `delay_s` seconds: with an empty home, every attempt to provision
+/// the runtime and model runs it.
+fn failing_python(dir: &Path, delay_s: u32) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (python, runs) = (dir.join("python3"), dir.join("runs"));
+    std::fs::write(
+        &python,
+        format!("#!/bin/sh\necho run >> '{}'\nsleep {delay_s}\nexit 1\n", runs.display()),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&python).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&python, permissions).unwrap();
+    (python, runs)
+}
+
+/// First use provisions the runtime and model (pip, seconds to a minute):
+/// a waiting `index_project` reports each step as progress (phase
+/// `provisioning`, the step in the message, strictly increasing), and a
+/// job that fails answers `isError` with the reason, not "done".
+#[tokio::test]
+async fn provisioning_reports_progress_and_a_failed_job_is_an_error() {
+    let project = fixture_project();
+    let scratch = tempfile::tempdir().unwrap();
+    let (python, _runs) = failing_python(scratch.path(), 1);
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp")
+            .env("MCP_PROJECT_ROOT", project.path())
+            .env("MCP_ENABLE_FILE_WATCHING", "0")
+            .env("MCP_VECTOR_SEARCH_HOME", scratch.path().join("home"))
+            .env("MCP_VECTOR_SEARCH_PYTHON", &python);
+    }))
+    .unwrap();
+    let client = ProgressLog::default().serve(transport).await.expect("initialize");
+    let params =
+        CallToolRequestParams::new("index_project").with_arguments(json!({"wait": true}).as_object().unwrap().clone());
+    let answer = client.call_tool(params).await.unwrap();
+    assert_eq!(answer.is_error, Some(true), "{answer:?}");
+    let text = serde_json::to_string(&answer.content).unwrap();
+    assert!(text.contains("embedding model unavailable"), "{text}");
+
+    let seen = client.service().0.lock().unwrap().clone();
+    let messages: Vec<&str> = seen.iter().filter_map(|p| p.message.as_deref()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("provisioning: fetching onnxruntime==") && m.contains("first use only")),
+        "{messages:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0].progress < w[1].progress), "{seen:?}");
     client.cancel().await.unwrap();
 }

@@ -165,8 +165,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 watch: settings.file_watching,
                 keyword_weight: settings.keyword_weight,
             };
-            let loader: mvs_mcp::EmbedderLoader = Arc::new(move || {
-                let home = settings.home().map_err(|err| err.to_string())?;
+            let loader: mvs_mcp::EmbedderLoader = Arc::new(move |reporter| {
+                let home = settings.home().map_err(|err| err.to_string())?.with_reporter(reporter);
                 mvs_embed::load_embedder(&home, settings.model_dir.as_deref(), settings.embed_options())
                     .map_err(|err| err.to_string())
             });

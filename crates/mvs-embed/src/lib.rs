@@ -21,7 +21,9 @@ pub use cache::{CacheKey, VectorCache, cache_key};
 pub use device::{Device, DeviceRequest};
 pub use embedder::{CacheConfig, DeviceInfo, EmbedOptions, EmbedStats, Embedder, normalize};
 pub use model::{MODEL_FILE, ModelFiles, ModelSpec, Pooling, SPEC_FILE, TOKENIZER_FILE};
-pub use provision::{DEFAULT_CACHE_MB, DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, Verify, sha256_file};
+pub use provision::{
+    DEFAULT_CACHE_MB, DEFAULT_MODEL_ID, Home, INT8_MODEL_FILE, INT8_RECORD_FILE, ProvisionReporter, Verify, sha256_file,
+};
 
 /// Everything that can go wrong while provisioning or embedding. Messages say
 /// what to do about it.

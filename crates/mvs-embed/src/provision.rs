@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -101,11 +102,17 @@ pub enum Verify {
 /// Default bound of the persistent vector cache, in MiB.
 pub const DEFAULT_CACHE_MB: u64 = 1024;
 
+/// Told each step of provisioning as it starts (a sentence such as
+/// "fetching onnxruntime==1.31.1 with pip (first use only)"), for a
+/// progress display. Steps take seconds to a minute each.
+pub type ProvisionReporter = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// The cache directory holding the runtime and models, and how to fill it:
 /// which Python runs pip, an ONNX Runtime library that replaces the
-/// provisioned one, and the vector cache's bound. Built by the binary from
-/// its settings; nothing here reads the environment.
-#[derive(Debug, Clone)]
+/// provisioned one, the vector cache's bound and who hears of provisioning
+/// steps. Built by the binary from its settings; nothing here reads the
+/// environment.
+#[derive(Clone)]
 pub struct Home {
     root: PathBuf,
     /// The Python interpreter that runs pip.
@@ -114,6 +121,20 @@ pub struct Home {
     runtime_library: Option<PathBuf>,
     /// Bound of the vector cache in MiB; 0 disables it.
     cache_mb: u64,
+    /// Who hears of provisioning steps; standard error when `None`.
+    reporter: Option<ProvisionReporter>,
+}
+
+impl std::fmt::Debug for Home {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Home")
+            .field("root", &self.root)
+            .field("python", &self.python)
+            .field("runtime_library", &self.runtime_library)
+            .field("cache_mb", &self.cache_mb)
+            .field("reporter", &self.reporter.is_some())
+            .finish()
+    }
 }
 
 impl Home {
@@ -140,6 +161,24 @@ impl Home {
             python: "python3".to_string(),
             runtime_library: None,
             cache_mb: DEFAULT_CACHE_MB,
+            reporter: None,
+        }
+    }
+
+    /// Tells `reporter`, instead of standard error, of each provisioning
+    /// step as it starts (a server turns them into progress notifications).
+    pub fn with_reporter(mut self, reporter: ProvisionReporter) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    /// Announces a provisioning step: to the reporter, else on standard
+    /// error (a CLI user waits for it), and in the log.
+    fn report(&self, step: &str) {
+        tracing::info!("{step}");
+        match &self.reporter {
+            Some(reporter) => reporter(step),
+            None => eprintln!("mcp-vector-search: {step}"),
         }
     }
 
@@ -261,10 +300,10 @@ impl Home {
         {
             return Ok(target);
         }
-        eprintln!(
-            "mcp-vector-search: preparing the int8 variant of {} (first run only, about a minute)",
+        self.report(&format!(
+            "preparing the int8 variant of {} (first use only, about a minute)",
             model.spec.id
-        );
+        ));
         let tools = self.root.join("tools");
         self.ensure_python_packages(&tools)?;
         let script = tempfile::Builder::new()
@@ -319,6 +358,11 @@ impl Home {
             return Ok(());
         }
         probe_pip(&self.python)?;
+        self.report(&format!(
+            "installing the quantisation tools ({}) with pip into {} (first use only)",
+            INT8_TOOLS.join(" "),
+            dir.display()
+        ));
         run_checked(
             Command::new(&self.python)
                 .args([
@@ -366,11 +410,10 @@ impl Home {
                 .push(file);
         }
         for ((package, version), wanted) in by_package {
-            tracing::info!("fetching {package}=={version} with pip (first run only)");
-            eprintln!(
-                "mcp-vector-search: fetching {package}=={version} with pip into {} (first run only)",
+            self.report(&format!(
+                "fetching {package}=={version} with pip into {} (first use only)",
                 dir.display()
-            );
+            ));
             let scratch = tempfile::Builder::new()
                 .prefix(".download-")
                 .tempdir_in(dir)

@@ -29,6 +29,10 @@ pub struct Progress {
     pub eta_s: Option<f64>,
     /// Whether the memory monitor is holding the run back.
     pub memory_pressure: bool,
+    /// What the phase is doing when its counts do not say it (a
+    /// `provisioning` step: "fetching onnxruntime==1.31.1 with pip").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What a run did, with stage metrics.

@@ -89,7 +89,7 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         writer_pid,
     };
     let read = match Store::open_existing(project.index_dir()).await {
-        Ok(Some(store)) => read_counts(&mut status, &store).await,
+        Ok(Some(store)) => read_counts(&mut status, &store, writer_pid.is_none()).await,
         Ok(None) => Ok(()),
         Err(err) => Err(err),
     };
@@ -108,10 +108,13 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
     Ok(status)
 }
 
-/// Fills `status` with what the readable index `store` holds; errors with
-/// [`StoreError::Damaged`] when some of it cannot be read.
-async fn read_counts(status: &mut ProjectStatus, store: &Store) -> Result<(), StoreError> {
-    store.verify_readable().await?;
+/// Fills `status` with what the readable index `store` holds; with
+/// `verify` (no writer at work: it would race the check and slow it),
+/// errors with [`StoreError::Damaged`] when some of it cannot be read.
+async fn read_counts(status: &mut ProjectStatus, store: &Store, verify: bool) -> Result<(), StoreError> {
+    if verify {
+        store.verify_readable().await?;
+    }
     let stats = store.stats().await?;
     status.files = stats.files;
     status.indexed_files = stats.indexed_files;

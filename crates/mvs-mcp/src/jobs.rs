@@ -216,9 +216,10 @@ pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>)
         while let Some(p) = current.take() {
             if let Some((value, total)) = run.advance(&p) {
                 let phase = if p.phase.is_empty() { "starting" } else { &p.phase };
-                let message = match p.files_total {
-                    0 => format!("{id} {phase}: looking for files to index"),
-                    _ => format!(
+                let message = match (&p.note, p.files_total) {
+                    (Some(note), _) => format!("{id} {phase}: {note}"),
+                    (None, 0) => format!("{id} {phase}: looking for files to index"),
+                    (None, _) => format!(
                         "{id} {phase}: {}/{} files, {}/{} chunks",
                         p.files_done, p.files_total, p.chunks_done, p.chunks_total
                     ),

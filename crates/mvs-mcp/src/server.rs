@@ -4,20 +4,30 @@
 
 use std::sync::Arc;
 
-use mvs_embed::Embedder;
+use mvs_embed::{Embedder, ProvisionReporter};
+use mvs_index::Progress;
 use mvs_index::{IndexError, IndexOptions, IndexReport, Project, Scope};
 use mvs_store::Store;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, watch};
 
 use crate::jobs::{Job, Jobs, Origin};
 use crate::{ProjectRoot, ToolError};
 
-/// Loads the embedding model; the server calls it at most once. The error
-/// says why the model is unavailable.
-pub type EmbedderLoader = Arc<dyn Fn() -> Result<Embedder, String> + Send + Sync>;
+/// Loads the embedding model, telling the reporter of each provisioning
+/// step (first use: fetching the runtime and model); the server calls it
+/// until it succeeds. The error says why the model is unavailable.
+pub type EmbedderLoader = Arc<dyn Fn(ProvisionReporter) -> Result<Embedder, String> + Send + Sync>;
+
+/// Provisioning as the loader reports it: steps begun so far and the one
+/// under way (`None` once loading ended).
+#[derive(Debug, Clone, Default)]
+struct Provisioning {
+    steps: usize,
+    step: Option<String>,
+}
 
 /// How the server runs, decided once by its caller (the binary reads flags
 /// and environment; nothing here does).
@@ -49,6 +59,9 @@ pub(crate) struct Shared {
     pub(crate) options: ServerOptions,
     loader: EmbedderLoader,
     embedder: OnceCell<Arc<Embedder>>,
+    /// The provisioning step under way, mirrored into the progress of jobs
+    /// waiting for the model.
+    provisioning: Arc<watch::Sender<Provisioning>>,
     /// Why the model could not be loaded at the last attempt. Background
     /// work (warm-up, watcher runs) does not try again: each attempt may
     /// run pip, and with no network it failed the same way on every save.
@@ -85,10 +98,19 @@ impl Shared {
             .embedder
             .get_or_try_init(|| async {
                 let loader = Arc::clone(&self.loader);
-                match tokio::task::spawn_blocking(move || loader()).await {
+                let provisioning = Arc::clone(&self.provisioning);
+                let reporter: ProvisionReporter = Arc::new(move |step: &str| {
+                    provisioning.send_modify(|p| {
+                        p.steps += 1;
+                        p.step = Some(step.to_string());
+                    });
+                });
+                let loaded = match tokio::task::spawn_blocking(move || loader(reporter)).await {
                     Ok(loaded) => loaded.map(Arc::new),
                     Err(err) => Err(err.to_string()),
-                }
+                };
+                self.provisioning.send_modify(|p| p.step = None);
+                loaded
             })
             .await
             .cloned();
@@ -121,6 +143,41 @@ impl Shared {
         }
     }
 
+    /// The embedder for a job started by `origin` ([`Shared::embedder`] for
+    /// a client's, [`Shared::background_embedder`] for the watcher's); while
+    /// it is provisioned, the job's progress shows each step.
+    async fn embedder_for(
+        &self,
+        origin: Origin,
+        progress: &Arc<watch::Sender<Progress>>,
+    ) -> Result<Arc<Embedder>, ToolError> {
+        let mut steps = self.provisioning.subscribe();
+        let progress = Arc::clone(progress);
+        let mirror = tokio::spawn(async move {
+            loop {
+                let now = steps.borrow_and_update().clone();
+                if let Some(step) = now.step {
+                    // One count per step, so each advances the job's progress.
+                    progress.send_modify(|p| {
+                        p.phase = "provisioning".into();
+                        p.files_done = now.steps - 1;
+                        p.files_total = now.steps;
+                        p.note = Some(step);
+                    });
+                }
+                if steps.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        let embedder = match origin {
+            Origin::Client => self.embedder().await,
+            Origin::Watcher => self.background_embedder().await,
+        };
+        mirror.abort();
+        embedder
+    }
+
     /// The options of one job: the server's template with `force` and
     /// `scope`, and a cancel flag of its own.
     pub(crate) fn job_options(&self, force: bool, scope: Option<Scope>) -> IndexOptions {
@@ -139,10 +196,7 @@ impl Shared {
         self.jobs
             .start(origin, Arc::clone(&options.cancel), move |progress| async move {
                 let project = shared.project()?;
-                let embedder = match origin {
-                    Origin::Client => shared.embedder().await?,
-                    Origin::Watcher => shared.background_embedder().await?,
-                };
+                let embedder = shared.embedder_for(origin, &progress).await?;
                 Ok(mvs_index::index_project(project, embedder, &options, &progress).await?)
             })
     }
@@ -167,6 +221,7 @@ impl SearchServer {
                 options,
                 loader,
                 embedder: OnceCell::new(),
+                provisioning: Arc::default(),
                 load_failure: std::sync::Mutex::new(None),
                 store: tokio::sync::Mutex::new(None),
                 jobs: Jobs::default(),

@@ -138,6 +138,10 @@ impl SearchServer {
             let _ = forward.await;
             tokio::time::sleep(ANSWER_AFTER_PROGRESS).await;
         }
+        if let Some(Err(failure)) = job.outcome() {
+            // A waiting caller learns of the failure as a failure.
+            return Err(failure);
+        }
         let described = job.describe();
         let text = format!(
             "Indexing job {} {}.",
@@ -291,14 +295,17 @@ impl SearchServer {
         annotations(read_only_hint = true)
     )]
     async fn get_project_status(&self, Parameters(_args): Parameters<StatusArgs>) -> Answer {
+        // Jobs first: a job seen ended has released the writer lock by the
+        // time the status probes it, so the two never disagree.
+        let job = self.shared.jobs.shown().map(|job| job.describe());
+        let jobs: Vec<serde_json::Value> = self.shared.jobs.recent().iter().map(Job::describe).collect();
         let status = mvs_index::project_status(self.shared.project()?).await?;
         let mut value = serde_json::to_value(&status).unwrap_or_default();
-        let job = self.shared.jobs.shown().map(|job| job.describe());
         if job.as_ref().is_some_and(|job| job["state"] == "running") {
             value["state"] = "indexing".into();
         }
         value["job"] = job.unwrap_or(serde_json::Value::Null);
-        value["jobs"] = self.shared.jobs.recent().iter().map(Job::describe).collect();
+        value["jobs"] = jobs.into();
         let mut text = format!(
             "state: {}, files: {}, chunks: {}, vectors: {}, model: {}",
             value["state"].as_str().unwrap_or("?"),
