@@ -282,34 +282,58 @@ impl RunProgress {
 mod tests {
     use super::*;
 
-    #[test]
-    fn progress_strictly_increases_across_phases() {
-        let at = |phase: &str, files_done, files_total| Progress {
-            phase: phase.into(),
-            files_done,
-            files_total,
-            ..Progress::default()
-        };
+    /// The (progress, total) pairs sent for a run through `steps`, each
+    /// (phase, files done, files total); checks they strictly increase and
+    /// never pass their total.
+    fn sent_for(steps: &[(&str, usize, usize)]) -> Vec<(f64, f64)> {
         let mut run = RunProgress::default();
-        let sent: Vec<(f64, f64)> = [
-            at("discovering", 0, 0),
-            at("keywords", 0, 579),
-            at("keywords", 300, 579),
-            at("keywords", 300, 579),
-            at("keywords", 579, 579),
-            at("vectors", 0, 577),
-            at("vectors", 10, 577),
-            at("finishing", 577, 577),
-            at("done", 577, 577),
-        ]
-        .iter()
-        .filter_map(|p| run.advance(p))
-        .collect();
-        assert_eq!(sent.first(), Some(&(0.0, 1.0)));
+        let sent: Vec<(f64, f64)> = steps
+            .iter()
+            .filter_map(|&(phase, files_done, files_total)| {
+                run.advance(&Progress {
+                    phase: phase.into(),
+                    files_done,
+                    files_total,
+                    ..Progress::default()
+                })
+            })
+            .collect();
         assert!(sent.windows(2).all(|w| w[0].0 < w[1].0), "{sent:?}");
         assert!(sent.iter().all(|(value, total)| value <= total), "{sent:?}");
+        sent
+    }
+
+    #[test]
+    fn progress_strictly_increases_across_phases() {
+        let sent = sent_for(&[
+            ("discovering", 0, 0),
+            ("keywords", 0, 579),
+            ("keywords", 300, 579),
+            ("keywords", 300, 579),
+            ("keywords", 579, 579),
+            ("vectors", 0, 577),
+            ("vectors", 10, 577),
+            ("finishing", 577, 577),
+            ("done", 577, 577),
+        ]);
+        assert_eq!(sent.first(), Some(&(0.0, 1.0)));
         assert_eq!(sent.iter().find(|(v, _)| *v == 589.0), Some(&(589.0, 1157.0)));
         assert_eq!(sent.last(), Some(&(1157.0, 1157.0)), "the end is the last step");
+    }
+
+    #[test]
+    fn provisioning_steps_advance_before_the_run_counts_files() {
+        let sent = sent_for(&[
+            ("", 0, 0),
+            ("provisioning", 1, 2),
+            ("provisioning", 2, 3),
+            ("discovering", 0, 0),
+            ("indexing", 0, 10),
+            ("indexing", 10, 10),
+            ("done", 10, 10),
+        ]);
+        assert_eq!(&sent[..3], &[(0.0, 1.0), (1.0, 3.0), (2.0, 4.0)], "every step is sent");
+        assert_eq!(sent.last().map(|s| s.0), sent.last().map(|s| s.1), "{sent:?}");
     }
 
     #[tokio::test]

@@ -157,11 +157,12 @@ impl Shared {
             loop {
                 let now = steps.borrow_and_update().clone();
                 if let Some(step) = now.step {
-                    // One count per step, so each advances the job's progress.
+                    // One count per step begun, so each advances the job's
+                    // progress past its start (0), and one more to go.
                     progress.send_modify(|p| {
                         p.phase = "provisioning".into();
-                        p.files_done = now.steps - 1;
-                        p.files_total = now.steps;
+                        p.files_done = now.steps;
+                        p.files_total = now.steps + 1;
                         p.note = Some(step);
                     });
                 }
