@@ -37,11 +37,14 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // The same validation as the CLI's `search` and the `search_code` tool.
-    let query = Query::from_args(SearchArgs {
-        query: text,
-        limit: Some(5),
-        ..SearchArgs::default()
-    })?;
+    let query = Query::from_args(
+        SearchArgs {
+            query: text,
+            limit: Some(5),
+            ..SearchArgs::default()
+        },
+        project.root(),
+    )?;
     let store = mvs_index::open_index(&project).await?;
     for hit in mvs_index::search(&project, &store, Some(embedder), &query).await? {
         let chunk = &hit.chunk;

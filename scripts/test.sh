@@ -20,3 +20,4 @@ fi
 
 scripts/inspector-check.sh "$bin"
 scripts/ts-sdk-check.sh "$bin"
+scripts/clients-check.sh "$bin"

@@ -774,8 +774,11 @@ async fn mcp_jobs_progress_context_and_freshness() {
     assert_eq!(scoped["report"]["files_seen"], 1, "{scoped:#}");
     let params = CallToolRequestParams::new("index_project")
         .with_arguments(json!({"paths": ["../outside"]}).as_object().unwrap().clone());
-    let refused = client.call_tool(params).await.unwrap();
-    assert_eq!(refused.is_error, Some(true), "{refused:?}");
+    // A path outside the root is a bad argument: invalid params naming it.
+    match client.call_tool(params).await {
+        Err(rmcp::ServiceError::McpError(error)) => assert_eq!(error.code.0, -32602, "{error:?}"),
+        other => panic!("paths outside the root accepted: {other:?}"),
+    }
 
     // The watcher indexes an edit without being asked.
     let started = Instant::now();
@@ -880,12 +883,12 @@ fn mcp_survives_attack_inputs() {
     send(
         r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search_code","arguments":{"query":"x","limit":"lots"}}}"#,
     );
-    // A value of the wrong type: a tool error the model can correct, saying
-    // what was expected (rmcp follows MCP's advice here).
+    // A value of the wrong type: invalid params naming the argument, what
+    // it takes and the value (tests/mcp_arguments.rs has every kind).
     let mistyped = answer(4);
-    assert_eq!(mistyped["result"]["isError"], true, "{mistyped}");
-    assert!(
-        mistyped.to_string().contains("`lots` is not a whole number"),
+    assert_eq!(mistyped["error"]["code"], -32602, "{mistyped}");
+    assert_eq!(
+        mistyped["error"]["message"], r#"limit: expected a whole number from 1 to 50, received "lots""#,
         "{mistyped}"
     );
     // Values out of range: JSON-RPC invalid params naming the argument.
@@ -902,8 +905,8 @@ fn mcp_survives_attack_inputs() {
     );
     send(r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_code","arguments":{"limit":3}}}"#);
     let missing = answer(5);
-    assert_eq!(missing["result"]["isError"], true, "{missing}");
-    assert!(missing.to_string().contains("missing field `query`"), "{missing}");
+    assert_eq!(missing["error"]["code"], -32602, "{missing}");
+    assert_eq!(missing["error"]["data"]["field"], "query", "{missing}");
     let huge = "a".repeat(4 << 20);
     send(&format!(
         r#"{{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{{"name":"search_code","arguments":{{"query":"{huge}"}}}}}}"#
@@ -930,7 +933,10 @@ fn mcp_survives_attack_inputs() {
     send(
         r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"index_project","arguments":{"paths":["linkdir"]}}}"#,
     );
-    assert_eq!(answer(11)["result"]["isError"], true);
+    // A path leaving the root is a bad argument, like one outside it.
+    let outside = answer(11);
+    assert_eq!(outside["error"]["code"], -32602, "{outside}");
+    assert_eq!(outside["error"]["data"]["field"], "paths", "{outside}");
     // Still serving.
     send(r#"{"jsonrpc":"2.0","id":12,"method":"tools/list"}"#);
     assert_eq!(answer(12)["result"]["tools"].as_array().unwrap().len(), 6);

@@ -336,6 +336,7 @@ fn synthetic_chunk(rng: &mut Rng, file: &str, ordinal: usize) -> ChunkRecord {
         content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
         content,
         embedding_hash: None,
+        part: None,
     }
 }
 

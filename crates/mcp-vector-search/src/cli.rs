@@ -55,8 +55,14 @@ pub enum Command {
     Search {
         /// What to find: behaviour in words, or an identifier.
         query: String,
-        /// Maximum results (1-50).
-        #[arg(long, short = 'n', default_value_t = 10)]
+        /// Maximum results (1-50; 5 and 5.0 alike, as the tools' `limit`).
+        #[arg(
+            long,
+            short = 'n',
+            default_value_t = mvs_index::LIMIT.default,
+            value_parser = limit,
+            allow_negative_numbers = true
+        )]
         limit: usize,
         /// hybrid (default), vector or keyword (bm25).
         #[arg(long, default_value = "hybrid")]
@@ -110,15 +116,23 @@ pub enum Command {
     },
 }
 
+/// `--limit` under the rule of the tools' `limit`, so a bad value gets the
+/// same message (clap adds the flag and exits with the usage code).
+fn limit(text: &str) -> Result<usize, String> {
+    mvs_index::LIMIT.parse(text).map_err(|err| err.to_string())
+}
+
 /// Filters of `search`, applied in both lanes before ranking. The long
 /// names are the `search_code` tool's argument names; the short spellings
 /// of earlier versions stay as aliases.
 #[derive(Debug, Default, clap::Args)]
 pub struct FilterArgs {
-    /// Only this language (repeatable): rust, python, typescript, ...
+    /// Only this language (repeatable): rust, python, typescript, ...; any
+    /// case, extensions and aliases too (py, ts, golang, c++).
     #[arg(long, value_name = "LANG")]
     pub language: Vec<String>,
-    /// Only paths matching this glob (repeatable): 'src/**/*.rs', '*.py'.
+    /// Only paths matching this glob (repeatable), relative to the project
+    /// root: 'src/**/*.rs', '*.py'; a directory means everything under it.
     #[arg(long, value_name = "GLOB")]
     pub files: Vec<String>,
     /// Leave out paths matching this glob (repeatable).
@@ -127,7 +141,8 @@ pub struct FilterArgs {
     /// Only this file extension (repeatable): .rs, .py.
     #[arg(long = "file-extensions", visible_alias = "ext", value_name = "EXT")]
     pub file_extensions: Vec<String>,
-    /// Only this chunk kind (repeatable): function, method, class, struct, ...
+    /// Only this chunk kind (repeatable): function, method, class, struct,
+    /// ...; any case, plurals too.
     #[arg(long, value_name = "KIND")]
     pub kind: Vec<String>,
     /// Only the definition with this name or qualified name.

@@ -250,19 +250,32 @@ pub fn search_args(
 }
 
 /// `search`: validates `args` (an invalid one is a usage error), searches,
-/// prints text or JSON.
+/// prints text or JSON; an empty answer adds a `note` when no indexed file
+/// or chunk passes the filters.
 pub async fn search(args: SearchArgs, json: bool, project: Project, settings: &Settings) -> anyhow::Result<()> {
-    let query = Query::from_args(args).map_err(|invalid| UsageError(invalid.to_string()))?;
+    let query = Query::from_args(args, project.root()).map_err(|invalid| UsageError(invalid.to_string()))?;
     let store = mvs_index::open_index(&project).await?;
     let embedder = match query.needs_embedder() {
         true => Some(load_embedder(settings).await?),
         false => None,
     };
     let response = mvs_index::search_response(&project, &store, embedder, &query).await?;
+    // An empty answer says when the filters are why.
+    let note = match response.results.is_empty() {
+        true => query.why_empty(&store).await.map_err(IndexError::from)?,
+        false => None,
+    };
     if json {
-        println!("{}", serde_json::to_string(&response)?);
+        let mut value = serde_json::to_value(&response)?;
+        if let Some(note) = note {
+            value["note"] = note.into();
+        }
+        println!("{value}");
     } else {
         print!("{}", mvs_mcp::render_results(&response));
+        if let Some(note) = note {
+            println!("note: {note}");
+        }
     }
     Ok(())
 }
@@ -309,9 +322,7 @@ pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
     for (language, counts) in &status.languages {
         println!("  {language}: {} files, {} chunks", counts.files, counts.chunks);
     }
-    for (reason, count) in &status.skipped {
-        println!("  skipped ({reason}): {count}");
-    }
+    print!("{}", status.skipped);
     for index in &status.search_indices {
         let purpose = match index.purpose {
             mvs_store::IndexPurpose::Keyword => "full-text index".to_string(),
@@ -368,9 +379,7 @@ pub async fn dry_run(
     for (language, (files, chunks)) in &survey.languages {
         println!("  {language:12} {files:>6} files {chunks:>8} chunks");
     }
-    for (reason, count) in &survey.skipped {
-        println!("  skipped ({reason}): {count}");
-    }
+    print!("{}", survey.skipped);
     println!("largest directories:");
     for (dir, bytes) in &survey.largest_dirs {
         println!("  {dir:30} {:>8.1} MB", *bytes as f64 / 1e6);

@@ -148,7 +148,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Install(args) => {
             let project = commands::project_at(args.project_root.clone())?;
-            install::install(args, project.root())
+            install::install(args, project.root(), &settings.program_path)
         }
         Command::Mcp { project_root } => {
             // A bad root is every tool's error, not an exit before the handshake.

@@ -29,6 +29,9 @@ pub struct Settings {
     /// `ORT_DYLIB_PATH`: an ONNX Runtime library to use instead of the
     /// provisioned one.
     pub runtime_library: Option<PathBuf>,
+    /// `PATH`, split: where clients look for programs (`install` names this
+    /// binary by its file name when the first match there is this binary).
+    pub program_path: Vec<PathBuf>,
     /// `MCP_VECTOR_SEARCH_DEVICE`: auto, cpu, cuda, coreml.
     pub device: DeviceRequest,
     /// `MCP_VECTOR_SEARCH_INT8`: `0` runs the fp32-arithmetic graph on CPU.
@@ -75,6 +78,9 @@ impl Settings {
             home: env.path("MCP_VECTOR_SEARCH_HOME"),
             python: env.text("MCP_VECTOR_SEARCH_PYTHON").unwrap_or_else(|| "python3".into()),
             runtime_library: env.path("ORT_DYLIB_PATH"),
+            program_path: (env.0)("PATH")
+                .map(|path| std::env::split_paths(&path).collect())
+                .unwrap_or_default(),
             device: env
                 .parsed("MCP_VECTOR_SEARCH_DEVICE", "auto, cpu, cuda or coreml", |v| {
                     DeviceRequest::parse(v).ok()

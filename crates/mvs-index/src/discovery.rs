@@ -1,38 +1,252 @@
-//! Which files of a project are indexed: git's ignore rules (nested
-//! `.gitignore`, `.git/info/exclude`, global excludes, `.ignore`), default
-//! excludes for build output and dependencies, and the project's own
-//! `.mcp-vector-search/ignore`. Files that `.gitattributes` marks
-//! `linguist-generated` are found but flagged, so indexing skips them unless
-//! generated files are wanted.
+//! Which files of a project are indexed, and why the others are not.
+//!
+//! Git's rules decide first (nested `.gitignore`, `.git/info/exclude`,
+//! global excludes, and `.ignore`, applied by the `ignore` crate's walk, in a
+//! git work tree or not). Default excludes ([`DEFAULT_EXCLUDES`]) only fill
+//! in where git says nothing: a path that a `!` rule re-includes, or that
+//! lies on the way to one, is never excluded by default. Build output names
+//! that are also ordinary source directories ([`DEFAULT_EXCLUDES_OUTSIDE_GIT`])
+//! are left to git in a work tree. The project's own
+//! `.mcp-vector-search/ignore` excludes, or (with `!`) re-includes what a
+//! default excludes. Hidden files and directories are walked (tracked
+//! `.github/` scripts are code); git's directory and the index are not.
+//!
+//! Every path not indexed for a reason a user did not write down is reported
+//! with a [`SkipKind`]: defaults, secrets, symlinks here; what the chunker
+//! refuses (binary, too large, minified ...) in the pipeline and the survey.
+//! Files that `.gitattributes` marks `linguist-generated` are found but
+//! flagged, so indexing skips them unless generated files are wanted.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{DirEntry, WalkBuilder};
 use mvs_parse::{ChunkOptions, SkipReason};
+use serde::{Deserialize, Serialize};
 
 use crate::project::{INDEX_DIR_NAME, Project};
 
-/// Excluded in every project: dependencies, build output, caches, lock files
-/// and minified bundles are never what an agent searches for.
-const DEFAULT_EXCLUDES: &[&str] = &[
-    ".git/",
+/// Excluded wherever git's rules say nothing about a path: dependencies,
+/// virtual environments, caches, other version control systems' data, lock
+/// files and minified bundles are never what an agent searches for.
+/// README's "What is indexed" lists them; a project re-includes one with a
+/// `!` line in `.gitignore` or `.mcp-vector-search/ignore`.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    // Dependencies and virtual environments.
     "node_modules/",
-    "target/",
-    "dist/",
-    "build/",
-    "vendor/",
+    "bower_components/",
+    "jspm_packages/",
+    ".yarn/",
+    ".pnpm-store/",
     ".venv/",
     "venv/",
-    "__pycache__/",
     ".tox/",
+    ".nox/",
+    ".eggs/",
+    "*.egg-info/",
+    // Caches and tools' build output.
+    "__pycache__/",
     ".mypy_cache/",
     ".pytest_cache/",
+    ".ruff_cache/",
+    ".hypothesis/",
+    ".cache/",
+    ".gradle/",
+    ".next/",
+    ".nuxt/",
+    ".svelte-kit/",
+    ".parcel-cache/",
+    ".turbo/",
+    ".terraform/",
+    "target/",
+    // Editor state and other version control systems.
+    ".idea/",
+    ".hg/",
+    ".svn/",
+    // Lock files and minified bundles.
     "*.lock",
     "package-lock.json",
+    "pnpm-lock.yaml",
     "*.min.js",
     "*.min.css",
 ];
+
+/// Build output names that are also ordinary source directories (a Go
+/// package `build`, a committed `dist/` bundle, vendored sources): excluded
+/// by default only outside a git work tree; inside one, git's rules decide.
+pub const DEFAULT_EXCLUDES_OUTSIDE_GIT: &[&str] = &["dist/", "build/", "vendor/"];
+
+/// Never walked, whatever any rule says: git's data, the files that hold
+/// ignore rules and attributes (rules, not code), and the index.
+const ALWAYS_EXCLUDED: &[&str] = &[
+    ".git",
+    ".gitignore",
+    ".gitattributes",
+    ".gitmodules",
+    ".ignore",
+    INDEX_DIR_NAME,
+];
+
+/// Ignore files whose `!` rules can re-include a path a default excludes.
+const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore"];
+
+/// How many paths per reason skip lists show.
+pub const SKIPPED_PATHS_SHOWN: usize = 20;
+
+/// Why a path is not indexed. The snake_case names are stable: status, the
+/// dry run and the files table use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// Neither a grammar nor a known text format for its name.
+    UnsupportedLanguage,
+    /// Larger than the size limit (`MCP_VECTOR_SEARCH_MAX_FILE_SIZE`).
+    TooLarge,
+    /// Minified or otherwise machine-packed (very long lines).
+    Minified,
+    /// Carries a generated-code marker (`@generated`, `DO NOT EDIT` ...).
+    Generated,
+    /// Marked `linguist-generated` in `.gitattributes`.
+    LinguistGenerated,
+    /// Not text (NUL bytes).
+    Binary,
+    /// Empty or only whitespace.
+    Empty,
+    /// Could not be read (permissions; gone while read).
+    Unreadable,
+    /// Its name looks like it holds secrets ([`is_secret_name`]).
+    Secret,
+    /// Matched by a default exclude ([`DEFAULT_EXCLUDES`]) that git's rules
+    /// did not decide; a directory is reported once, ending with `/`.
+    IgnoredByDefault,
+    /// A symbolic link whose target does not exist.
+    DanglingSymlink,
+    /// A symbolic link to a path outside the project root.
+    SymlinkOutsideRoot,
+    /// A symbolic link to a path inside the root: what it points to is
+    /// indexed (or skipped) under its own path, not twice.
+    SymlinkWithinRoot,
+}
+
+impl SkipKind {
+    /// Every kind, in order.
+    pub const ALL: [SkipKind; 13] = [
+        SkipKind::UnsupportedLanguage,
+        SkipKind::TooLarge,
+        SkipKind::Minified,
+        SkipKind::Generated,
+        SkipKind::LinguistGenerated,
+        SkipKind::Binary,
+        SkipKind::Empty,
+        SkipKind::Unreadable,
+        SkipKind::Secret,
+        SkipKind::IgnoredByDefault,
+        SkipKind::DanglingSymlink,
+        SkipKind::SymlinkOutsideRoot,
+        SkipKind::SymlinkWithinRoot,
+    ];
+
+    /// The stable name (as serialised, and as the files table records it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::UnsupportedLanguage => "unsupported_language",
+            SkipKind::TooLarge => "too_large",
+            SkipKind::Minified => "minified",
+            SkipKind::Generated => "generated",
+            SkipKind::LinguistGenerated => "linguist_generated",
+            SkipKind::Binary => "binary",
+            SkipKind::Empty => "empty",
+            SkipKind::Unreadable => "unreadable",
+            SkipKind::Secret => "secret",
+            SkipKind::IgnoredByDefault => "ignored_by_default",
+            SkipKind::DanglingSymlink => "dangling_symlink",
+            SkipKind::SymlinkOutsideRoot => "symlink_outside_root",
+            SkipKind::SymlinkWithinRoot => "symlink_within_root",
+        }
+    }
+
+    /// The kind named `name` ([`SkipKind::as_str`]), if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for SkipKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<SkipReason> for SkipKind {
+    fn from(reason: SkipReason) -> Self {
+        match reason {
+            SkipReason::Binary => SkipKind::Binary,
+            SkipReason::TooLarge => SkipKind::TooLarge,
+            SkipReason::Empty => SkipKind::Empty,
+            SkipReason::UnsupportedLanguage => SkipKind::UnsupportedLanguage,
+            SkipReason::Generated => SkipKind::Generated,
+            SkipReason::LinguistGenerated => SkipKind::LinguistGenerated,
+            SkipReason::Minified => SkipKind::Minified,
+        }
+    }
+}
+
+/// Skipped paths per reason: every one counted, the first
+/// [`SKIPPED_PATHS_SHOWN`] in path order kept. Serialised as two fields of
+/// the enclosing object: `skipped` (counts) and `skipped_paths`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SkipList {
+    /// Paths skipped, per reason.
+    #[serde(rename = "skipped")]
+    pub counts: BTreeMap<SkipKind, usize>,
+    /// The first [`SKIPPED_PATHS_SHOWN`] of them per reason, in path order
+    /// (`/`-separated, relative to the root; a directory ends with `/`).
+    #[serde(rename = "skipped_paths")]
+    pub paths: BTreeMap<SkipKind, Vec<String>>,
+}
+
+impl SkipList {
+    /// Counts `path` under `kind`, keeping it if it is among the first.
+    pub fn add(&mut self, kind: SkipKind, path: String) {
+        self.add_counted(kind, 1, [path]);
+    }
+
+    /// Counts `count` paths under `kind`, of which `shown` are kept if they
+    /// are among the first (merging a list that was already cut short).
+    pub fn add_counted(&mut self, kind: SkipKind, count: usize, shown: impl IntoIterator<Item = String>) {
+        *self.counts.entry(kind).or_default() += count;
+        let kept = self.paths.entry(kind).or_default();
+        for path in shown {
+            if let Err(at) = kept.binary_search(&path)
+                && at < SKIPPED_PATHS_SHOWN
+            {
+                kept.insert(at, path);
+                kept.truncate(SKIPPED_PATHS_SHOWN);
+            }
+        }
+    }
+}
+
+/// One line per reason, for people: `  skipped (binary): 3: a.png, b.png,
+/// c.bin`, with `and N more` where the list was cut.
+impl std::fmt::Display for SkipList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (kind, count) in &self.counts {
+            let shown = self.paths.get(kind).map(Vec::as_slice).unwrap_or_default();
+            write!(f, "  skipped ({kind}): {count}")?;
+            if !shown.is_empty() {
+                write!(f, ": {}", shown.join(", "))?;
+            }
+            if *count > shown.len() {
+                write!(f, " and {} more", count - shown.len())?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
 
 /// A file found by discovery.
 #[derive(Debug, Clone)]
@@ -73,38 +287,203 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// The project-level exclusion rules (defaults + the project's ignore file),
-/// shared by the indexer and the watcher.
+impl Unreadable {
+    /// The path for a skip list; the error where it names no path.
+    pub fn shown(self) -> String {
+        if self.path.is_empty() {
+            format!("({})", self.reason)
+        } else {
+            self.path
+        }
+    }
+}
+
+/// Why the project's rules exclude a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exclusion {
+    /// Git's directory and files, the index, or a line of the project's
+    /// ignore file: decided, not reported.
+    Written,
+    /// A default exclude that git's rules did not decide: reported as
+    /// [`SkipKind::IgnoredByDefault`].
+    Default,
+}
+
+/// The project-level exclusion rules, shared by the indexer and the watcher:
+/// git's data and the index, the default excludes where git's rules say
+/// nothing, and the project's own ignore file. Git's rules themselves are
+/// applied by the walk.
 pub struct ProjectIgnore {
-    matcher: Gitignore,
+    /// [`ALWAYS_EXCLUDED`].
+    always: Gitignore,
+    /// The defaults, then the lines of `.mcp-vector-search/ignore` (last
+    /// match wins, so its `!` lines re-include what a default excludes).
+    rules: Gitignore,
+    /// The top of the git work tree holding the root, else the root: ignore
+    /// files are looked for up to there.
+    top: PathBuf,
+    /// Re-includes of the files that are not per directory: the project's
+    /// ignore file, `.git/info/exclude`, the global excludes file.
+    fixed_reincludes: Vec<Reincludes>,
+    /// Re-includes of the per-directory ignore files, by directory, read
+    /// when a default first matches below it (an instance lives for one
+    /// walk, or for one watcher).
+    reincludes: Mutex<HashMap<PathBuf, Arc<Vec<Reincludes>>>>,
 }
 
 impl ProjectIgnore {
-    /// Builds the matcher for a project.
+    /// The rules of `project`; reads its ignore file and git's exclude
+    /// files.
     pub fn new(project: &Project) -> Self {
-        let mut builder = GitignoreBuilder::new(project.root());
-        for pattern in DEFAULT_EXCLUDES {
+        let root = project.root();
+        let git_top = root.ancestors().find(|dir| dir.join(".git").exists());
+        let outside_git = if git_top.is_none() {
+            DEFAULT_EXCLUDES_OUTSIDE_GIT
+        } else {
+            &[]
+        };
+        let mut builder = GitignoreBuilder::new(root);
+        for pattern in DEFAULT_EXCLUDES.iter().chain(outside_git) {
             builder
                 .add_line(None, pattern)
                 .expect("default exclude patterns are valid globs");
         }
-        builder
-            .add_line(None, &format!("{INDEX_DIR_NAME}/"))
-            .expect("valid glob");
         let project_file = project.index_dir().join("ignore");
         if let Some(err) = project_file.is_file().then(|| builder.add(&project_file)).flatten() {
             tracing::warn!("{}: {err}", project_file.display());
         }
-        let matcher = builder.build().unwrap_or_else(|err| {
+        let rules = builder.build().unwrap_or_else(|err| {
             tracing::warn!("project ignore rules unusable, using none: {err}");
             Gitignore::empty()
         });
-        Self { matcher }
+        let mut always = GitignoreBuilder::new(root);
+        for name in ALWAYS_EXCLUDED {
+            always.add_line(None, name).expect("valid glob");
+        }
+        let top = git_top.unwrap_or(root).to_path_buf();
+        let fixed_reincludes = [
+            (root.to_path_buf(), Some(project_file)),
+            (top.clone(), Some(top.join(".git").join("info").join("exclude"))),
+            (top.clone(), ignore::gitignore::gitconfig_excludes_path()),
+        ]
+        .into_iter()
+        .filter_map(|(dir, file)| Reincludes::read(&dir, &file?))
+        .collect();
+        Self {
+            always: always.build().expect("valid globs"),
+            rules,
+            top,
+            fixed_reincludes,
+            reincludes: Mutex::default(),
+        }
     }
 
-    /// Whether `path` (absolute, inside the project) is excluded.
+    /// Whether `path` (absolute, inside the project) is excluded, itself or
+    /// by a directory above it.
     pub fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
-        self.matcher.matched_path_or_any_parents(path, is_dir).is_ignore()
+        self.exclusion(path, is_dir).is_some()
+    }
+
+    /// Why `path` (absolute, inside the project) is excluded, itself or by
+    /// a directory above it, if it is.
+    fn exclusion(&self, path: &Path, is_dir: bool) -> Option<Exclusion> {
+        if !path.starts_with(self.always.path()) {
+            return None;
+        }
+        if self.always.matched_path_or_any_parents(path, is_dir).is_ignore() {
+            return Some(Exclusion::Written);
+        }
+        match self.rules.matched_path_or_any_parents(path, is_dir) {
+            ignore::Match::Ignore(glob) if glob.from().is_some() => Some(Exclusion::Written),
+            ignore::Match::Ignore(_) if !self.reincluded(path, is_dir) => Some(Exclusion::Default),
+            _ => None,
+        }
+    }
+
+    /// Whether a `!` rule re-includes `path` or something below it: the
+    /// project's ignore file, git's exclude files, or an ignore file of a
+    /// directory above `path` (up to the top of the work tree).
+    fn reincluded(&self, path: &Path, is_dir: bool) -> bool {
+        self.fixed_reincludes.iter().any(|rules| rules.covers(path, is_dir))
+            || path
+                .ancestors()
+                .skip(1)
+                .take_while(|dir| dir.starts_with(&self.top))
+                .any(|dir| self.reincludes_in(dir).iter().any(|rules| rules.covers(path, is_dir)))
+    }
+
+    /// The re-includes of `dir`'s own ignore files ([`IGNORE_FILES`]).
+    fn reincludes_in(&self, dir: &Path) -> Arc<Vec<Reincludes>> {
+        let read = || {
+            Arc::new(
+                IGNORE_FILES
+                    .iter()
+                    .filter_map(|name| Reincludes::read(dir, &dir.join(name)))
+                    .collect(),
+            )
+        };
+        match self.reincludes.lock() {
+            Ok(mut cache) => Arc::clone(cache.entry(dir.to_path_buf()).or_insert_with(read)),
+            Err(_) => read(),
+        }
+    }
+}
+
+/// What the `!` rules of one ignore file re-include, so that a default
+/// exclude does not prune it: `!node_modules/local/` keeps `node_modules/`
+/// walked (where git's rules, and the defaults for everything else in it,
+/// still apply) and `node_modules/local/` indexed.
+struct Reincludes {
+    /// The re-included paths (with everything below them).
+    targets: Gitignore,
+    /// The directories on the way to an anchored target (only these).
+    ways: Gitignore,
+}
+
+impl Reincludes {
+    /// The `!` rules of the ignore file `file` in `dir`; `None` when it is
+    /// missing or has none.
+    fn read(dir: &Path, file: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(file).ok()?;
+        let mut targets = GitignoreBuilder::new(dir);
+        let mut ways = GitignoreBuilder::new(dir);
+        let mut any = false;
+        for line in text.lines() {
+            let Some(rule) = line.trim_end().strip_prefix('!') else {
+                continue;
+            };
+            let (rule, only_dir) = rule.strip_suffix('/').map_or((rule, ""), |rule| (rule, "/"));
+            // As in git: a slash at the start or in the middle anchors a rule
+            // to its file's directory; without one it names a path anywhere.
+            let anchor = if rule.contains('/') { "/" } else { "" };
+            let parts: Vec<&str> = rule.trim_start_matches('/').split('/').collect();
+            if parts.iter().all(|part| part.is_empty()) {
+                continue;
+            }
+            any |= targets
+                .add_line(None, &format!("{anchor}{}{only_dir}", parts.join("/")))
+                .is_ok();
+            for end in 1..parts.len() {
+                // A way made only of `**` would lead everywhere.
+                if parts[..end].iter().any(|part| *part != "**") {
+                    let _ = ways.add_line(None, &format!("/{}/", parts[..end].join("/")));
+                }
+            }
+        }
+        any.then(|| {
+            Some(Self {
+                targets: targets.build().ok()?,
+                ways: ways.build().ok()?,
+            })
+        })
+        .flatten()
+    }
+
+    /// Whether `path` is re-included, lies below a re-included path, or is
+    /// a directory on the way to one.
+    fn covers(&self, path: &Path, is_dir: bool) -> bool {
+        self.targets.matched_path_or_any_parents(path, is_dir).is_ignore()
+            || self.ways.matched(path, is_dir).is_ignore()
     }
 }
 
@@ -180,12 +559,33 @@ pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
 /// files costs a few directory listings, and an ignored path stays ignored
 /// however it is named.
 pub fn discover_in(project: &Project, scope: Option<&Scope>) -> (Vec<Discovered>, Vec<Unreadable>) {
+    let found = discover_with_skips(project, scope);
+    (found.files, found.unreadable)
+}
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The files to consider, in path order.
+    pub files: Vec<Discovered>,
+    /// Paths the walk skipped for a reason nobody wrote down (defaults,
+    /// secrets, symlinks), in walk order; a directory ends with `/`. What
+    /// git's rules or the project's ignore file exclude is not listed.
+    pub skipped: Vec<(SkipKind, String)>,
+    /// Paths the walk could not read.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// [`discover_in`], also returning what the walk skipped and why.
+pub fn discover_with_skips(project: &Project, scope: Option<&Scope>) -> Discovery {
     let excludes = ProjectIgnore::new(project);
-    let scope = scope.cloned().map(std::sync::Arc::new);
+    let scope = scope.cloned().map(Arc::new);
     let root = project.root().to_path_buf();
+    // Filled by the filter (the walk owns it), read once the walk is over.
+    let by_default = Arc::new(Mutex::new(Vec::new()));
     let mut walker = WalkBuilder::new(&root);
     walker
-        .hidden(true)
+        .hidden(false)
         .git_ignore(true)
         .git_global(true)
         .git_exclude(true)
@@ -193,49 +593,90 @@ pub fn discover_in(project: &Project, scope: Option<&Scope>) -> (Vec<Discovered>
         .parents(true)
         .require_git(false)
         .follow_links(false)
-        .filter_entry(move |entry: &DirEntry| {
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            scope.as_ref().is_none_or(|scope| scope.wants(entry.path())) && !excludes.is_excluded(entry.path(), is_dir)
+        .filter_entry({
+            let by_default = Arc::clone(&by_default);
+            let project = project.clone();
+            move |entry: &DirEntry| {
+                if scope.as_ref().is_some_and(|scope| !scope.wants(entry.path())) {
+                    return false;
+                }
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                match excludes.exclusion(entry.path(), is_dir) {
+                    None => true,
+                    Some(Exclusion::Written) => false,
+                    Some(Exclusion::Default) => {
+                        if let (Some(rel_path), Ok(mut skipped)) = (project.relative(entry.path()), by_default.lock()) {
+                            skipped.push(if is_dir { format!("{rel_path}/") } else { rel_path });
+                        }
+                        false
+                    }
+                }
+            }
         });
-    let mut files = Vec::new();
-    let mut unreadable = Vec::new();
+    let mut found = Discovery::default();
     for result in walker.build() {
         let entry = match result {
             Ok(entry) => entry,
             Err(err) => {
-                unreadable.push(Unreadable {
+                found.unreadable.push(Unreadable {
                     path: error_path(&err).and_then(|p| project.relative(p)).unwrap_or_default(),
                     reason: err.to_string(),
                 });
                 continue;
             }
         };
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
         let Some(rel_path) = project.relative(entry.path()) else {
             continue;
         };
+        if entry.path_is_symlink() {
+            found
+                .skipped
+                .push((symlink_kind(project.root(), entry.path()), rel_path));
+            continue;
+        }
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        // Keys and credentials never enter the index, whatever the ignore files say.
+        if is_secret_name(&rel_path) {
+            found.skipped.push((SkipKind::Secret, rel_path));
+            continue;
+        }
         match entry.metadata() {
-            Ok(metadata) => files.push(Discovered {
+            Ok(metadata) => found.files.push(Discovered {
                 path: entry.path().to_path_buf(),
                 rel_path,
                 size: metadata.len(),
                 mtime_ns: mtime_ns(&metadata),
                 generated: false,
             }),
-            Err(err) => unreadable.push(Unreadable {
+            Err(err) => found.unreadable.push(Unreadable {
                 path: rel_path,
                 reason: err.to_string(),
             }),
         }
     }
-    files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
-    let generated = GeneratedMarks::for_files(project.root(), &files);
-    for file in &mut files {
+    let by_default = std::mem::take(&mut *by_default.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    found
+        .skipped
+        .extend(by_default.into_iter().map(|path| (SkipKind::IgnoredByDefault, path)));
+    found.files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    let generated = GeneratedMarks::for_files(project.root(), &found.files);
+    for file in &mut found.files {
         file.generated = generated.is_generated(&file.path);
     }
-    (files, unreadable)
+    found
+}
+
+/// Why the symlink `link` is skipped: its target is missing (or a loop), or
+/// lies outside `root` (canonical), or inside it, where it is indexed under
+/// its own path.
+fn symlink_kind(root: &Path, link: &Path) -> SkipKind {
+    match link.canonicalize() {
+        Err(_) => SkipKind::DanglingSymlink,
+        Ok(target) if target.starts_with(root) => SkipKind::SymlinkWithinRoot,
+        Ok(_) => SkipKind::SymlinkOutsideRoot,
+    }
 }
 
 /// The `linguist-generated` attribute of every `.gitattributes` file in the
@@ -330,6 +771,79 @@ fn error_path(err: &ignore::Error) -> Option<&Path> {
     }
 }
 
+/// File names that hold credentials by convention (compared in lower case).
+const SECRET_NAMES: &[&str] = &[
+    ".env",
+    ".netrc",
+    ".pgpass",
+    ".htpasswd",
+    ".npmrc",
+    ".pypirc",
+    ".git-credentials",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials",
+    "credentials.json",
+    "credentials.yml",
+    "credentials.yaml",
+    "secrets.json",
+    "secrets.yml",
+    "secrets.yaml",
+    "secrets.toml",
+];
+
+/// Extensions of key stores and private keys (compared in lower case).
+const SECRET_EXTENSIONS: &[&str] = &["pem", "key", "p12", "pfx", "jks", "keystore", "tfstate"];
+
+/// Whether the file at `rel_path` (`/`-separated) looks like it holds
+/// secrets by its name: `.env` and `.env.*`, private keys (`id_rsa`,
+/// `*.pem`, `*.key`, ...), credentials and secrets files. Such files are
+/// never indexed, and `get_chunk` refuses them.
+pub fn is_secret_name(rel_path: &str) -> bool {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path).to_ascii_lowercase();
+    let extension = name
+        .rsplit_once('.')
+        .map(|(stem, ext)| (!stem.is_empty()).then_some(ext));
+    SECRET_NAMES.contains(&name.as_str())
+        || name.starts_with(".env.")
+        || extension.flatten().is_some_and(|ext| SECRET_EXTENSIONS.contains(&ext))
+}
+
+/// Why discovery would not yield the file at `path` (absolute, inside the
+/// project), or `None` when an indexing run would consider it: the same
+/// walk and rules as [`discover_in`], so reading tools serve exactly what
+/// the index may hold. The reason is a phrase ("its name looks like a
+/// secret ...") to follow "`path` is not served: ".
+pub fn exclusion_reason(project: &Project, path: &Path) -> Option<String> {
+    let Some(rel) = project.relative(path) else {
+        return Some("it is not a file inside the project".into());
+    };
+    if is_secret_name(&rel) {
+        return Some("its name looks like a secret (keys, credentials, .env files are never indexed)".into());
+    }
+    let scope = Scope::new(project, [path.to_path_buf()]);
+    let found = discover_with_skips(project, Some(&scope));
+    if found.files.iter().any(|file| file.rel_path == rel) {
+        return None;
+    }
+    // A skipped directory is listed once, ending with `/`.
+    let skipped = found
+        .skipped
+        .iter()
+        .find(|(_, skipped)| *skipped == rel || (skipped.ends_with('/') && rel.starts_with(skipped.as_str())));
+    Some(match skipped.map(|(kind, _)| *kind) {
+        Some(SkipKind::IgnoredByDefault) => "it is excluded by default (dependencies, build output, caches, \
+                                             minified bundles; see the README)"
+            .into(),
+        Some(kind) => format!("discovery skips it ({kind})"),
+        None => "it is ignored by the project's ignore files (.gitignore, .ignore, .git/info/exclude, \
+                 .mcp-vector-search/ignore) or is not a regular file"
+            .into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,8 +894,8 @@ mod tests {
         };
         assert_eq!(
             found(None),
-            ["a.rs", "keep.log", "other/deep.gen.rs", "sub/y.rs"],
-            "nested rules apply below their directory only"
+            [".hidden/h.rs", "a.rs", "keep.log", "other/deep.gen.rs", "sub/y.rs"],
+            "nested rules apply below their directory only; hidden directories are walked"
         );
         let scope = Scope::new(
             &project,
@@ -401,6 +915,237 @@ mod tests {
             "an ignored path stays ignored when named"
         );
         assert!(scope.contains_relative("sub/generated/x.rs") && !scope.contains_relative("sub/yy.rs"));
+    }
+
+    /// A real git work tree (`git init`) holding `files`.
+    fn git_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git init failed");
+        write_tree(dir.path(), files);
+        dir
+    }
+
+    /// The paths a walk skipped for `kind`, sorted.
+    fn skipped(found: &Discovery, kind: SkipKind) -> Vec<&str> {
+        let mut paths: Vec<&str> = found
+            .skipped
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, path)| path.as_str())
+            .collect();
+        paths.sort_unstable();
+        paths
+    }
+
+    fn files(found: &Discovery) -> Vec<&str> {
+        found.files.iter().map(|f| f.rel_path.as_str()).collect()
+    }
+
+    /// The issue's example: an anchored `/dist/` does not reach `pkg/dist/`,
+    /// `vendor/*` + `!vendor/keep/` keeps `vendor/keep/`, a tracked
+    /// dot-directory is code; the defaults fill in where git says nothing,
+    /// each listed once as ignored by default.
+    #[test]
+    fn in_a_git_work_tree_git_decides_and_defaults_fill_in() {
+        let dir = git_tree(&[
+            (".gitignore", "/dist/\nvendor/*\n!vendor/keep/\n"),
+            ("dist/bundle.js", "x"),
+            ("pkg/dist/lib.js", "export function lib() {}"),
+            ("vendor/other/x.py", "def x(): pass"),
+            ("vendor/keep/y.py", "def y(): pass"),
+            (".github/scripts/release.py", "def release(): pass"),
+            ("build/gen.go", "package build"),
+            ("src/main.rs", "fn main() {}"),
+            ("node_modules/left-pad/index.js", "x"),
+            ("web/node_modules/react/index.js", "x"),
+            ("app/__pycache__/m.pyc", "x"),
+            (".venv/lib/site.py", "x"),
+            ("target/debug/t.rs", "x"),
+            ("Cargo.lock", "x"),
+            ("web/app.min.js", "x"),
+        ]);
+        let project = Project::new(dir.path()).unwrap();
+        let found = discover_with_skips(&project, None);
+        assert_eq!(
+            files(&found),
+            [
+                ".github/scripts/release.py",
+                "build/gen.go",
+                "pkg/dist/lib.js",
+                "src/main.rs",
+                "vendor/keep/y.py"
+            ]
+        );
+        assert_eq!(
+            skipped(&found, SkipKind::IgnoredByDefault),
+            [
+                ".venv/",
+                "Cargo.lock",
+                "app/__pycache__/",
+                "node_modules/",
+                "target/",
+                "web/app.min.js",
+                "web/node_modules/"
+            ],
+            "what git ignores itself is not listed"
+        );
+        let excludes = ProjectIgnore::new(&project);
+        let root = project.root();
+        assert!(excludes.is_excluded(&root.join("web/node_modules/react/index.js"), false));
+        assert!(!excludes.is_excluded(&root.join("pkg/dist/lib.js"), false));
+        assert!(!excludes.is_excluded(&root.join("vendor/keep/y.py"), false));
+        let scope = Scope::new(
+            &project,
+            ["vendor/keep/y.py", "node_modules/left-pad/index.js", "dist/bundle.js"]
+                .iter()
+                .map(|p| root.join(p)),
+        );
+        let scoped = discover_with_skips(&project, Some(&scope));
+        assert_eq!(
+            files(&scoped),
+            ["vendor/keep/y.py"],
+            "a scoped walk applies the same rules"
+        );
+        assert_eq!(skipped(&scoped, SkipKind::IgnoredByDefault), ["node_modules/"]);
+    }
+
+    /// A project inside a work tree: the repository's rules above the root
+    /// count, anchored where they are written.
+    #[test]
+    fn rules_above_the_root_count_for_a_project_inside_a_work_tree() {
+        let dir = git_tree(&[
+            (".gitignore", "!app/node_modules/local/\n"),
+            ("app/node_modules/local/i.js", "export const i = 1;"),
+            ("app/node_modules/other/o.js", "x"),
+            ("app/dist/x.js", "export const x = 1;"),
+        ]);
+        let found = discover_with_skips(&Project::new(&dir.path().join("app")).unwrap(), None);
+        assert_eq!(files(&found), ["dist/x.js", "node_modules/local/i.js"]);
+        assert_eq!(skipped(&found, SkipKind::IgnoredByDefault), ["node_modules/other/"]);
+    }
+
+    /// Outside a git work tree, build output names are defaults too.
+    #[test]
+    fn outside_git_build_output_is_excluded_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[
+                ("dist/x.js", "x"),
+                ("build/y.go", "package y"),
+                ("vendor/z.go", "package z"),
+                ("src/a.rs", "fn a() {}"),
+            ],
+        );
+        let found = discover_with_skips(&Project::new(dir.path()).unwrap(), None);
+        assert_eq!(files(&found), ["src/a.rs"]);
+        assert_eq!(
+            skipped(&found, SkipKind::IgnoredByDefault),
+            ["build/", "dist/", "vendor/"]
+        );
+    }
+
+    /// A `!` rule wins over every default: in `.gitignore` (anchored or
+    /// not, nested or not) and in the project's ignore file; a default still
+    /// covers what the rule does not re-include.
+    #[test]
+    fn a_reinclude_beats_the_defaults() {
+        let dir = git_tree(&[
+            (".gitignore", "node_modules/*\n!node_modules/local-pkg/\n!Cargo.lock\n"),
+            ("py/.gitignore", "!.venv/tools/\n"),
+            (".mcp-vector-search/ignore", "!target/\n"),
+            ("node_modules/local-pkg/index.js", "export const a = 1;"),
+            ("node_modules/other/x.js", "x"),
+            ("Cargo.lock", "x"),
+            ("sub/Cargo.lock", "x"),
+            ("py/.venv/tools/t.py", "def t(): pass"),
+            ("py/.venv/lib/l.py", "def l(): pass"),
+            ("target/t.rs", "fn t() {}"),
+        ]);
+        let project = Project::new(dir.path()).unwrap();
+        let found = discover_with_skips(&project, None);
+        assert_eq!(
+            files(&found),
+            [
+                "Cargo.lock",
+                "node_modules/local-pkg/index.js",
+                "py/.venv/tools/t.py",
+                "sub/Cargo.lock",
+                "target/t.rs"
+            ]
+        );
+        assert_eq!(skipped(&found, SkipKind::IgnoredByDefault), ["py/.venv/lib/"]);
+        let excludes = ProjectIgnore::new(&project);
+        assert!(excludes.is_excluded(&project.root().join("py/.venv/lib/l.py"), false));
+        assert!(!excludes.is_excluded(&project.root().join("py/.venv/tools/t.py"), false));
+    }
+
+    /// Symlinks are not followed and say why; secrets are listed by name.
+    #[test]
+    fn symlinks_and_secrets_are_listed_with_their_reason() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("elsewhere.rs"), "fn e() {}").unwrap();
+        let dir = git_tree(&[("src/a.rs", "fn a() {}"), (".env", "TOKEN=x")]);
+        let root = dir.path();
+        std::os::unix::fs::symlink(root.join("missing.rs"), root.join("dangling.rs")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("elsewhere.rs"), root.join("outside.rs")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("outside_dir")).unwrap();
+        std::os::unix::fs::symlink(root.join("src/a.rs"), root.join("within.rs")).unwrap();
+        std::os::unix::fs::symlink(root.join("src"), root.join("lib")).unwrap();
+        let found = discover_with_skips(&Project::new(root).unwrap(), None);
+        assert_eq!(files(&found), ["src/a.rs"]);
+        assert_eq!(skipped(&found, SkipKind::DanglingSymlink), ["dangling.rs"]);
+        assert_eq!(
+            skipped(&found, SkipKind::SymlinkOutsideRoot),
+            ["outside.rs", "outside_dir"]
+        );
+        assert_eq!(skipped(&found, SkipKind::SymlinkWithinRoot), ["lib", "within.rs"]);
+        assert_eq!(skipped(&found, SkipKind::Secret), [".env"]);
+    }
+
+    /// Every reason counted, the first paths kept in order, lists merged.
+    #[test]
+    fn skip_lists_count_everything_and_keep_the_first_paths() {
+        let mut list = SkipList::default();
+        for n in (0..25).rev() {
+            list.add(SkipKind::Binary, format!("b{n:02}.bin"));
+        }
+        list.add_counted(SkipKind::Binary, 100, ["a.bin".to_string()]);
+        assert_eq!(list.counts[&SkipKind::Binary], 125);
+        let kept = &list.paths[&SkipKind::Binary];
+        assert_eq!(kept.len(), SKIPPED_PATHS_SHOWN);
+        assert_eq!((kept[0].as_str(), kept[19].as_str()), ("a.bin", "b18.bin"));
+        let text = list.to_string();
+        assert!(text.starts_with("  skipped (binary): 125: a.bin, b00.bin,"), "{text}");
+        assert!(text.ends_with(" and 105 more\n"), "{text}");
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(json["skipped"]["binary"], 125);
+        assert_eq!(json["skipped_paths"]["binary"][0], "a.bin");
+    }
+
+    /// Reason names are stable, and the chunker's are the files table's.
+    #[test]
+    fn skip_kind_names_are_stable() {
+        for kind in SkipKind::ALL {
+            assert_eq!(SkipKind::from_name(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for reason in [
+            SkipReason::Binary,
+            SkipReason::TooLarge,
+            SkipReason::Empty,
+            SkipReason::UnsupportedLanguage,
+            SkipReason::Generated,
+            SkipReason::LinguistGenerated,
+            SkipReason::Minified,
+        ] {
+            assert_eq!(SkipKind::from(reason).as_str(), reason.as_str());
+        }
     }
 
     #[test]

@@ -33,14 +33,24 @@ use std::path::PathBuf;
 use mvs_embed::EmbedError;
 use mvs_store::StoreError;
 pub use mvs_store::{SearchFilter, TestFilter};
+// Reading a file the way the index did (chunk byte offsets index the decoded
+// text), and the whole of a split definition (`Store::definition_span`).
+pub use mvs_parse::{SourceText, TextEncoding, decode_source};
+pub use mvs_store::{ChunkPart, DefinitionSpan};
 
-pub use discovery::{Discovered, ProjectIgnore, Scope, Unreadable, discover, discover_in};
+pub use discovery::{
+    DEFAULT_EXCLUDES, DEFAULT_EXCLUDES_OUTSIDE_GIT, Discovered, Discovery, ProjectIgnore, SKIPPED_PATHS_SHOWN, Scope,
+    SkipKind, SkipList, Unreadable, discover, discover_in, discover_with_skips, exclusion_reason, is_secret_name,
+};
 pub use embedder::TextEmbedder;
 pub use memory::MemoryMonitor;
 pub use options::IndexOptions;
 pub use pipeline::{PARSED_QUEUE, index_project};
 pub use project::{INDEX_DIR_NAME, Project, RootRule, WriterLock};
-pub use query::{DEFAULT_LIMIT, InvalidArgument, MAX_LIMIT, Query, SearchArgs, checked_limit};
+pub use query::{
+    DEFAULT_LIMIT, InvalidArgument, LIMIT, MAX_LIMIT, Query, SEARCH_MODES, SearchArgs, WholeNumber, checked_languages,
+    known_kinds, known_languages, whole_number,
+};
 pub use report::{IndexReport, Progress};
 pub use search::{SearchResponse, SimilarTo, search, search_response, search_similar};
 pub use status::{LanguageCounts, ProjectStatus, project_status};

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use mvs_store::{Store, StoreError};
 use serde::Serialize;
 
+use crate::discovery::{SKIPPED_PATHS_SHOWN, SkipKind, SkipList, discover_with_skips};
 use crate::project::{Project, RootRule};
 use crate::report::IndexReport;
 use crate::{IndexError, run_record};
@@ -54,8 +55,14 @@ pub struct ProjectStatus {
     pub device: Option<String>,
     /// Per-language counts.
     pub languages: BTreeMap<String, LanguageCounts>,
-    /// Skipped files per reason.
-    pub skipped: BTreeMap<String, usize>,
+    /// Paths not indexed, per reason: `skipped` (counts) and
+    /// `skipped_paths` (the first of each) in JSON. What the chunker refused
+    /// (binary, too large, minified ...) as the runs recorded it; what
+    /// discovery skips (default excludes, secrets, symlinks, unreadable
+    /// directories) from a walk of the tree as it is now. Empty where there
+    /// is no index.
+    #[serde(flatten)]
+    pub skipped: SkipList,
     /// The search indices and the rows each covers.
     pub search_indices: Vec<mvs_store::IndexCoverage>,
     /// The last completed run.
@@ -83,13 +90,16 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         dimension: None,
         device: last_run.as_ref().map(|r| r.device.clone()),
         languages: BTreeMap::new(),
-        skipped: BTreeMap::new(),
+        skipped: SkipList::default(),
         search_indices: Vec::new(),
         last_run,
         writer_pid,
     };
     let read = match Store::open_existing(project.index_dir()).await {
-        Ok(Some(store)) => read_counts(&mut status, &store, writer_pid.is_none()).await,
+        Ok(Some(store)) => {
+            add_discovery_skips(&mut status.skipped, project).await?;
+            read_counts(&mut status, &store, writer_pid.is_none()).await
+        }
         Ok(None) => Ok(()),
         Err(err) => Err(err),
     };
@@ -106,6 +116,22 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         status.state = "indexing".into();
     }
     Ok(status)
+}
+
+/// Adds what discovery skips in `project`'s tree now to `skipped` (the
+/// files table holds only the files a run read).
+async fn add_discovery_skips(skipped: &mut SkipList, project: &Project) -> Result<(), IndexError> {
+    let project = project.clone();
+    let found = tokio::task::spawn_blocking(move || discover_with_skips(&project, None))
+        .await
+        .map_err(IndexError::task)?;
+    for (kind, path) in found.skipped {
+        skipped.add(kind, path);
+    }
+    for unreadable in found.unreadable {
+        skipped.add(SkipKind::Unreadable, unreadable.shown());
+    }
+    Ok(())
 }
 
 /// Fills `status` with what the readable index `store` holds; with
@@ -127,7 +153,12 @@ async fn read_counts(status: &mut ProjectStatus, store: &Store, verify: bool) ->
         .into_iter()
         .map(|(language, (files, chunks))| (language, LanguageCounts { files, chunks }))
         .collect();
-    status.skipped = stats.skipped.into_iter().collect();
+    for (reason, (count, first)) in store.skipped_files(SKIPPED_PATHS_SHOWN).await? {
+        match SkipKind::from_name(&reason) {
+            Some(kind) => status.skipped.add_counted(kind, count, first),
+            None => tracing::warn!("{count} files recorded as skipped for an unknown reason `{reason}`"),
+        }
+    }
     status.search_indices = stats.search_indices;
     status.incomplete = incompleteness(status, store.vectors_pending());
     status.state = match (&status.incomplete, status.chunks, &status.last_run) {

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use mvs_parse::{ChunkOptions, FileChunks};
 use serde::Serialize;
 
-use crate::discovery::discover;
+use crate::discovery::{SkipKind, SkipList, discover_with_skips};
 use crate::embedder::TextEmbedder;
 use crate::project::Project;
 
-/// Files and chunks per language, skips per reason, the largest directories
-/// and a sample of chunk texts for a speed probe.
+/// Files and chunks per language, skips per reason (with the first paths),
+/// the largest directories and a sample of chunk texts for a speed probe.
 #[derive(Debug, Default, Serialize)]
 pub struct Survey {
     /// Files discovery returned.
@@ -20,9 +20,11 @@ pub struct Survey {
     pub bytes: u64,
     /// Per language: (files, chunks).
     pub languages: BTreeMap<String, (usize, usize)>,
-    /// Files that would be skipped, per reason.
-    pub skipped: BTreeMap<String, usize>,
-    /// Paths discovery could not read.
+    /// Paths that would be skipped, per reason: `skipped` (counts) and
+    /// `skipped_paths` (the first of each) in JSON.
+    #[serde(flatten)]
+    pub skipped: SkipList,
+    /// Paths discovery could not read (also counted as `unreadable` skips).
     pub unreadable: usize,
     /// Chunks the run would embed (before the vector cache).
     pub chunks: usize,
@@ -38,28 +40,35 @@ const SAMPLE_CHUNKS: usize = 64;
 
 /// Surveys `project` as an index run would see it; writes nothing.
 pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
-    let (files, unreadable) = discover(project);
+    let found = discover_with_skips(project, None);
+    let files = found.files;
     let mut survey = Survey {
         files: files.len(),
-        unreadable: unreadable.len(),
+        unreadable: found.unreadable.len(),
         ..Survey::default()
     };
+    for (kind, path) in found.skipped {
+        survey.skipped.add(kind, path);
+    }
+    for unreadable in found.unreadable {
+        survey.skipped.add(SkipKind::Unreadable, unreadable.shown());
+    }
     let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
     // The sample takes a middle chunk (a file's first is often just its
     // imports) of files spread over the tree: no whole-tree buffer of texts.
     let sample_stride = (files.len() / SAMPLE_CHUNKS).max(1);
-    for (nth, file) in files.iter().enumerate() {
+    for (nth, file) in files.into_iter().enumerate() {
         survey.bytes += file.size;
         let top = file.rel_path.split_once('/').map_or(".", |(dir, _)| dir);
         *dirs.entry(top.to_string()).or_default() += file.size;
         if let Some(reason) = file.skip_before_reading(options) {
-            *survey.skipped.entry(reason.as_str().into()).or_default() += 1;
+            survey.skipped.add(reason.into(), file.rel_path);
             continue;
         }
         let outcome = match std::fs::read(&file.path) {
             Ok(bytes) => mvs_parse::chunk_file(&file.rel_path, &bytes, options),
             Err(_) => {
-                *survey.skipped.entry("unreadable".into()).or_default() += 1;
+                survey.skipped.add(SkipKind::Unreadable, file.rel_path);
                 continue;
             }
         };
@@ -76,7 +85,7 @@ pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
                         .extend(chunks.into_iter().nth(middle).map(|c| c.embedding_text));
                 }
             }
-            FileChunks::Skipped(reason) => *survey.skipped.entry(reason.as_str().into()).or_default() += 1,
+            FileChunks::Skipped(reason) => survey.skipped.add(reason.into(), file.rel_path),
         }
     }
     let mut dirs: Vec<(String, u64)> = dirs.into_iter().collect();

@@ -7,24 +7,9 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use common::{chunk_count, function, replace_in, run, touch, write};
+use common::{chunk_count, embedder, function, replace_in, run, touch, write};
 use mvs_index::{IndexError, IndexOptions, Progress, Project, Scope, WriterLock};
 use tokio::sync::watch;
-
-/// The real model as the binary loads it (`$MCP_VECTOR_SEARCH_HOME`, else
-/// the platform's cache), off the async threads.
-async fn embedder() -> Arc<mvs_embed::Embedder> {
-    let loaded = tokio::task::spawn_blocking(|| {
-        let root = std::env::var_os("MCP_VECTOR_SEARCH_HOME")
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from);
-        let home = mvs_embed::Home::new(root)?;
-        mvs_embed::load_embedder(&home, None, mvs_embed::EmbedOptions::default())
-    })
-    .await
-    .unwrap();
-    Arc::new(loaded.unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn change_detection_scopes_lock_memory_pressure_and_cancel() {

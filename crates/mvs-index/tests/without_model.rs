@@ -87,11 +87,14 @@ async fn validated_queries_search_through_the_seam() {
     run(&project, &embedder, &IndexOptions::default()).await;
     let store = mvs_index::open_index(&project).await.unwrap();
 
-    let query = Query::from_args(SearchArgs {
-        query: "step_2_1".into(),
-        limit: Some(3),
-        ..SearchArgs::default()
-    })
+    let query = Query::from_args(
+        SearchArgs {
+            query: "step_2_1".into(),
+            limit: Some(3),
+            ..SearchArgs::default()
+        },
+        project.root(),
+    )
     .unwrap();
     let response = mvs_index::search_response(&project, &store, Some(Arc::clone(&embedder)), &query)
         .await
@@ -102,11 +105,14 @@ async fn validated_queries_search_through_the_seam() {
     assert!(response.results.len() <= 3 && !response.partial);
 
     // A keyword search needs no embedder at all.
-    let keyword = Query::from_args(SearchArgs {
-        query: "step_0_0".into(),
-        mode: Some("keyword".into()),
-        ..SearchArgs::default()
-    })
+    let keyword = Query::from_args(
+        SearchArgs {
+            query: "step_0_0".into(),
+            mode: Some("keyword".into()),
+            ..SearchArgs::default()
+        },
+        project.root(),
+    )
     .unwrap();
     assert!(!keyword.needs_embedder());
     let hits = mvs_index::search::<dyn TextEmbedder>(&project, &store, None, &keyword)

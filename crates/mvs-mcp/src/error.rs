@@ -57,13 +57,29 @@ impl ToolError {
     }
 
     /// The error as rmcp answers a tool call: invalid arguments as a
-    /// protocol error, the rest as an `isError` result.
+    /// protocol error, the rest as an `isError` result. Messages longer
+    /// than [`MAX_MESSAGE_BYTES`] are cut: they may quote a caller's path or
+    /// value of any length.
     pub fn into_answer(self) -> Result<CallToolResult, ErrorData> {
+        let clipped = |message: &str| crate::render::clip(message, MAX_MESSAGE_BYTES).into_owned();
         match self {
-            Self::InvalidArgument { message, .. } => Err(ErrorData::invalid_params(message, None)),
-            other => Ok(CallToolResult::error(vec![ContentBlock::text(other.to_string())])),
+            Self::InvalidArgument { field, message } => Err(invalid_params(&field, clipped(&message))),
+            other => Ok(CallToolResult::error(vec![ContentBlock::text(clipped(
+                &other.to_string(),
+            ))])),
         }
     }
+}
+
+/// Longest error message sent, in bytes: far above any message of ours,
+/// far below an answer's size limit.
+const MAX_MESSAGE_BYTES: usize = 4_000;
+
+/// JSON-RPC -32602 for a bad argument: `message` names `field`, and
+/// `data.field` names it for programs.
+pub(crate) fn invalid_params(field: &str, message: String) -> ErrorData {
+    let field = crate::render::clip(field, crate::render::ECHO_BYTES);
+    ErrorData::invalid_params(message, Some(serde_json::json!({ "field": field })))
 }
 
 impl std::fmt::Display for ToolError {
@@ -107,8 +123,10 @@ impl From<InvalidArgument> for ToolError {
             },
             _ => err,
         };
+        // The value is echoed; a huge one is clipped.
+        let received = crate::render::clip(&err.received, crate::render::ECHO_BYTES);
         Self::InvalidArgument {
-            message: err.to_string(),
+            message: format!("{}: expected {}, received {received}", err.field, err.expected),
             field: err.field.to_string(),
         }
     }
@@ -133,15 +151,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code, rmcp::model::ErrorCode::INVALID_PARAMS);
         assert!(err.message.contains("limit"));
+        assert_eq!(err.data, Some(serde_json::json!({"field": "limit"})));
     }
 
     #[test]
     fn search_arguments_keep_the_tool_names() {
-        let mode = mvs_index::Query::from_args(mvs_index::SearchArgs {
-            query: "x".into(),
-            mode: Some("fuzzy".into()),
-            ..Default::default()
-        })
+        let mode = mvs_index::Query::from_args(
+            mvs_index::SearchArgs {
+                query: "x".into(),
+                mode: Some("fuzzy".into()),
+                ..Default::default()
+            },
+            std::path::Path::new("/p"),
+        )
         .unwrap_err();
         let err = ToolError::from(mode);
         assert!(matches!(&err, ToolError::InvalidArgument { field, .. } if field == "search_mode"));

@@ -11,7 +11,9 @@
 //! * `root`: [`ProjectRoot`], the root to serve and where it came from
 //!   ([`RootSource`]); a bad one becomes every tool's error.
 //! * `tools`: the tool handlers.
-//! * `args`: the tools' arguments and their schemas.
+//! * `args`: the tools' arguments, their schemas, and reading them (a bad
+//!   one is -32602 naming it).
+//! * `output`: each tool's `outputSchema`.
 //! * `jobs`: background indexing jobs, cancelling, progress notifications.
 //! * `render`: answers as structured JSON and text within a token budget
 //!   ([`render_results`]).
@@ -20,6 +22,7 @@
 mod args;
 mod error;
 mod jobs;
+mod output;
 mod render;
 mod root;
 mod server;

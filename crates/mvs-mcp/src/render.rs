@@ -29,7 +29,10 @@ impl Detail {
             Some("full") => Ok(Self::Full),
             Some(other) => Err(ToolError::invalid(
                 "detail",
-                format!("detail `{other}` is not one of signatures, snippets, full"),
+                format!(
+                    "detail `{}` is not one of signatures, snippets, full",
+                    clip(other, ECHO_BYTES)
+                ),
             )),
         }
     }
@@ -37,6 +40,9 @@ impl Detail {
 
 /// Lines of code per result at [`Detail::Snippets`].
 pub const SNIPPET_LINES: usize = 20;
+/// Longest line an answer shows whole, in bytes: longer ones (minified or
+/// generated code) are cut and marked `…`.
+pub const MAX_LINE_BYTES: usize = 1_000;
 /// Default budget of a `search_code` answer, in estimated tokens.
 pub const DEFAULT_MAX_TOKENS: usize = 4_000;
 /// The most a caller may ask for: well under the 25,000-token tool-output
@@ -46,15 +52,27 @@ pub const MAX_TOKENS_CAP: usize = 20_000;
 /// `detail` and `max_tokens` of a search tool, validated; `max_tokens`
 /// defaults to [`DEFAULT_MAX_TOKENS`] and may be 100 to [`MAX_TOKENS_CAP`].
 pub fn output_controls(detail: Option<&str>, max_tokens: Option<usize>) -> Result<(Detail, usize), ToolError> {
-    let detail = Detail::parse(detail)?;
-    let max_tokens = max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
-    if !(100..=MAX_TOKENS_CAP).contains(&max_tokens) {
-        return Err(ToolError::invalid(
-            "max_tokens",
-            format!("max_tokens must be between 100 and {MAX_TOKENS_CAP}"),
-        ));
+    Ok((Detail::parse(detail)?, token_budget(max_tokens)?))
+}
+
+/// A tool's `max_tokens`, validated: [`DEFAULT_MAX_TOKENS`] when absent,
+/// else 100 to [`MAX_TOKENS_CAP`].
+pub fn token_budget(max_tokens: Option<usize>) -> Result<usize, ToolError> {
+    Ok(crate::args::MAX_TOKENS.check(max_tokens)?)
+}
+
+/// Most bytes of a caller's own text (a query, a bad value) repeated in an
+/// answer: an answer's size depends on the budget, never on its input.
+pub const ECHO_BYTES: usize = 200;
+
+/// `text` cut to at most `max_bytes` (on a character boundary), with `…`
+/// where it was cut.
+pub fn clip(text: &str, max_bytes: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max_bytes {
+        return text.into();
     }
-    Ok((detail, max_tokens))
+    let end = (0..=max_bytes).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &text[..end]).into()
 }
 
 /// A search answer within the caller's detail level and token budget.
@@ -72,14 +90,14 @@ pub fn structured(value: Value, text: String) -> CallToolResult {
 }
 
 /// A compact text rendering of results (the CLI's `search` output):
-/// location, kind, name, score and the first [`SNIPPET_LINES`] lines of each
-/// chunk, with no budget.
+/// location, kind, name, score, `stale` for a file changed since indexing,
+/// and the first [`SNIPPET_LINES`] lines of each chunk, with no budget.
 pub fn render_results(response: &SearchResponse) -> String {
     shape(response, Detail::Snippets, usize::MAX).1
 }
 
 /// Estimated tokens of text: about 4 characters per token for code and JSON.
-fn tokens(text: &str) -> usize {
+pub(crate) fn tokens(text: &str) -> usize {
     text.len().div_ceil(4)
 }
 
@@ -96,7 +114,7 @@ pub fn shape(response: &SearchResponse, detail: Detail, max_tokens: usize) -> (V
         let mut shaped = None;
         for level in [detail, Detail::Signatures] {
             let (value, rendered) = render_hit(index, hit, level);
-            let cost = tokens(&value.to_string()) + tokens(&rendered);
+            let cost = tokens(&value.to_string()) + sent_bytes(&rendered).div_ceil(4);
             if used + cost <= max_tokens || (results.is_empty() && level == Detail::Signatures) {
                 shaped = Some((value, rendered, cost));
                 break;
@@ -113,8 +131,9 @@ pub fn shape(response: &SearchResponse, detail: Detail, max_tokens: usize) -> (V
         results.push(value);
         text.push_str(&rendered);
     }
+    let query = clip(&response.query, ECHO_BYTES);
     if response.results.is_empty() {
-        text = format!("No results for {:?}.\n", response.query);
+        text = format!("No results for {query:?}.\n");
     }
     if omitted > 0 {
         text.push_str(&format!(
@@ -122,7 +141,14 @@ pub fn shape(response: &SearchResponse, detail: Detail, max_tokens: usize) -> (V
              a smaller limit or a larger max_tokens\n"
         ));
     }
-    let mut value = json!({ "query": response.query, "results": results });
+    let stale = response.results.iter().filter(|hit| hit.stale).count();
+    if stale > 0 {
+        text.push_str(&format!(
+            "(stale: {stale} of these results come from files changed since indexing, so their lines may have \
+             moved; get_chunk by id re-reads the file, re-indexing refreshes them)\n"
+        ));
+    }
+    let mut value = json!({ "query": query, "results": results });
     if response.partial {
         value["partial"] = json!(true);
         text.push_str("(partial: indexing is still computing vectors; some code is found by keywords only)\n");
@@ -133,8 +159,68 @@ pub fn shape(response: &SearchResponse, detail: Detail, max_tokens: usize) -> (V
     (value, text)
 }
 
+/// `lines` of `file_path`, the first of them numbered `first` (1-based), as
+/// `get_chunk` answers them: structured `{file_path, start_line, end_line,
+/// content}` and a numbered text rendering, together within `max_tokens`.
+/// Lines are added in order until the budget is spent (the first is always
+/// shown); lines longer than [`MAX_LINE_BYTES`] are cut and marked `…`
+/// (`lines_cut` counts them). When lines are left out, `truncated`,
+/// `next_start_line` and a note in the text say how to read on.
+pub fn excerpt(file_path: &str, lines: &[&str], first: usize, max_tokens: usize) -> (Value, String) {
+    // What the fields around the lines cost, JSON and text together.
+    const FRAME_BYTES: usize = 600;
+    let budget = max_tokens.saturating_mul(4).saturating_sub(FRAME_BYTES);
+    let mut content = Vec::new();
+    let mut numbered = String::new();
+    let (mut used, mut cut) = (0usize, 0usize);
+    for (offset, line) in lines.iter().enumerate() {
+        let line = clip(line, MAX_LINE_BYTES);
+        // Both copies are sent as JSON strings: count them escaped, plus the
+        // line number and the two escaped line breaks.
+        let cost = 2 * sent_bytes(&line) + 16;
+        if used + cost > budget && offset > 0 {
+            break;
+        }
+        used += cost;
+        cut += usize::from(matches!(line, std::borrow::Cow::Owned(_)));
+        numbered.push_str(&format!("{:>5}  {line}\n", first + offset));
+        content.push(line);
+    }
+    let last = first + lines.len().max(1) - 1;
+    let shown_last = first + content.len().max(1) - 1;
+    let mut value = json!({
+        "file_path": file_path,
+        "start_line": first,
+        "end_line": shown_last,
+        "content": content.join("\n"),
+    });
+    let mut text = format!("{file_path}:{first}-{shown_last}\n{numbered}");
+    if cut > 0 {
+        value["lines_cut"] = json!(cut);
+        text.push_str(&format!(
+            "({cut} lines longer than {MAX_LINE_BYTES} bytes were cut, marked …)\n"
+        ));
+    }
+    if content.len() < lines.len() {
+        let next = shown_last + 1;
+        value["truncated"] = json!(true);
+        value["next_start_line"] = json!(next);
+        text.push_str(&format!(
+            "(lines {next}-{last} left out to stay within max_tokens={max_tokens}; call get_chunk with \
+             file_path {file_path:?}, start_line {next} for the rest)\n"
+        ));
+    }
+    (value, text)
+}
+
+/// Bytes of `text` once sent as a JSON string (escapes included).
+fn sent_bytes(text: &str) -> usize {
+    serde_json::to_string(text).map_or(text.len(), |sent| sent.len())
+}
+
 /// One result as JSON (the `search --json` fields, content per `detail`) and
-/// as text.
+/// as text. Long lines, signatures and doc lines are cut (see
+/// [`MAX_LINE_BYTES`]), so one minified chunk cannot fill an answer.
 fn render_hit(index: usize, hit: &mvs_store::SearchHit, detail: Detail) -> (Value, String) {
     let chunk = &hit.chunk;
     let mut value = serde_json::to_value(hit).unwrap_or_default();
@@ -144,23 +230,36 @@ fn render_hit(index: usize, hit: &mvs_store::SearchHit, detail: Detail) -> (Valu
         Detail::Snippets => SNIPPET_LINES.min(lines.len()),
         Detail::Full => lines.len(),
     };
-    match detail {
-        Detail::Signatures => {
-            value.as_object_mut().map(|o| o.remove("content"));
-        }
-        Detail::Snippets if shown < lines.len() => {
-            value["content"] = json!(lines[..shown].join("\n"));
-            value["content_truncated"] = json!(true);
-        }
-        _ => {}
+    let cut_lines: Vec<std::borrow::Cow<str>> = lines[..shown].iter().map(|l| clip(l, MAX_LINE_BYTES)).collect();
+    let any_cut = cut_lines.iter().any(|l| matches!(l, std::borrow::Cow::Owned(_)));
+    if detail == Detail::Signatures {
+        value.as_object_mut().map(|o| o.remove("content"));
+    } else if shown < lines.len() || any_cut {
+        value["content"] = json!(cut_lines.join("\n"));
+        value["content_truncated"] = json!(true);
+    }
+    value["signature"] = json!(clip(&chunk.signature, MAX_LINE_BYTES));
+    if let Some(doc) = &chunk.doc {
+        value["doc"] = json!(clip(doc, MAX_LINE_BYTES));
     }
     let name = if chunk.qualified_name.is_empty() {
         String::new()
     } else {
-        format!("{} ", chunk.qualified_name)
+        format!("{} ", clip(&chunk.qualified_name, ECHO_BYTES))
+    };
+    // The best part of a split definition stands for all of it.
+    let name = match &chunk.part {
+        Some(part) => format!("{name}[part {}/{}] ", part.index, part.count),
+        None => name,
+    };
+    // Stale shows in the text too: many clients show only the text.
+    let stale = if hit.stale {
+        ", stale: file changed since indexing"
+    } else {
+        ""
     };
     let mut text = format!(
-        "{}. {}:{}-{} {} {name}(score {:.2}, id {})\n",
+        "{}. {}:{}-{} {} {name}(score {:.2}, id {}{stale})\n",
         index + 1,
         chunk.file_path,
         chunk.start_line,
@@ -170,9 +269,9 @@ fn render_hit(index: usize, hit: &mvs_store::SearchHit, detail: Detail) -> (Valu
         chunk.chunk_id
     );
     if detail == Detail::Signatures && !chunk.signature.is_empty() {
-        text.push_str(&format!("    {}\n", chunk.signature));
+        text.push_str(&format!("    {}\n", clip(&chunk.signature, MAX_LINE_BYTES)));
     }
-    for line in &lines[..shown] {
+    for line in &cut_lines {
         text.push_str("    ");
         text.push_str(line);
         text.push('\n');
@@ -254,5 +353,65 @@ mod tests {
         let (value, _) = shape(&answer, Detail::Full, 50);
         assert_eq!(value["results"].as_array().unwrap().len(), 1);
         assert!(value["results"][0].get("content").is_none());
+    }
+
+    #[test]
+    fn stale_hits_say_so_in_the_text_and_long_input_is_not_echoed() {
+        let mut stale = hit("moved", 3);
+        stale.stale = true;
+        let mut answer = response(vec![hit("fresh", 3), stale]);
+        answer.query = "q".repeat(1 << 20);
+        let (value, text) = shape(&answer, Detail::Snippets, DEFAULT_MAX_TOKENS);
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("(score")).collect();
+        assert!(!lines[0].contains("stale") && lines[1].contains("stale: file changed since indexing"));
+        assert!(text.contains("(stale: 1 of these results"), "{text}");
+        assert!(value["query"].as_str().unwrap().len() <= ECHO_BYTES + '…'.len_utf8());
+        assert!(render_results(&answer).contains("stale: file changed since indexing"));
+        let detail = Detail::parse(Some(&"x".repeat(1 << 20))).unwrap_err().to_string();
+        assert!(detail.len() < 400, "{} bytes", detail.len());
+    }
+
+    #[test]
+    fn one_huge_line_cannot_fill_a_search_answer() {
+        let mut minified = hit("bundle", 1);
+        minified.chunk.content = "var a=1;".repeat(100_000);
+        minified.chunk.signature = minified.chunk.content.clone();
+        for detail in [Detail::Signatures, Detail::Snippets, Detail::Full] {
+            let (value, text) = shape(&response(vec![minified.clone()]), detail, DEFAULT_MAX_TOKENS);
+            assert!(value.to_string().len() + text.len() < 8 * MAX_LINE_BYTES, "{detail:?}");
+        }
+    }
+
+    #[test]
+    fn excerpts_fit_the_budget_cut_long_lines_and_name_the_next_line() {
+        let long = "z".repeat(5 * MAX_LINE_BYTES);
+        let lines: Vec<&str> = (0..400).map(|_| long.as_str()).collect();
+        for max_tokens in [100, DEFAULT_MAX_TOKENS, MAX_TOKENS_CAP] {
+            let (value, text) = excerpt("big.py", &lines, 201, max_tokens);
+            let sent = value.to_string().len() + sent_bytes(&text);
+            assert!(
+                sent <= max_tokens * 4 + 2 * MAX_LINE_BYTES,
+                "{sent} > {max_tokens} tokens"
+            );
+            let shown = value["content"].as_str().unwrap().lines().count();
+            assert!(shown >= 1);
+            assert_eq!(value["end_line"].as_u64().unwrap() as usize, 200 + shown);
+            assert_eq!(value["next_start_line"].as_u64().unwrap() as usize, 201 + shown);
+            assert_eq!(value["lines_cut"].as_u64().unwrap() as usize, shown);
+            assert!(
+                text.contains(&format!("start_line {} for the rest", 201 + shown)),
+                "{text}"
+            );
+        }
+        // Everything fits: no truncation marks.
+        let (value, text) = excerpt("small.py", &["a", "b"], 7, DEFAULT_MAX_TOKENS);
+        assert_eq!(
+            (value["start_line"].as_u64(), value["end_line"].as_u64()),
+            (Some(7), Some(8))
+        );
+        assert!(value.get("truncated").is_none() && value.get("lines_cut").is_none());
+        assert_eq!(text, "small.py:7-8\n    7  a\n    8  b\n");
+        // A cut lands on a character boundary.
+        assert_eq!(clip("ééé", 3), "é…");
     }
 }

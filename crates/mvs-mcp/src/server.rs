@@ -296,6 +296,17 @@ impl ServerHandler for SearchServer {
             .with_server_info(Implementation::new("mcp-vector-search", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
     }
+
+    /// A request whose params do not parse reaches here under its method's
+    /// name (rmcp would answer -32601 "tools/call"): answered -32602 saying
+    /// what is malformed.
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, rmcp::ErrorData> {
+        Err(crate::args::unparsed_request(&request))
+    }
 }
 
 /// Serves the project at `root` over stdio until the client disconnects.

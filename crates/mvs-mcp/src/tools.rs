@@ -3,32 +3,35 @@
 
 use std::sync::Arc;
 
-use mvs_index::{Project, Query, Scope, SearchArgs, SearchFilter, SearchResponse, SimilarTo, checked_limit};
-use rmcp::handler::server::wrapper::Parameters;
+use mvs_index::{LIMIT, Project, Query, Scope, SearchArgs, SearchFilter, SearchResponse, SimilarTo, checked_languages};
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use serde_json::json;
 
-use crate::args::{GetChunkArgs, IndexProjectArgs, SearchCodeArgs, SearchContextArgs, SearchSimilarArgs, StatusArgs};
+use crate::args::{
+    CONTEXT_LINES, GetChunkArgs, IndexProjectArgs, Parameters, SearchCodeArgs, SearchContextArgs, SearchSimilarArgs,
+    StatusArgs,
+};
 use crate::jobs::{Job, Origin, forward_progress};
-use crate::render::{output_controls, shaped, structured};
+use crate::render::{ECHO_BYTES, MAX_LINE_BYTES, clip, excerpt, output_controls, shaped, structured, token_budget};
 use crate::{SearchServer, ToolError};
 
 /// Pause between a waited call's last progress notification and its answer
 /// (see `index_project`).
 const ANSWER_AFTER_PROGRESS: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// Most lines `get_chunk` returns for one file range.
-const MAX_CHUNK_LINES: usize = 400;
-/// Most `context_lines` `get_chunk` adds on each side.
-const MAX_CONTEXT_LINES: usize = 200;
+/// Longest `file_path` `get_chunk` looks up, in bytes (Linux's PATH_MAX).
+const MAX_PATH_BYTES: usize = 4096;
+/// Longest `chunk_id` `get_chunk` looks up, in bytes (ids are 16 hex digits).
+const MAX_ID_BYTES: usize = 64;
 
 type Answer = Result<CallToolResult, ToolError>;
 
 #[tool_router(router = tool_router, vis = "pub(crate)")]
 impl SearchServer {
     #[tool(
+        output_schema = crate::output::search(),
         description = "Search the codebase by meaning and keywords (hybrid). Returns ranked code chunks \
                        (functions, classes, methods) with file_path, start_line, end_line, kind, name, score and \
                        content, within max_tokens. Filters (language, files, kind, ...) apply before ranking.",
@@ -36,22 +39,25 @@ impl SearchServer {
     )]
     async fn search_code(&self, Parameters(args): Parameters<SearchCodeArgs>) -> Answer {
         let project = self.shared.project()?;
-        let query = Query::from_args(SearchArgs {
-            query: args.query,
-            mode: args.search_mode,
-            limit: args.limit,
-            similarity_threshold: args.similarity_threshold,
-            keyword_weight: self.shared.options.keyword_weight,
-            language: args.language.unwrap_or_default(),
-            file_extensions: args.file_extensions.unwrap_or_default(),
-            files: args.files.unwrap_or_default(),
-            exclude: args.exclude.unwrap_or_default(),
-            kind: args.kind.unwrap_or_default(),
-            function_name: args.function_name,
-            class_name: args.class_name,
-            tests_only: args.tests_only == Some(true),
-            exclude_tests: args.exclude_tests == Some(true),
-        })?;
+        let query = Query::from_args(
+            SearchArgs {
+                query: args.query,
+                mode: args.search_mode,
+                limit: args.limit,
+                similarity_threshold: args.similarity_threshold,
+                keyword_weight: self.shared.options.keyword_weight,
+                language: args.language.unwrap_or_default(),
+                file_extensions: args.file_extensions.unwrap_or_default(),
+                files: args.files.unwrap_or_default(),
+                exclude: args.exclude.unwrap_or_default(),
+                kind: args.kind.unwrap_or_default(),
+                function_name: args.function_name,
+                class_name: args.class_name,
+                tests_only: args.tests_only == Some(true),
+                exclude_tests: args.exclude_tests == Some(true),
+            },
+            project.root(),
+        )?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
         let store = self.shared.store().await?;
         let embedder = if query.needs_embedder() {
@@ -60,10 +66,19 @@ impl SearchServer {
             None
         };
         let response = mvs_index::search_response(project, &store, embedder, &query).await?;
-        Ok(shaped(&response, detail, max_tokens))
+        let mut answer = shaped(&response, detail, max_tokens);
+        let why_empty = match response.results.is_empty() {
+            true => query.why_empty(&store).await.map_err(mvs_index::IndexError::from)?,
+            false => None,
+        };
+        if let Some(note) = why_empty {
+            add_note(&mut answer, note);
+        }
+        Ok(answer)
     }
 
     #[tool(
+        output_schema = crate::output::index(),
         description = "Index the project in the background (only changed files unless force; only `paths` if \
                        given); returns a job id at once, or the result when the job ends with wait=true. Sends \
                        notifications/progress for a progressToken. Only cancel=true stops the job (a wait \
@@ -82,7 +97,7 @@ impl SearchServer {
                     .iter()
                     .map(|path| project.resolve_maybe_deleted(path))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|err| ToolError::NotFound(format!("paths: {err}")))?;
+                    .map_err(|err| ToolError::invalid("paths", format!("paths: {err}")))?;
                 Some(Scope::new(project, resolved))
             }
             None => None,
@@ -152,6 +167,7 @@ impl SearchServer {
     }
 
     #[tool(
+        output_schema = crate::output::search(),
         description = "Gather the code relevant to a task: searches the description and each focus area \
                        (e.g. 'error handling', 'tests') and merges the hits, best first, within max_tokens.",
         annotations(read_only_hint = true)
@@ -159,14 +175,23 @@ impl SearchServer {
     async fn search_context(&self, Parameters(args): Parameters<SearchContextArgs>) -> Answer {
         let project = self.shared.project()?;
         if args.description.trim().is_empty() {
-            return Err(ToolError::invalid("description", "description must not be empty"));
+            return Err(ToolError::invalid(
+                "description",
+                format!(
+                    "description: expected a text describing the task, received {:?}",
+                    args.description
+                ),
+            ));
         }
-        let query = Query::from_args(SearchArgs {
-            query: args.description.clone(),
-            limit: args.limit,
-            keyword_weight: self.shared.options.keyword_weight,
-            ..SearchArgs::default()
-        })?;
+        let query = Query::from_args(
+            SearchArgs {
+                query: args.description.clone(),
+                limit: args.limit,
+                keyword_weight: self.shared.options.keyword_weight,
+                ..SearchArgs::default()
+            },
+            project.root(),
+        )?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
         let store = self.shared.store().await?;
         let embedder = self.shared.embedder().await?;
@@ -188,13 +213,14 @@ impl SearchServer {
     }
 
     #[tool(
+        output_schema = crate::output::search(),
         description = "Find code similar to a file, one of its functions (function_name) or a search hit \
                        (chunk_id), using the stored vectors; the source itself is left out.",
         annotations(read_only_hint = true)
     )]
     async fn search_similar(&self, Parameters(args): Parameters<SearchSimilarArgs>) -> Answer {
         let project = self.shared.project()?;
-        let limit = checked_limit(args.limit)?;
+        let limit = LIMIT.check(args.limit)?;
         let (detail, max_tokens) = output_controls(args.detail.as_deref(), args.max_tokens)?;
         let source = match (args.chunk_id, args.file_path) {
             (Some(id), _) => SimilarTo::Chunk(id),
@@ -209,7 +235,7 @@ impl SearchServer {
         };
         let store = self.shared.store().await?;
         let filter = SearchFilter {
-            languages: args.language.unwrap_or_default(),
+            languages: checked_languages(args.language.unwrap_or_default())?,
             ..SearchFilter::default()
         };
         let results = mvs_index::search_similar(project, &store, &source, limit, filter).await?;
@@ -222,73 +248,37 @@ impl SearchServer {
     }
 
     #[tool(
-        description = "Read code by chunk_id (from search results; adds `stale` when the file changed since \
-                       indexing) or by file_path with start_line/end_line, plus context_lines around it. \
-                       Use it to expand a signature or snippet hit.",
+        output_schema = crate::output::chunk(),
+        description = "Read code by chunk_id (from search results: the definition where the file holds it now, \
+                       `relocated` if it moved; the indexed text marked `stale` if it changed) or by file_path \
+                       with start_line/end_line, plus context_lines around it, within max_tokens (the answer \
+                       names next_start_line when lines were left out). Files the index excludes (secrets, \
+                       dependencies, ignored) are refused. Use it to expand a signature or snippet hit.",
         annotations(read_only_hint = true)
     )]
     async fn get_chunk(&self, Parameters(args): Parameters<GetChunkArgs>) -> Answer {
         let project = self.shared.project()?;
-        let context = args.context_lines.unwrap_or(0);
-        if context > MAX_CONTEXT_LINES {
-            return Err(ToolError::invalid(
-                "context_lines",
-                format!("context_lines must be at most {MAX_CONTEXT_LINES}"),
-            ));
-        }
-        let (file_path, start, end, chunk) = match (args.chunk_id, args.file_path) {
-            (Some(id), _) => {
-                let store = self.shared.store().await?;
-                let found = match store.chunk(&id).await {
-                    Ok(found) => found,
-                    Err(err) => return Err(ToolError::Internal(store.diagnose(err).await.to_string())),
-                };
-                let (chunk, _) = found.ok_or_else(|| {
-                    ToolError::NotFound(format!(
-                        "no chunk {id}: ids change when a file is re-chunked; search again"
-                    ))
-                })?;
-                let (start, end) = (chunk.start_line as usize, chunk.end_line as usize);
-                (chunk.file_path.clone(), start, end, Some(chunk))
-            }
+        let max_tokens = token_budget(args.max_tokens)?;
+        let context = CONTEXT_LINES.check(args.context_lines)?;
+        match (args.chunk_id, args.file_path) {
+            (Some(id), _) => self.chunk_by_id(project, &id, context, max_tokens).await,
             (None, Some(path)) => {
                 let start = args.start_line.unwrap_or(1).max(1);
-                let end = args.end_line.unwrap_or(start + 99);
+                let end = args.end_line.unwrap_or(start.saturating_add(99));
                 if end < start {
-                    return Err(ToolError::invalid("end_line", "end_line must not be before start_line"));
+                    return Err(ToolError::invalid(
+                        "end_line",
+                        format!("end_line ({end}) must not be before start_line ({start})"),
+                    ));
                 }
-                (path, start, end.min(start + MAX_CHUNK_LINES - 1), None)
+                file_lines(project, &path, (start, end), context, max_tokens)
             }
-            (None, None) => return Err(ToolError::invalid("chunk_id", "give chunk_id, or file_path with lines")),
-        };
-        let real = project.resolve(&file_path)?;
-        let text = match std::fs::read(&real) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            // It resolved, so it exists: a directory, or unreadable to us.
-            Err(err) => return Err(ToolError::NotFound(format!("cannot read {file_path}: {err}"))),
-        };
-        let lines: Vec<&str> = text.lines().collect();
-        let first = start.saturating_sub(context).max(1);
-        let last = (end + context).min(lines.len());
-        let numbered: String = (first..=last).map(|n| format!("{n:>5}  {}\n", lines[n - 1])).collect();
-        let rel = project.relative(&real).unwrap_or(file_path);
-        let mut value = json!({
-            "file_path": rel,
-            "start_line": first,
-            "end_line": last,
-            "content": lines.get(first.saturating_sub(1)..last).map(|l| l.join("\n")).unwrap_or_default(),
-        });
-        if let Some(chunk) = chunk {
-            // The chunk as indexed, and whether the file still holds it there.
-            let current = text.get(chunk.start_byte as usize..chunk.end_byte as usize);
-            value["stale"] = (current != Some(chunk.content.as_str())).into();
-            value["chunk"] = serde_json::to_value(&chunk).unwrap_or_default();
+            (None, None) => Err(ToolError::invalid("chunk_id", "give chunk_id, or file_path with lines")),
         }
-        let header = format!("{}:{first}-{last}\n", value["file_path"].as_str().unwrap_or_default());
-        Ok(structured(value, header + &numbered))
     }
 
     #[tool(
+        output_schema = crate::output::status(),
         description = "Index state (not_indexed, indexing, ready), file/chunk/vector counts per language, \
                        skipped files by reason, model, device, last run metrics, `job` (the running job, else \
                        the last one a client started) and `jobs` (the last few, newest first, with their origin).",
@@ -331,15 +321,20 @@ impl SearchServer {
             tokio::task::spawn_blocking(move || mvs_index::dry_run(&project, options.chunk_options, &*embedder))
                 .await
                 .map_err(|err| ToolError::Internal(format!("dry run failed: {err}")))??;
+        // The skip lines name what will not be searchable, and why.
         let text = format!(
-            "{} files, {} chunks; about {:.0} s at {:.0} chunks/s on {} (nothing written)",
+            "{} files, {} chunks; about {:.0} s at {:.0} chunks/s on {} (nothing written)\n{}",
             dry_run.survey.files,
             dry_run.survey.chunks,
             dry_run.estimated_seconds,
             dry_run.chunks_per_s,
-            dry_run.device
+            dry_run.device,
+            dry_run.survey.skipped
         );
-        Ok(structured(serde_json::to_value(&dry_run).unwrap_or_default(), text))
+        Ok(structured(
+            serde_json::to_value(&dry_run).unwrap_or_default(),
+            text.trim_end().to_string(),
+        ))
     }
 }
 
@@ -382,5 +377,217 @@ fn cancel_job(running: Option<Job>) -> CallToolResult {
             structured(job.describe(), format!("Cancelling indexing job {}.", job.id))
         }
         None => structured(json!({"job": null}), "No indexing job is running.".into()),
+    }
+}
+
+impl SearchServer {
+    /// `get_chunk` by id. The answer is the chunk's code as the file holds it
+    /// now: at its indexed lines when the stored text is still there, else at
+    /// the nearest place holding that exact text (`relocated`, with
+    /// `indexed_lines`); when the file no longer holds it (edited, deleted),
+    /// the stored text, marked `stale` with a note. Never other code under
+    /// the chunk's name.
+    async fn chunk_by_id(&self, project: &Project, id: &str, context: usize, max_tokens: usize) -> Answer {
+        if id.len() > MAX_ID_BYTES {
+            return Err(ToolError::invalid(
+                "chunk_id",
+                format!(
+                    "chunk_id `{}` is not an id from a search result (ids are 16 hex digits)",
+                    clip(id, ECHO_BYTES)
+                ),
+            ));
+        }
+        let store = self.shared.store().await?;
+        let found = match store.chunk(id).await {
+            Ok(found) => found,
+            Err(err) => return Err(ToolError::Internal(store.diagnose(err).await.to_string())),
+        };
+        let (chunk, _) = found.ok_or_else(|| {
+            ToolError::NotFound(format!(
+                "no chunk {id}: ids change when a file is re-chunked; search again"
+            ))
+        })?;
+        // A file that cannot be resolved now (deleted, say) leaves the stored text.
+        let live = match project.resolve(&chunk.file_path) {
+            Ok(real) => Some(read_servable(project, &real, &chunk.file_path)?),
+            Err(_) => None,
+        };
+        let metadata = chunk_metadata(&chunk);
+        // The metadata is sent once, beside the lines.
+        let budget = max_tokens
+            .saturating_sub(crate::render::tokens(&metadata.to_string()))
+            .max(100);
+        let located = live.as_deref().and_then(|text| locate(&chunk, text));
+        let (mut value, text) = match (live.as_deref(), located) {
+            (Some(text), Some((start, end))) => {
+                let lines: Vec<&str> = text.lines().collect();
+                let first = start.saturating_sub(context).max(1);
+                let last = end.saturating_add(context).min(lines.len()).max(first);
+                let (mut value, mut rendered) = excerpt(
+                    &chunk.file_path,
+                    lines.get(first - 1..last).unwrap_or_default(),
+                    first,
+                    budget,
+                );
+                value["stale"] = false.into();
+                if start != chunk.start_line as usize {
+                    value["relocated"] = true.into();
+                    value["indexed_lines"] = json!([chunk.start_line, chunk.end_line]);
+                    rendered = format!(
+                        "(relocated: {} moved from lines {}-{} to {start}-{end} since indexing; its code is \
+                         unchanged)\n{rendered}",
+                        clip(&chunk.qualified_name, ECHO_BYTES),
+                        chunk.start_line,
+                        chunk.end_line
+                    );
+                }
+                (value, rendered)
+            }
+            _ => {
+                let why = if live.is_some() {
+                    "the file changed since indexing and no longer holds this code as indexed"
+                } else {
+                    "the file cannot be read now (deleted or moved?)"
+                };
+                let lines: Vec<&str> = chunk.content.lines().collect();
+                let (mut value, rendered) = excerpt(&chunk.file_path, &lines, chunk.start_line as usize, budget);
+                let note = format!(
+                    "stale: {why}; this is the text stored at indexing (lines {}-{} then); search again or \
+                     re-index (index_project) for the current code",
+                    chunk.start_line, chunk.end_line
+                );
+                value["stale"] = true.into();
+                value["note"] = note.clone().into();
+                (value, format!("({note})\n{rendered}"))
+            }
+        };
+        value["chunk"] = metadata;
+        // A part of a split definition says where the whole of it is.
+        let text = match &chunk.part {
+            Some(part) => match store.definition_span(&chunk.chunk_id).await {
+                Ok(Some(span)) => {
+                    value["definition"] = json!({
+                        "start_line": span.start_line,
+                        "end_line": span.end_line,
+                        "parts": span.parts,
+                    });
+                    format!(
+                        "(part {}/{} of {}, which spans lines {}-{}: get_chunk with file_path and those lines reads \
+                         it whole)\n{text}",
+                        part.index,
+                        part.count,
+                        clip(&chunk.qualified_name, ECHO_BYTES),
+                        span.start_line,
+                        span.end_line
+                    )
+                }
+                Ok(None) => text,
+                Err(err) => return Err(ToolError::Internal(store.diagnose(err).await.to_string())),
+            },
+            None => text,
+        };
+        Ok(structured(value, text))
+    }
+}
+
+/// `get_chunk` by file: lines `start..=end` of `path` with `context` lines
+/// on each side, within `max_tokens`. A start past the file's end is an
+/// invalid `start_line`.
+fn file_lines(
+    project: &Project,
+    path: &str,
+    (start, end): (usize, usize),
+    context: usize,
+    max_tokens: usize,
+) -> Answer {
+    if path.len() > MAX_PATH_BYTES {
+        return Err(ToolError::invalid(
+            "file_path",
+            format!(
+                "file_path is {} bytes long, longer than any path ({MAX_PATH_BYTES})",
+                path.len()
+            ),
+        ));
+    }
+    let real = project.resolve(path)?;
+    let rel = project.relative(&real).unwrap_or_else(|| path.to_string());
+    let text = read_servable(project, &real, &rel)?;
+    let lines: Vec<&str> = text.lines().collect();
+    if start > lines.len().max(1) {
+        return Err(ToolError::invalid(
+            "start_line",
+            format!("start_line {start} is past the end of {rel} ({} lines)", lines.len()),
+        ));
+    }
+    let first = start.saturating_sub(context).max(1);
+    let last = end.saturating_add(context).min(lines.len()).max(first);
+    let (value, text) = excerpt(&rel, lines.get(first - 1..last).unwrap_or_default(), first, max_tokens);
+    Ok(structured(value, text))
+}
+
+/// The text of `real` (shown as `rel`), if discovery would index it: a file
+/// the index would not include (ignored, a dependency, a secret such as
+/// `.env` or `id_rsa`) is refused with the reason.
+fn read_servable(project: &Project, real: &std::path::Path, rel: &str) -> Result<String, ToolError> {
+    if let Some(reason) = mvs_index::exclusion_reason(project, real) {
+        return Err(ToolError::NotFound(format!(
+            "{rel} is not served: {reason}; get_chunk reads only files the index may hold"
+        )));
+    }
+    match std::fs::read(real) {
+        // Decoded as the indexer decodes it (byte-order marks, UTF-16), so
+        // stored byte offsets and lines index this text.
+        Ok(bytes) => Ok(mvs_index::decode_source(&bytes).text.into_owned()),
+        Err(err) => Err(ToolError::NotFound(format!("cannot read {rel}: {err}"))),
+    }
+}
+
+/// Lines (1-based, inclusive) where the live file `text` holds `chunk`'s
+/// stored text: its indexed place when the text is still there, else the
+/// occurrence nearest to it; `None` when the file no longer holds it.
+fn locate(chunk: &mvs_store::ChunkRecord, text: &str) -> Option<(usize, usize)> {
+    let (start, end) = (chunk.start_byte as usize, chunk.end_byte as usize);
+    let span = chunk.end_line.saturating_sub(chunk.start_line) as usize;
+    if text.get(start..end) == Some(chunk.content.as_str()) {
+        return Some((chunk.start_line as usize, chunk.start_line as usize + span));
+    }
+    if chunk.content.trim().is_empty() {
+        return None;
+    }
+    let at = text
+        .match_indices(chunk.content.as_str())
+        .map(|(at, _)| at)
+        .min_by_key(|at| at.abs_diff(start))?;
+    let first = 1 + text.as_bytes()[..at].iter().filter(|&&byte| byte == b'\n').count();
+    Some((first, first + span))
+}
+
+/// A chunk's record without its content (the answer carries the lines),
+/// its free-text fields cut to [`MAX_LINE_BYTES`].
+fn chunk_metadata(chunk: &mvs_store::ChunkRecord) -> serde_json::Value {
+    let mut value = serde_json::to_value(chunk).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("content");
+        for key in ["name", "qualified_name", "signature", "doc"] {
+            if let Some(text) = fields.get(key).and_then(|v| v.as_str()) {
+                let cut = clip(text, MAX_LINE_BYTES).into_owned();
+                fields.insert(key.to_string(), cut.into());
+            }
+        }
+    }
+    value
+}
+
+/// Adds `note` to a search answer: `note` in its structured content and a
+/// line of its text (why the page is empty, say).
+fn add_note(answer: &mut CallToolResult, note: String) {
+    // A note may quote the caller's filters, of any length: the answer's
+    // size must not depend on them.
+    let note = clip(&note, 4 * ECHO_BYTES).into_owned();
+    if let Some(rmcp::model::ContentBlock::Text(text)) = answer.content.first_mut() {
+        text.text.push_str(&format!("Note: {note}\n"));
+    }
+    if let Some(value) = answer.structured_content.as_mut() {
+        value["note"] = note.into();
     }
 }

@@ -31,11 +31,30 @@ pub enum ChunkKind {
     ModuleHeader,
     /// A document section under a heading (its text before subsections).
     Section,
-    /// A window of lines of a file without a grammar.
+    /// A window of lines: of a file without a grammar, or of code no
+    /// definition covers (statements between definitions, what a syntax
+    /// error left unparsed); under the enclosing container, if any.
     Window,
 }
 
 impl ChunkKind {
+    /// Every kind, in declaration order (search filters list them).
+    pub const ALL: [ChunkKind; 13] = [
+        ChunkKind::Function,
+        ChunkKind::Method,
+        ChunkKind::Class,
+        ChunkKind::Struct,
+        ChunkKind::Enum,
+        ChunkKind::Trait,
+        ChunkKind::Impl,
+        ChunkKind::Module,
+        ChunkKind::Macro,
+        ChunkKind::Constant,
+        ChunkKind::ModuleHeader,
+        ChunkKind::Section,
+        ChunkKind::Window,
+    ];
+
     /// The stable name stored in the index and shown to users.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -111,9 +130,10 @@ pub struct Chunk {
     pub start_line: u32,
     /// 1-based last line, inclusive.
     pub end_line: u32,
-    /// Byte offset of the first byte.
+    /// Offset of the first byte in the decoded text ([`crate::SourceText`]:
+    /// the file's UTF-8 text after any byte-order mark).
     pub start_byte: usize,
-    /// Byte offset one past the last byte.
+    /// Offset one past the last byte, in the same text.
     pub end_byte: usize,
     /// The language name from the registry.
     pub language: &'static str,
@@ -123,4 +143,21 @@ pub struct Chunk {
     pub content_hash: String,
     /// What the embedding model sees: a compact context header plus the body.
     pub embedding_text: String,
+    /// Where this chunk sits in a definition split into parts (`None`: the
+    /// chunk is whole). Parts keep the definition's name, qualified name,
+    /// kind, signature and doc.
+    pub part: Option<ChunkPart>,
+}
+
+/// One part of a definition too long for one chunk: parts cover the
+/// definition's bytes contiguously, in order, each ending on a line boundary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkPart {
+    /// 1-based position among the parts.
+    pub index: u32,
+    /// How many parts the definition has.
+    pub count: u32,
+    /// Stable id of the whole definition (what its id would be unsplit):
+    /// the parts of one definition share it.
+    pub definition_id: String,
 }

@@ -1,17 +1,31 @@
 //! Turns one parsed file into chunks: definitions from the language's query,
-//! nested into a hierarchy, plus a module-header chunk for what precedes them.
+//! nested into a hierarchy, plus a module-header chunk for what precedes them
+//! and window chunks for whatever else no definition covers.
+//!
+//! Nothing is lost to a syntax error: tree-sitter recovers, but an error can
+//! swallow the definitions after it (an unclosed bracket turns the rest of
+//! the file into one ERROR node or one unterminated block). The regions an
+//! error damaged are parsed again from their next line that is indented no
+//! deeper than the damage, so definitions there are found; a broken
+//! definition then ends where such a clean one begins.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
-use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator};
+use tree_sitter::{Node, Parser, Point, QueryCursor, Range, StreamingIterator, Tree};
 
-use crate::chunk::{Chunk, ChunkKind};
+use crate::chunk::{Chunk, ChunkKind, ChunkPart};
 use crate::language::{LanguageSpec, definition_query};
 
 /// Signatures longer than this are cut (generated code has huge ones).
 const MAX_SIGNATURE_CHARS: usize = 240;
 /// Doc summaries longer than this are cut.
 const MAX_DOC_CHARS: usize = 300;
+/// At most this many extra parses per file look for definitions that syntax
+/// errors swallowed.
+const MAX_RECOVERY_PARSES: usize = 16;
+/// ... and together they parse at most this many times the file's bytes, so
+/// a badly broken large file costs a few parses of itself, not dozens.
+const RECOVERY_BYTES_PER_FILE_BYTE: usize = 4;
 
 /// A definition found by the query, before it becomes a chunk.
 struct Definition<'tree> {
@@ -31,7 +45,8 @@ struct Definition<'tree> {
     first_child: Option<usize>,
 }
 
-/// Chunks `source` (already decoded) of the file at `rel_path`.
+/// Chunks `source` (already decoded) of the file at `rel_path`. The union of
+/// the chunks' line ranges covers every non-blank line of `source`.
 pub(crate) fn chunk_source(
     spec: &'static LanguageSpec,
     rel_path: &str,
@@ -40,7 +55,7 @@ pub(crate) fn chunk_source(
 ) -> Vec<Chunk> {
     let mut parser = Parser::new();
     if parser.set_language(&spec.grammar()).is_err() {
-        return Vec::new();
+        return window_chunks(spec.name, rel_path, source);
     }
     let bytes = source.as_bytes();
     let masked: Vec<u8>;
@@ -50,23 +65,35 @@ pub(crate) fn chunk_source(
     } else {
         bytes
     };
-    // tree-sitter recovers from syntax errors, so a tree comes back for any
-    // input; `None` only follows a cancellation we never request.
-    let Some(tree) = parser.parse(parsed_bytes, None) else {
-        return Vec::new();
-    };
-    let mut definitions = collect_definitions(spec, tree.root_node(), bytes);
+    let trees = parse_with_recovery(&mut parser, parsed_bytes);
+    let found = trees
+        .iter()
+        .flat_map(|tree| collect_definitions(spec, tree.root_node(), bytes))
+        .collect();
+    let mut definitions = reconcile(found, bytes);
     link_hierarchy(&mut definitions);
 
-    let mut chunks = Vec::new();
+    let mut builder = ChunkBuilder::new(spec.name, spec.scope_separator, rel_path, source);
+    // Each emitted definition's chunk: up to its first emitted child, else
+    // all of it.
+    let mut chunk_ends: Vec<usize> = definitions
+        .iter()
+        .map(|d| match d.first_child {
+            Some(child) => builder.trim_end(d.start_byte, definitions[child].start_byte),
+            None => builder.trim_end(d.start_byte, d.end_byte),
+        })
+        .collect();
     let first_top_level = definitions
         .iter()
         .filter(|d| d.emitted)
         .map(|d| d.start_byte)
         .min()
         .unwrap_or(bytes.len());
-    let mut builder = ChunkBuilder::new(spec.name, spec.scope_separator, rel_path, source);
-    if let Some(header) = builder.module_header(first_top_level) {
+    let mut header_end = builder.trim_end(0, first_top_level);
+    let windows = cover_gaps(&builder, &definitions, &mut chunk_ends, &mut header_end);
+
+    let mut chunks = Vec::new();
+    if let Some(header) = builder.module_header(header_end) {
         chunks.push(header);
     }
     // (chunk id, qualified name) of every emitted definition, by index;
@@ -77,11 +104,7 @@ pub(crate) fn chunk_source(
             continue;
         }
         let parent = definition.parent.and_then(|p| emitted[p].clone());
-        let end_byte = match definition.first_child {
-            Some(child) => definitions[child].start_byte,
-            None => definition.end_byte,
-        };
-        let chunk = builder.definition(definition, end_byte, parent);
+        let chunk = builder.definition(definition, chunk_ends[index], parent);
         emitted[index] = Some((chunk.id.clone(), chunk.qualified_name.clone()));
         if chunk.content.len() > max_chunk_bytes && definition.first_child.is_none() {
             let statements = statement_starts(definition.node, bytes);
@@ -90,50 +113,323 @@ pub(crate) fn chunk_source(
             chunks.push(chunk);
         }
     }
+    for gap in windows {
+        let parent_id = gap
+            .container
+            .and_then(|c| emitted[c].as_ref().map(|(id, _)| id.clone()));
+        chunks.extend(builder.windows(gap.first_line, gap.last_line + 1, parent_id));
+    }
+    // File order (stable: a parent stays before a child starting with it).
+    chunks.sort_by_key(|chunk| chunk.start_byte);
     builder.merge_constant_runs(chunks, max_chunk_bytes)
 }
+
+/// Lines per window (files without a grammar, and code no definition covers).
+const WINDOW_LINES: usize = 40;
+/// Lines shared by consecutive windows, so text spanning a boundary is whole
+/// in one of them.
+const WINDOW_OVERLAP: usize = 5;
 
 /// Constants at most this long are "small": a run of them (one-line
 /// `const`s, `#define`s, settings) is one chunk instead of many that each
 /// carry too little text to embed well.
 const SMALL_CONSTANT_BYTES: usize = 200;
 
-/// Lines per window for files without a grammar.
-const WINDOW_LINES: usize = 40;
-/// Lines shared by consecutive windows, so text spanning a boundary is whole
-/// in one of them.
-const WINDOW_OVERLAP: usize = 5;
-
 /// Chunks a file without a grammar into overlapping windows of lines,
 /// labelled with its real language.
 pub(crate) fn window_chunks(language: &'static str, rel_path: &str, source: &str) -> Vec<Chunk> {
     let mut builder = ChunkBuilder::new(language, "", rel_path, source);
     let line_count = builder.line_starts.len();
-    let mut chunks = Vec::new();
-    let mut first = 0;
-    while first < line_count {
-        let last = (first + WINDOW_LINES).min(line_count);
-        let start_byte = builder.line_starts[first];
-        let end_byte = builder.line_starts.get(last).copied().unwrap_or(source.len());
-        let end_byte = builder.trim_end(start_byte, end_byte);
-        if !source[start_byte..end_byte].trim().is_empty() {
-            chunks.push(builder.make_chunk(ChunkDraft {
-                kind: ChunkKind::Window,
-                name: String::new(),
-                qualified_name: String::new(),
-                signature: String::new(),
-                doc: None,
-                parent_id: None,
-                start_byte,
-                end_byte,
-            }));
-        }
-        if last == line_count {
-            break;
-        }
-        first = last - WINDOW_OVERLAP;
+    builder.windows(0, line_count, None)
+}
+
+/// Uncovered lines that become windows: 0-based, inclusive, each first and
+/// last line non-blank.
+struct Gap {
+    first_line: usize,
+    last_line: usize,
+    /// The innermost emitted container definition around the gap.
+    container: Option<usize>,
+}
+
+/// Finds the non-blank lines that neither the module header (ending at
+/// `header_end`) nor a definition chunk (`chunk_ends`, by definition)
+/// covers. A run of them that only closes brackets or blocks (`}`, `end`)
+/// joins the chunk just before it (whose end moves); any other run is
+/// returned, to become windows.
+fn cover_gaps(
+    builder: &ChunkBuilder,
+    definitions: &[Definition],
+    chunk_ends: &mut [usize],
+    header_end: &mut usize,
+) -> Vec<Gap> {
+    let line_count = builder.line_starts.len();
+    let mut covered = vec![false; line_count];
+    let mut cover = |start: usize, end: usize| {
+        let (first, last) = builder.line_span(start, end);
+        covered[first..=last].iter_mut().for_each(|line| *line = true);
+    };
+    if *header_end > 0 {
+        cover(0, *header_end);
     }
-    chunks
+    for (index, definition) in definitions.iter().enumerate().filter(|(_, d)| d.emitted) {
+        cover(definition.start_byte, chunk_ends[index]);
+    }
+    let mut gaps = Vec::new();
+    let mut line = 0;
+    while line < line_count {
+        if covered[line] || builder.is_blank_line(line) {
+            line += 1;
+            continue;
+        }
+        let first_line = line;
+        let mut last_line = line;
+        while line < line_count && !covered[line] {
+            if !builder.is_blank_line(line) {
+                last_line = line;
+            }
+            line += 1;
+        }
+        let start = builder.line_starts[first_line];
+        let end = builder.line_end(last_line);
+        let closes_only = (first_line..=last_line).all(|l| builder.is_blank_line(l) || closes_only(builder.line(l)));
+        // The chunk ending last before the gap: a definition's (by index) or
+        // the header's (`None`).
+        let definition_before = definitions
+            .iter()
+            .enumerate()
+            .filter(|(index, d)| d.emitted && chunk_ends[*index] <= start)
+            .map(|(index, _)| (chunk_ends[index], Some(index)));
+        let header_before = (*header_end > 0 && *header_end <= start).then_some((*header_end, None));
+        match definition_before.chain(header_before).max_by_key(|(end, _)| *end) {
+            Some((_, Some(index))) if closes_only => chunk_ends[index] = end,
+            Some((_, None)) if closes_only => *header_end = end,
+            _ => gaps.push(Gap {
+                first_line,
+                last_line,
+                container: definitions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.emitted && d.kind.is_container() && d.start_byte <= start && end <= d.end_byte)
+                    .max_by_key(|(_, d)| d.start_byte)
+                    .map(|(index, _)| index),
+            }),
+        }
+    }
+    gaps
+}
+
+/// Whether a line only closes what earlier lines opened (`}`, `});`, `end`,
+/// `fi`, `#endif`): such lines join the chunk before them rather than
+/// making a window of their own.
+fn closes_only(line: &str) -> bool {
+    let line = line.trim();
+    let keyword = line.trim_end_matches([';', ',', '.']);
+    matches!(keyword, "end" | "fi" | "done" | "esac" | "?>")
+        || line.starts_with("#endif")
+        || line
+            .chars()
+            .all(|c| matches!(c, '}' | ')' | ']' | ';' | ',' | ' ' | '\t'))
+}
+
+/// Parses `bytes`, then parses again each region a syntax error damaged
+/// (see [`damaged_regions`]) from its restart line (see [`restart_point`])
+/// to its end, and so on for errors in those parses, within a budget.
+/// Every tree's positions are positions in `bytes`.
+fn parse_with_recovery(parser: &mut Parser, bytes: &[u8]) -> Vec<Tree> {
+    // tree-sitter recovers from syntax errors, so a tree comes back for any
+    // input; `None` only follows a cancellation we never request.
+    let Some(tree) = parser.parse(bytes, None) else {
+        return Vec::new();
+    };
+    let mut damaged: VecDeque<Damage> = damaged_regions(tree.root_node(), bytes).into();
+    let mut trees = vec![tree];
+    let mut tried = HashSet::new();
+    let mut budget = bytes.len().saturating_mul(RECOVERY_BYTES_PER_FILE_BYTE);
+    while trees.len() <= MAX_RECOVERY_PARSES
+        && let Some(damage) = damaged.pop_front()
+    {
+        let Some(restart) = restart_point(bytes, damage.start, damage.end) else {
+            continue;
+        };
+        let end = damage.parse_end;
+        if end - restart > budget || !tried.insert((restart, end)) {
+            continue;
+        }
+        budget -= end - restart;
+        let range = Range {
+            start_byte: restart,
+            end_byte: end,
+            start_point: point_at(bytes, restart),
+            end_point: point_at(bytes, end),
+        };
+        if parser.set_included_ranges(&[range]).is_err() {
+            continue;
+        }
+        let Some(tree) = parser.parse(bytes, None) else {
+            continue;
+        };
+        damaged.extend(damaged_regions(tree.root_node(), bytes));
+        trees.push(tree);
+    }
+    trees
+}
+
+/// Bytes where a syntax error may have swallowed definitions.
+struct Damage {
+    start: usize,
+    end: usize,
+    /// How far a parse restarted inside the damage goes: to the end of the
+    /// syntax around it, since what the error swallowed can reach past it.
+    parse_end: usize,
+}
+
+/// Where syntax errors may have swallowed definitions: in an ERROR node,
+/// each run of children that are not whole lines of clean syntax (clean
+/// children are parsed right, and the query finds definitions among them);
+/// a node holding a MISSING token (an unclosed bracket is closed where the
+/// parser gave up, after everything it swallowed), whole.
+fn damaged_regions(root: Node, bytes: &[u8]) -> Vec<Damage> {
+    let mut regions = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        if node.is_error() {
+            let parse_end = node.parent().unwrap_or(node).end_byte();
+            let mut run: Option<Damage> = None;
+            for child in node.children(&mut cursor) {
+                if stands_alone(child, bytes) {
+                    regions.extend(run.take());
+                } else {
+                    let start = run.as_ref().map_or(child.start_byte(), |damage| damage.start);
+                    run = Some(Damage {
+                        start,
+                        end: child.end_byte(),
+                        parse_end,
+                    });
+                }
+            }
+            regions.extend(run);
+            continue;
+        }
+        let mut holds_missing = false;
+        for child in node.children(&mut cursor) {
+            if child.is_missing() {
+                holds_missing = true;
+            } else if child.has_error() {
+                stack.push(child);
+            }
+        }
+        if holds_missing {
+            regions.push(Damage {
+                start: node.start_byte(),
+                end: node.end_byte(),
+                parse_end: node.end_byte(),
+            });
+        }
+    }
+    regions
+}
+
+/// Whether `node` is clean syntax on lines of its own (nothing else on its
+/// first and last line).
+fn stands_alone(node: Node, bytes: &[u8]) -> bool {
+    let (start, end) = (node.start_byte(), node.end_byte());
+    let after = bytes[end..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| end + i);
+    node.is_named()
+        && !node.has_error()
+        && bytes[line_begin(bytes, start)..start]
+            .iter()
+            .all(u8::is_ascii_whitespace)
+        && bytes[end..after].iter().all(u8::is_ascii_whitespace)
+}
+
+/// Where to parse a damaged region (`start..end`) again: the first line
+/// after the one holding `start`, before `end`, that is indented no deeper
+/// than that line and does not open with a closing bracket. A definition
+/// the damage swallowed starts on such a line.
+fn restart_point(bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    let limit = indentation(bytes, start);
+    let mut at = next_line(bytes, start)?;
+    while at < end {
+        let indent = indentation(bytes, at);
+        let opens = bytes.get(at + indent).is_some_and(|b| !b" \t\r\n})]".contains(b));
+        if opens && indent <= limit {
+            return Some(at);
+        }
+        at = next_line(bytes, at)?;
+    }
+    None
+}
+
+/// Start of the line after the one holding `at`, if there is one.
+fn next_line(bytes: &[u8], at: usize) -> Option<usize> {
+    let newline = bytes[at..].iter().position(|&b| b == b'\n')?;
+    Some(at + newline + 1).filter(|&next| next < bytes.len())
+}
+
+/// Start of the line holding `at`.
+fn line_begin(bytes: &[u8], at: usize) -> usize {
+    bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
+/// Leading spaces and tabs of the line holding `at`.
+fn indentation(bytes: &[u8], at: usize) -> usize {
+    bytes[line_begin(bytes, at)..]
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count()
+}
+
+/// tree-sitter's (row, byte column) of a byte offset.
+fn point_at(bytes: &[u8], at: usize) -> Point {
+    let row = bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    Point::new(row, at - line_begin(bytes, at))
+}
+
+/// Merges the definitions of every parse into one list in file order
+/// (outer before inner). A definition with a syntax error inside ends where
+/// a clean definition indented no deeper starts within it (the error made
+/// the parser swallow that one); one found by several parses counts once;
+/// one that would straddle another's end (possible only across parses) is
+/// dropped, and its lines are covered by windows instead.
+fn reconcile<'tree>(mut definitions: Vec<Definition<'tree>>, bytes: &[u8]) -> Vec<Definition<'tree>> {
+    let clean: Vec<(usize, usize)> = definitions
+        .iter()
+        .filter(|d| !d.node.has_error())
+        .map(|d| (d.start_byte, indentation(bytes, d.start_byte)))
+        .collect();
+    for definition in definitions.iter_mut().filter(|d| d.node.has_error()) {
+        let indent = indentation(bytes, definition.start_byte);
+        let swallowed = clean
+            .iter()
+            .filter(|&&(start, depth)| start > definition.start_byte && start < definition.end_byte && depth <= indent)
+            .map(|&(start, _)| start)
+            .min();
+        if let Some(start) = swallowed {
+            definition.end_byte = start;
+        }
+    }
+    definitions.sort_by_key(|d| (d.start_byte, std::cmp::Reverse(d.end_byte)));
+    let mut seen = HashSet::new();
+    let mut open_ends: Vec<usize> = Vec::new();
+    definitions.retain(|d| {
+        if !seen.insert((d.start_byte, d.end_byte, d.kind, d.name.clone())) {
+            return false;
+        }
+        while open_ends.last().is_some_and(|&end| end <= d.start_byte) {
+            open_ends.pop();
+        }
+        if open_ends.last().is_some_and(|&end| d.end_byte > end) {
+            return false;
+        }
+        open_ends.push(d.end_byte);
+        true
+    });
+    definitions
 }
 
 fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, bytes: &[u8]) -> Vec<Definition<'tree>> {
@@ -193,7 +489,6 @@ fn collect_definitions<'tree>(spec: &'static LanguageSpec, root: Node<'tree>, by
             first_child: None,
         });
     }
-    definitions.sort_by_key(|d| (d.start_byte, std::cmp::Reverse(d.end_byte)));
     definitions
 }
 
@@ -255,9 +550,9 @@ fn leading_start(node: Node) -> usize {
 /// Moves `start` back to the beginning of its line when only indentation
 /// precedes it, so a chunk's first line reads like the file's.
 fn line_start(bytes: &[u8], start: usize) -> usize {
-    let line_begin = bytes[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if bytes[line_begin..start].iter().all(|&b| b == b' ' || b == b'\t') {
-        line_begin
+    let begin = line_begin(bytes, start);
+    if bytes[begin..start].iter().all(|&b| b == b' ' || b == b'\t') {
+        begin
     } else {
         start
     }
@@ -353,10 +648,13 @@ impl<'a> ChunkBuilder<'a> {
     }
 
     /// Splits an oversized chunk into parts of at most `max_bytes` where
-    /// possible: at statement boundaries first, else at line starts, never
-    /// inside a line. Parts keep the chunk's names and parent; ids derive from
-    /// the whole chunk's id and the part number; each later part's embedding
-    /// text repeats the signature so the model sees what it belongs to.
+    /// possible: at statements that begin a line first, else at any line
+    /// start, never inside a line. Parts are contiguous (each ends where the
+    /// next begins, on a line boundary; together they are the chunk) and
+    /// carry [`ChunkPart`]; they keep the chunk's names, kind, doc and
+    /// parent; ids derive from the whole chunk's id and the part number; each
+    /// later part's embedding text repeats the signature so the model sees
+    /// what it belongs to.
     fn split(&self, whole: Chunk, statements: &[usize], max_bytes: usize) -> Vec<Chunk> {
         let (start, end) = (whole.start_byte, whole.end_byte);
         let lines: Vec<usize> = self
@@ -364,6 +662,12 @@ impl<'a> ChunkBuilder<'a> {
             .iter()
             .copied()
             .filter(|&line| line > start && line < end)
+            .collect();
+        // A statement sharing its line with code before it is no place to cut.
+        let statements: Vec<usize> = statements
+            .iter()
+            .copied()
+            .filter(|statement| lines.binary_search(statement).is_ok())
             .collect();
         let mut bounds = vec![start];
         let mut part_start = start;
@@ -375,51 +679,92 @@ impl<'a> ChunkBuilder<'a> {
                     .max()
             };
             let next_line = lines.iter().copied().find(|&c| c > part_start);
-            let Some(cut) = furthest(statements).or_else(|| furthest(&lines)).or(next_line) else {
+            let Some(cut) = furthest(&statements).or_else(|| furthest(&lines)).or(next_line) else {
                 break;
             };
             bounds.push(cut);
             part_start = cut;
         }
         bounds.push(end);
-        let total = bounds.len() - 1;
-        if total == 1 {
+        // A part of blank lines only joins the part before it.
+        let mut at = 1;
+        while at + 1 < bounds.len() {
+            if self.source[bounds[at]..bounds[at + 1]].trim().is_empty() {
+                bounds.remove(at);
+            } else {
+                at += 1;
+            }
+        }
+        let count = bounds.len() - 1;
+        if count == 1 {
             return vec![whole];
         }
         bounds
             .windows(2)
             .enumerate()
-            .filter_map(|(index, range)| {
-                let end_byte = self.trim_end(range[0], range[1]);
-                if self.source[range[0]..end_byte].trim().is_empty() {
-                    return None;
-                }
-                let content = self.source[range[0]..end_byte].to_string();
+            .map(|(index, range)| {
+                let (start_byte, end_byte) = (range[0], range[1]);
+                let content = self.source[start_byte..end_byte].to_string();
                 let header = if index == 0 {
                     String::new()
                 } else {
                     format!("{}\n", whole.signature)
                 };
-                Some(Chunk {
+                Chunk {
                     id: part_id(&whole.id, index as u32),
                     embedding_text: format!(
-                        "{} · {} · {} (part {}/{total})\n{header}{content}",
+                        "{} · {} · {} (part {}/{count})\n{header}{}",
                         self.rel_path,
                         self.language,
                         whole.qualified_name,
-                        index + 1
+                        index + 1,
+                        content.trim_end()
                     ),
-                    start_line: self.line_of(range[0]),
-                    end_line: self.line_of(end_byte.saturating_sub(1).max(range[0])),
-                    start_byte: range[0],
+                    start_line: self.line_of(start_byte),
+                    end_line: self.line_of(end_byte - 1),
+                    start_byte,
                     end_byte,
                     content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
                     content,
-                    doc: if index == 0 { whole.doc.clone() } else { None },
+                    part: Some(ChunkPart {
+                        index: index as u32 + 1,
+                        count: count as u32,
+                        definition_id: whole.id.clone(),
+                    }),
                     ..whole.clone()
-                })
+                }
             })
             .collect()
+    }
+
+    /// Window chunks over lines `first..end` (0-based, `end` exclusive):
+    /// [`WINDOW_LINES`] lines each, consecutive ones sharing
+    /// [`WINDOW_OVERLAP`]; windows of blank lines only are left out.
+    fn windows(&mut self, first: usize, end: usize, parent_id: Option<String>) -> Vec<Chunk> {
+        let mut chunks = Vec::new();
+        let mut first = first;
+        while first < end {
+            let last = (first + WINDOW_LINES).min(end);
+            let start_byte = self.line_starts[first];
+            let end_byte = self.trim_end(start_byte, self.line_end(last - 1));
+            if !self.source[start_byte..end_byte].trim().is_empty() {
+                chunks.push(self.make_chunk(ChunkDraft {
+                    kind: ChunkKind::Window,
+                    name: String::new(),
+                    qualified_name: String::new(),
+                    signature: String::new(),
+                    doc: None,
+                    parent_id: parent_id.clone(),
+                    start_byte,
+                    end_byte,
+                }));
+            }
+            if last == end {
+                break;
+            }
+            first = last - WINDOW_OVERLAP;
+        }
+        chunks
     }
 
     /// Merges each run of small constants that are siblings (same parent)
@@ -504,6 +849,7 @@ impl<'a> ChunkBuilder<'a> {
             content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
             content,
             embedding_text,
+            part: None,
         }
     }
 
@@ -511,6 +857,29 @@ impl<'a> ChunkBuilder<'a> {
     fn line_of(&self, byte: usize) -> u32 {
         let index = self.line_starts.partition_point(|&start| start <= byte);
         index.max(1) as u32
+    }
+
+    /// The 0-based first and last line of the bytes `start..end` (the line
+    /// of `start` when the range is empty).
+    fn line_span(&self, start: usize, end: usize) -> (usize, usize) {
+        let first = self.line_of(start) as usize - 1;
+        (first, self.line_of(end.saturating_sub(1).max(start)) as usize - 1)
+    }
+
+    /// End of the text of 0-based line `line` (before its line break).
+    fn line_end(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line + 1)
+            .map_or(self.source.len(), |&next| next - 1)
+    }
+
+    /// The text of 0-based line `line`.
+    fn line(&self, line: usize) -> &str {
+        &self.source[self.line_starts[line]..self.line_end(line)]
+    }
+
+    fn is_blank_line(&self, line: usize) -> bool {
+        self.line(line).trim().is_empty()
     }
 
     /// Moves `end` back over trailing whitespace, never before `start`.

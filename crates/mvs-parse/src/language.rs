@@ -12,6 +12,9 @@ pub struct LanguageSpec {
     pub name: &'static str,
     /// File extensions without the dot.
     pub extensions: &'static [&'static str],
+    /// Other names people use for it (`golang`, `c++`), lower case; its
+    /// extensions count as names too (see [`canonical_language`]).
+    pub aliases: &'static [&'static str],
     /// Separator between scopes in qualified paths (`::` for Rust, `.` for Python).
     pub scope_separator: &'static str,
     /// Node kinds that wrap a definition and belong to its chunk (decorators).
@@ -33,19 +36,21 @@ impl LanguageSpec {
     }
 }
 
-/// Builds a registry row; the query file is `queries/<query>.scm`.
-/// A trailing `ascii_only_scanner` sets [`LanguageSpec::ascii_only_scanner`].
+/// Builds a registry row: name, extensions, aliases, scope separator,
+/// wrapper kinds, grammar, query file (`queries/<query>.scm`). A trailing
+/// `ascii_only_scanner` sets [`LanguageSpec::ascii_only_scanner`].
 macro_rules! language {
-    ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal) => {
-        language!($name, [$($ext),*], $sep, [$($wrapper),*], $grammar, $query, false)
+    ($name:literal, [$($ext:literal),*], [$($alias:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal) => {
+        language!($name, [$($ext),*], [$($alias),*], $sep, [$($wrapper),*], $grammar, $query, false)
     };
-    ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal, ascii_only_scanner) => {
-        language!($name, [$($ext),*], $sep, [$($wrapper),*], $grammar, $query, true)
+    ($name:literal, [$($ext:literal),*], [$($alias:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal, ascii_only_scanner) => {
+        language!($name, [$($ext),*], [$($alias),*], $sep, [$($wrapper),*], $grammar, $query, true)
     };
-    ($name:literal, [$($ext:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal, $ascii:literal) => {
+    ($name:literal, [$($ext:literal),*], [$($alias:literal),*], $sep:literal, [$($wrapper:literal),*], $grammar:expr, $query:literal, $ascii:literal) => {
         LanguageSpec {
             name: $name,
             extensions: &[$($ext),*],
+            aliases: &[$($alias),*],
             scope_separator: $sep,
             wrapper_kinds: &[$($wrapper),*],
             ascii_only_scanner: $ascii,
@@ -57,10 +62,11 @@ macro_rules! language {
 
 /// All languages with a real grammar, in lookup order.
 pub static LANGUAGES: &[LanguageSpec] = &[
-    language!("rust", ["rs"], "::", [], tree_sitter_rust::LANGUAGE, "rust"),
+    language!("rust", ["rs"], [], "::", [], tree_sitter_rust::LANGUAGE, "rust"),
     language!(
         "python",
         ["py", "pyi"],
+        ["python3"],
         ".",
         ["decorated_definition"],
         tree_sitter_python::LANGUAGE,
@@ -69,6 +75,7 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     language!(
         "javascript",
         ["js", "jsx", "mjs", "cjs"],
+        ["node", "nodejs", "ecmascript"],
         ".",
         ["export_statement"],
         tree_sitter_javascript::LANGUAGE,
@@ -77,6 +84,7 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     language!(
         "typescript",
         ["ts", "mts", "cts"],
+        [],
         ".",
         ["export_statement"],
         tree_sitter_typescript::LANGUAGE_TYPESCRIPT,
@@ -85,41 +93,61 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     language!(
         "tsx",
         ["tsx"],
+        [],
         ".",
         ["export_statement"],
         tree_sitter_typescript::LANGUAGE_TSX,
         "typescript"
     ),
-    language!("go", ["go"], ".", [], tree_sitter_go::LANGUAGE, "go"),
-    language!("java", ["java"], ".", [], tree_sitter_java::LANGUAGE, "java"),
+    language!("go", ["go"], ["golang"], ".", [], tree_sitter_go::LANGUAGE, "go"),
+    language!("java", ["java"], [], ".", [], tree_sitter_java::LANGUAGE, "java"),
     language!(
         "kotlin",
         ["kt", "kts"],
+        [],
         ".",
         [],
         tree_sitter_kotlin_ng::LANGUAGE,
         "kotlin"
     ),
-    language!("swift", ["swift"], ".", [], tree_sitter_swift::LANGUAGE, "swift"),
-    language!("c", ["c", "h"], "::", [], tree_sitter_c::LANGUAGE, "c"),
+    language!("swift", ["swift"], [], ".", [], tree_sitter_swift::LANGUAGE, "swift"),
+    language!("c", ["c", "h"], [], "::", [], tree_sitter_c::LANGUAGE, "c"),
     language!(
         "cpp",
         ["cc", "cpp", "cxx", "hpp", "hh", "hxx"],
+        ["c++"],
         "::",
         ["template_declaration"],
         tree_sitter_cpp::LANGUAGE,
         "cpp"
     ),
-    language!("csharp", ["cs"], ".", [], tree_sitter_c_sharp::LANGUAGE, "c_sharp"),
-    language!("ruby", ["rb"], "::", [], tree_sitter_ruby::LANGUAGE, "ruby"),
-    language!("php", ["php"], "::", [], tree_sitter_php::LANGUAGE_PHP, "php"),
-    language!("scala", ["scala", "sc"], ".", [], tree_sitter_scala::LANGUAGE, "scala"),
-    language!("lua", ["lua"], ".", [], tree_sitter_lua::LANGUAGE, "lua"),
+    language!(
+        "csharp",
+        ["cs"],
+        ["c#", "c-sharp"],
+        ".",
+        [],
+        tree_sitter_c_sharp::LANGUAGE,
+        "c_sharp"
+    ),
+    language!("ruby", ["rb"], [], "::", [], tree_sitter_ruby::LANGUAGE, "ruby"),
+    language!("php", ["php"], [], "::", [], tree_sitter_php::LANGUAGE_PHP, "php"),
+    language!(
+        "scala",
+        ["scala", "sc"],
+        [],
+        ".",
+        [],
+        tree_sitter_scala::LANGUAGE,
+        "scala"
+    ),
+    language!("lua", ["lua"], [], ".", [], tree_sitter_lua::LANGUAGE, "lua"),
     // tree-sitter-bash 0.25.1's scanner calls isdigit() and friends on the
     // lookahead code point (scanner.c:1158): non-ASCII text segfaults it.
     language!(
         "bash",
         ["sh", "bash", "zsh"],
+        ["shell"],
         ".",
         [],
         tree_sitter_bash::LANGUAGE,
@@ -129,6 +157,7 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     language!(
         "markdown",
         ["md", "markdown"],
+        [],
         " > ",
         [],
         tree_sitter_md::LANGUAGE,
@@ -136,22 +165,56 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     ),
 ];
 
-/// Text formats without a grammar here: chunked in line windows, labelled
-/// with their real language name. (name, extensions, exact file names)
-pub static TEXT_LANGUAGES: &[(&str, &[&str], &[&str])] = &[
-    ("yaml", &["yml", "yaml"], &[]),
-    ("toml", &["toml"], &[]),
-    ("json", &["json", "jsonc"], &[]),
-    ("sql", &["sql"], &[]),
-    ("dockerfile", &["dockerfile"], &["Dockerfile", "Containerfile"]),
-    ("makefile", &["mk"], &["Makefile", "GNUmakefile", "justfile"]),
-    ("html", &["html", "htm"], &[]),
-    ("css", &["css", "scss", "sass", "less"], &[]),
-    ("xml", &["xml", "xsd", "svg"], &[]),
-    ("text", &["txt", "rst", "adoc"], &[]),
-    ("ini", &["ini", "cfg", "conf", "properties"], &[]),
-    ("protobuf", &["proto"], &[]),
-    ("graphql", &["graphql", "gql"], &[]),
+/// A text format without a grammar here: chunked in line windows, labelled
+/// with its real language name.
+pub struct TextLanguage {
+    /// Stable lower-case name stored with every chunk.
+    pub name: &'static str,
+    /// File extensions without the dot.
+    pub extensions: &'static [&'static str],
+    /// Exact file names (`Dockerfile`).
+    pub file_names: &'static [&'static str],
+    /// Other names people use for it, lower case.
+    pub aliases: &'static [&'static str],
+}
+
+/// Builds a [`TextLanguage`] row: name, extensions, file names, aliases.
+macro_rules! text_language {
+    ($name:literal, [$($ext:literal),*], [$($file:literal),*], [$($alias:literal),*]) => {
+        TextLanguage {
+            name: $name,
+            extensions: &[$($ext),*],
+            file_names: &[$($file),*],
+            aliases: &[$($alias),*],
+        }
+    };
+}
+
+/// Text formats without a grammar here.
+pub static TEXT_LANGUAGES: &[TextLanguage] = &[
+    text_language!("yaml", ["yml", "yaml"], [], []),
+    text_language!("toml", ["toml"], [], []),
+    text_language!("json", ["json", "jsonc"], [], []),
+    text_language!("sql", ["sql"], [], []),
+    text_language!(
+        "dockerfile",
+        ["dockerfile"],
+        ["Dockerfile", "Containerfile"],
+        ["docker", "containerfile"]
+    ),
+    text_language!(
+        "makefile",
+        ["mk"],
+        ["Makefile", "GNUmakefile", "justfile"],
+        ["make", "just"]
+    ),
+    text_language!("html", ["html", "htm"], [], []),
+    text_language!("css", ["css", "scss", "sass", "less"], [], []),
+    text_language!("xml", ["xml", "xsd", "svg"], [], []),
+    text_language!("text", ["txt", "rst", "adoc"], [], ["plain", "plaintext"]),
+    text_language!("ini", ["ini", "cfg", "conf", "properties"], [], []),
+    text_language!("protobuf", ["proto"], [], []),
+    text_language!("graphql", ["graphql", "gql"], [], []),
 ];
 
 /// The language name of a text format without a grammar, by extension or
@@ -161,10 +224,11 @@ pub fn text_language_for_path(path: &str) -> Option<&'static str> {
     let ext = file_name.rsplit_once('.').map(|(_, ext)| ext);
     TEXT_LANGUAGES
         .iter()
-        .find(|(_, extensions, names)| {
-            names.contains(&file_name) || ext.is_some_and(|ext| extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+        .find(|text| {
+            text.file_names.contains(&file_name)
+                || ext.is_some_and(|ext| text.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
         })
-        .map(|(name, _, _)| *name)
+        .map(|text| text.name)
 }
 
 /// Finds the language of a path by its extension.
@@ -173,6 +237,39 @@ pub fn language_for_path(path: &str) -> Option<&'static LanguageSpec> {
     LANGUAGES
         .iter()
         .find(|spec| spec.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+}
+
+/// Every language name a chunk can carry: the grammar languages, then the
+/// text formats, in registry order.
+pub fn language_names() -> impl Iterator<Item = &'static str> {
+    LANGUAGES
+        .iter()
+        .map(|spec| spec.name)
+        .chain(TEXT_LANGUAGES.iter().map(|text| text.name))
+}
+
+/// The registry name of a language as people write it: its name, an alias
+/// (`golang`, `c++`, `shell`) or one of its extensions (`py`, `rs`, `ts`),
+/// in any case and with a leading dot allowed. `None` when no language
+/// goes by that name.
+pub fn canonical_language(name: &str) -> Option<&'static str> {
+    let wanted = name.trim().trim_start_matches('.').to_ascii_lowercase();
+    let wanted = wanted.as_str();
+    let rows = || {
+        let texts = TEXT_LANGUAGES
+            .iter()
+            .map(|text| (text.name, text.extensions, text.aliases));
+        LANGUAGES
+            .iter()
+            .map(|spec| (spec.name, spec.extensions, spec.aliases))
+            .chain(texts)
+    };
+    // Names first, so a name never resolves to another language that
+    // happens to use it as an extension.
+    rows()
+        .find(|(name, ..)| *name == wanted)
+        .or_else(|| rows().find(|(_, extensions, aliases)| aliases.contains(&wanted) || extensions.contains(&wanted)))
+        .map(|(name, ..)| name)
 }
 
 /// The compiled definition query of a language, built on its first use
@@ -191,4 +288,42 @@ pub(crate) fn definition_query(spec: &'static LanguageSpec) -> &'static Query {
             panic!("queries/{}.scm does not compile: {err}", spec.name)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_go_by_name_alias_or_extension_in_any_case() {
+        for (given, name) in [
+            ("Python", "python"),
+            ("py", "python"),
+            (".PY", "python"),
+            ("golang", "go"),
+            ("C++", "cpp"),
+            ("c#", "csharp"),
+            ("cs", "csharp"),
+            ("sh", "bash"),
+            ("shell", "bash"),
+            ("md", "markdown"),
+            ("ts", "typescript"),
+            ("tsx", "tsx"),
+            ("js", "javascript"),
+            ("rs", "rust"),
+            ("yml", "yaml"),
+            ("Dockerfile", "dockerfile"),
+        ] {
+            assert_eq!(canonical_language(given), Some(name), "{given}");
+        }
+        assert_eq!(canonical_language("klingon"), None);
+        assert_eq!(canonical_language(""), None);
+    }
+
+    #[test]
+    fn every_name_is_its_own_canonical_name() {
+        for name in language_names() {
+            assert_eq!(canonical_language(name), Some(name));
+        }
+    }
 }

@@ -1,10 +1,16 @@
 //! File bytes to code chunks.
 //!
 //! [`chunk_file`] classifies a file (binary, too large, unsupported language),
-//! decodes it (lossily when it is not UTF-8), parses it with the language's
+//! decodes it ([`decode_source`]: UTF-8 with or without a byte-order mark,
+//! UTF-16 with one; lossily when invalid), parses it with the language's
 //! tree-sitter grammar and turns the definitions its query file captures
 //! (`queries/<language>.scm`) into [`Chunk`]s with a stable id, a hierarchy
 //! (class -> methods) and an embedding text carrying a context header.
+//!
+//! No code is lost: definitions after a syntax error are found by parsing
+//! again from the lines the error swallowed, and every non-blank line that
+//! no definition or module header covers lands in a window chunk, so the
+//! union of a file's chunk line ranges covers each of its non-blank lines.
 //!
 //! Adding a language is a grammar dependency, a query file and one row in
 //! [`LANGUAGES`]; no chunking code changes. Text formats without a grammar
@@ -13,15 +19,20 @@
 
 mod chunk;
 mod chunker;
+mod encoding;
 mod language;
 
-pub use chunk::{Chunk, ChunkKind};
-pub use language::{LANGUAGES, LanguageSpec, TEXT_LANGUAGES, language_for_path, text_language_for_path};
+pub use chunk::{Chunk, ChunkKind, ChunkPart};
+pub use encoding::{SourceText, TextEncoding, decode_source};
+pub use language::{
+    LANGUAGES, LanguageSpec, TEXT_LANGUAGES, TextLanguage, canonical_language, language_for_path, language_names,
+    text_language_for_path,
+};
 use serde::{Deserialize, Serialize};
 
 /// Version of the chunking rules. Bump it whenever the same file would
 /// produce different chunks, so indexes re-chunk files that did not change.
-pub const CHUNKER_VERSION: u32 = 4;
+pub const CHUNKER_VERSION: u32 = 5;
 
 /// Limits applied before parsing.
 #[derive(Debug, Clone)]
@@ -103,7 +114,7 @@ pub enum FileChunks {
         language: &'static str,
         /// Chunks in file order; parents precede their children.
         chunks: Vec<Chunk>,
-        /// The file was not valid UTF-8 and was decoded lossily.
+        /// The file had bytes invalid in its encoding, decoded as U+FFFD.
         lossy: bool,
     },
     /// The file was not parsed, for this reason.
@@ -157,13 +168,13 @@ pub fn chunk_file(rel_path: &str, bytes: &[u8], options: &ChunkOptions) -> FileC
     if bytes.len() as u64 > options.max_file_bytes {
         return FileChunks::Skipped(SkipReason::TooLarge);
     }
-    if bytes[..bytes.len().min(BINARY_SNIFF_BYTES)].contains(&0) {
+    let SourceText {
+        text: source, lossy, ..
+    } = decode_source(bytes);
+    // NUL in text is binary; so is UTF-16 without a byte-order mark.
+    if source.as_bytes()[..source.len().min(BINARY_SNIFF_BYTES)].contains(&0) {
         return FileChunks::Skipped(SkipReason::Binary);
     }
-    let (source, lossy) = match std::str::from_utf8(bytes) {
-        Ok(text) => (std::borrow::Cow::Borrowed(text), false),
-        Err(_) => (String::from_utf8_lossy(bytes), true),
-    };
     if source.trim().is_empty() {
         return FileChunks::Skipped(SkipReason::Empty);
     }

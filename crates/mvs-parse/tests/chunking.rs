@@ -1,6 +1,6 @@
 //! Chunking of small Rust and Python fixtures, and of bad input.
 
-use mvs_parse::{Chunk, ChunkKind, ChunkOptions, FileChunks, SkipReason, chunk_file};
+use mvs_parse::{Chunk, ChunkKind, ChunkOptions, FileChunks, SkipReason, TextEncoding, chunk_file, decode_source};
 
 fn chunks_of(path: &str, source: &str) -> Vec<Chunk> {
     match chunk_file(path, source.as_bytes(), &ChunkOptions::default()) {
@@ -241,4 +241,276 @@ fn chunk_size_follows_the_model_window() {
         FileChunks::Skipped(reason) => panic!("{reason:?}"),
     };
     assert!(parts(&options) < parts(&ChunkOptions::default()));
+}
+
+/// `(kind, qualified name, first line, last line)` of each chunk.
+fn outline(chunks: &[Chunk]) -> Vec<(&str, &str, u32, u32)> {
+    chunks
+        .iter()
+        .map(|c| (c.kind.as_str(), c.qualified_name.as_str(), c.start_line, c.end_line))
+        .collect()
+}
+
+/// Every non-blank line of `source` lies in some chunk's line range.
+fn assert_covered(path: &str, source: &str, chunks: &[Chunk]) {
+    for (index, line) in source.lines().enumerate() {
+        let number = index as u32 + 1;
+        assert!(
+            line.trim().is_empty() || chunks.iter().any(|c| c.start_line <= number && number <= c.end_line),
+            "{path}: line {number} {line:?} is in no chunk: {:?}",
+            outline(chunks)
+        );
+    }
+}
+
+/// The example: an unclosed call between two functions used to
+/// swallow the second one.
+#[test]
+fn definitions_after_a_syntax_error_are_still_chunked() {
+    let source = "def a():\n    return 1\n\nx = foo(1, 2\n\ndef b():\n    return 2\n\ndef c():\n    return 3\n";
+    let chunks = chunks_of("app/broken.py", source);
+    assert_covered("app/broken.py", source, &chunks);
+    assert_eq!(
+        outline(&chunks),
+        [
+            ("function", "a", 1, 2),
+            ("window", "", 4, 4),
+            ("function", "b", 6, 7),
+            ("function", "c", 9, 10)
+        ]
+    );
+    assert_eq!(find(&chunks, "b").content, "def b():\n    return 2");
+}
+
+/// Unclosed braces, stray text, statements outside definitions: every
+/// definition the error did not break is a chunk, and every line is in one.
+#[test]
+fn syntax_errors_and_loose_code_lose_no_line() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        // An unclosed block swallows what follows into the broken function.
+        (
+            "src/lib.rs",
+            "fn a() {\n    let x = 1;\n}\n\nfn broken() {\n    let y = (1, 2;\n\nfn b() {\n    2\n}\n\nfn c() -> u32 {\n    3\n}\n",
+            &["a", "b", "c"],
+        ),
+        (
+            "src/lib.rs",
+            "fn broken() {\n    let y = 1;\n\nfn b() -> u32 {\n    2\n}\n",
+            &["b"],
+        ),
+        (
+            "web/app.js",
+            "function a() {\n  return 1;\n}\n\nfunction broken() {\n  if (x) {\n\nfunction b() {\n  return 2;\n}\n",
+            &["a", "b"],
+        ),
+        (
+            "web/app.ts",
+            "export function a(): number {\n  return 1;\n}\n\nclass Broken {\n  run() {\n    call(1,\n  }\n\nexport function b(): number {\n  return 2;\n}\n",
+            &["a", "b"],
+        ),
+        // Stray text between definitions.
+        (
+            "src/lib.rs",
+            "fn a() {}\nthis is stray text here\nfn b() {}\n",
+            &["a", "b"],
+        ),
+        (
+            "geo/shapes.py",
+            "def a():\n    pass\n\n>>> not python\n\ndef b():\n    pass\n",
+            &["a", "b"],
+        ),
+        // Code outside any definition, after the first one.
+        (
+            "tools/run.py",
+            "import sys\n\ndef main():\n    print(sys.argv)\n\nlogging.basicConfig()\n\nif __name__ == \"__main__\":\n    main()\n",
+            &["main"],
+        ),
+        (
+            "tools/build.sh",
+            "set -e\n\nbuild() {\n  make\n}\n\nbuild\necho done\n",
+            &["build"],
+        ),
+        (
+            "cmd/main.go",
+            "package main\n\nfunc a() {}\n\nfunc (s *S) b( {\n}\n\nfunc c() {}\n",
+            &["a", "c"],
+        ),
+        (
+            "lib/x.rb",
+            "class A\n  def f\n  end\nend\n\nputs A.new.f\n",
+            &["A", "A::f"],
+        ),
+    ];
+    for (path, source, names) in cases {
+        let chunks = chunks_of(path, source);
+        assert_covered(path, source, &chunks);
+        for name in *names {
+            assert!(
+                chunks.iter().any(|c| c.name == *name || c.qualified_name == *name),
+                "{path}: no chunk {name} in {:?}",
+                outline(&chunks)
+            );
+        }
+    }
+}
+
+/// A file of top-level statements only is one module header (or windows);
+/// the closing lines of a container join its last member, other code in a
+/// container after its members is a window under it.
+#[test]
+fn loose_lines_join_a_chunk_or_become_windows() {
+    let script = "import os\n\nprint(os.getcwd())\nfor name in os.listdir('.'):\n    print(name)\n";
+    let chunks = chunks_of("tools/list.py", script);
+    assert_covered("tools/list.py", script, &chunks);
+    assert_eq!(outline(&chunks), [("module-header", "", 1, 5)]);
+
+    let rust = "impl A {\n    fn f(&self) {}\n\n    fn g(&self) {}\n}\n";
+    let chunks = chunks_of("src/a.rs", rust);
+    assert_covered("src/a.rs", rust, &chunks);
+    // The impl's closing brace joins its last method rather than making a window.
+    assert!(
+        chunks.iter().all(|c| c.kind != ChunkKind::Window),
+        "{:?}",
+        outline(&chunks)
+    );
+    assert_eq!(find(&chunks, "A::g").end_line, 5);
+
+    let python = "class Config:\n    def load(self):\n        pass\n\n    retries = 3\n    timeout = 30\n";
+    let chunks = chunks_of("app/config.py", python);
+    assert_covered("app/config.py", python, &chunks);
+    let window = chunks.iter().find(|c| c.kind == ChunkKind::Window).unwrap();
+    assert_eq!((window.start_line, window.end_line), (5, 6));
+    assert_eq!(window.parent_id.as_deref(), Some(find(&chunks, "Config").id.as_str()));
+}
+
+/// The case: a 150-line function. Its parts end on line boundaries,
+/// follow each other without a byte between them, make up the definition
+/// exactly, and say which part of which definition they are.
+#[test]
+fn a_long_function_splits_into_contiguous_marked_parts() {
+    let body: String = (0..148)
+        .map(|i| format!("    delay = min(delay * 2, cap)  # retry {i} with exponential backoff\n"))
+        .collect();
+    let source =
+        format!("import time\n\ndef retry_with_backoff(call, cap):\n    delay = 1\n{body}\n\ndef after():\n    pass\n");
+    let chunks = chunks_of("net/retry.py", &source);
+    assert_covered("net/retry.py", &source, &chunks);
+    let parts: Vec<&Chunk> = chunks.iter().filter(|c| c.name == "retry_with_backoff").collect();
+    assert!(parts.len() > 3, "{} parts", parts.len());
+    let whole_start = source.find("def retry_with_backoff").unwrap();
+    let whole_end = source.find("\n\n\ndef after").unwrap();
+    assert_eq!(parts[0].start_byte, whole_start);
+    assert_eq!(parts.last().unwrap().end_byte, whole_end);
+    assert_eq!((parts[0].start_line, parts.last().unwrap().end_line), (3, 152));
+    let definition_id = &parts[0].part.as_ref().unwrap().definition_id;
+    for (index, part) in parts.iter().enumerate() {
+        let marker = part.part.as_ref().expect("a part is marked");
+        assert_eq!((marker.index, marker.count), (index as u32 + 1, parts.len() as u32));
+        assert_eq!(&marker.definition_id, definition_id);
+        assert_ne!(&part.id, definition_id);
+        assert_eq!(
+            (part.kind, part.qualified_name.as_str()),
+            (ChunkKind::Function, "retry_with_backoff")
+        );
+        assert_eq!(&source[part.start_byte..part.end_byte], part.content);
+        assert!(
+            part.embedding_text
+                .contains(&format!("(part {}/{})", index + 1, parts.len()))
+        );
+        if index + 1 < parts.len() {
+            assert!(part.content.ends_with('\n'), "part {index} ends mid-line");
+            assert_eq!(
+                parts[index + 1].start_byte,
+                part.end_byte,
+                "bytes between parts {index} and {}",
+                index + 1
+            );
+            assert_eq!(parts[index + 1].start_line, part.end_line + 1);
+        }
+    }
+    // Unsplit chunks are not marked.
+    assert!(find(&chunks, "after").part.is_none());
+}
+
+/// Statements sharing a line are no place to cut: a part never ends inside
+/// a line, whatever the body's layout.
+#[test]
+fn parts_never_end_inside_a_line() {
+    let body: String = (0..60)
+        .map(|i| format!("  step({i}); check({i}); log('step {i} of the long job done');\n"))
+        .collect();
+    let source = format!("function longJob() {{\n{body}}}\n");
+    let chunks = chunks_of("web/job.js", &source);
+    let parts: Vec<&Chunk> = chunks.iter().filter(|c| c.name == "longJob").collect();
+    assert!(parts.len() > 2, "{} parts", parts.len());
+    for pair in parts.windows(2) {
+        assert_eq!(pair[1].start_byte, pair[0].end_byte);
+        assert!(source[..pair[1].start_byte].ends_with('\n'));
+    }
+}
+
+/// A UTF-8 byte-order mark is not text: it does not leak into the module
+/// header, and chunk offsets index the text after it.
+#[test]
+fn a_utf8_bom_is_stripped() {
+    let text = "# header comment\nimport os\n\ndef f():\n    return os.sep\n";
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+    let FileChunks::Parsed { chunks, lossy, .. } = chunk_file("a.py", &with_bom, &ChunkOptions::default()) else {
+        panic!("skipped");
+    };
+    assert!(!lossy);
+    assert_eq!(chunks[0].content, "# header comment\nimport os");
+    assert_eq!(chunks, chunks_of("a.py", text));
+    let decoded = decode_source(&with_bom);
+    assert_eq!((decoded.encoding, decoded.text.as_ref()), (TextEncoding::Utf8Bom, text));
+    // A file holding only the mark is empty.
+    assert!(matches!(
+        chunk_file("a.py", b"\xEF\xBB\xBF\n", &ChunkOptions::default()),
+        FileChunks::Skipped(SkipReason::Empty)
+    ));
+}
+
+/// UTF-16 with a byte-order mark (either endianness) is text: chunked as
+/// its UTF-8 equivalent would be, lines included (CRLF and a character
+/// outside the BMP too). Without a mark it stays binary.
+#[test]
+fn utf16_with_a_bom_is_decoded() {
+    let text = "// 🦀 crab\r\nfn a() -> u32 {\r\n    1\r\n}\r\n\r\nfn b() {}\r\n";
+    let expected = chunks_of("src/x.rs", text);
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let le = [
+        &[0xFF, 0xFE][..],
+        &units.iter().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>(),
+    ]
+    .concat();
+    let be = [
+        &[0xFE, 0xFF][..],
+        &units.iter().flat_map(|u| u.to_be_bytes()).collect::<Vec<u8>>(),
+    ]
+    .concat();
+    for (bytes, encoding) in [(&le, TextEncoding::Utf16Le), (&be, TextEncoding::Utf16Be)] {
+        let decoded = decode_source(bytes);
+        assert_eq!(
+            (decoded.encoding, decoded.text.as_ref(), decoded.lossy),
+            (encoding, text, false)
+        );
+        match chunk_file("src/x.rs", bytes, &ChunkOptions::default()) {
+            FileChunks::Parsed { chunks, lossy, .. } => {
+                assert!(!lossy);
+                assert_eq!(chunks, expected, "{encoding:?}");
+                let b = find(&chunks, "b");
+                assert_eq!((b.start_line, b.end_line), (6, 6));
+                assert_eq!(&decoded.text[b.start_byte..b.end_byte], "fn b() {}");
+            }
+            FileChunks::Skipped(reason) => panic!("{encoding:?} skipped: {reason:?}"),
+        }
+    }
+    assert!(matches!(
+        chunk_file("src/x.rs", &le[2..], &ChunkOptions::default()),
+        FileChunks::Skipped(SkipReason::Binary)
+    ));
+    // Half a code unit at the end is invalid: decoded, flagged lossy.
+    let odd = [&le[..], &[0x41][..]].concat();
+    let decoded = decode_source(&odd);
+    assert!(decoded.lossy && decoded.text.ends_with('\u{FFFD}'));
 }

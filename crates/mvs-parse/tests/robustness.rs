@@ -1,13 +1,16 @@
 //! Arbitrary and damaged input never panics and never breaks chunk
-//! invariants, for every language. Deterministic (seeded), so a failure
-//! reproduces; the inputs are random bytes plus byte flips and truncations of
-//! each language's fixture. The suite runs 150 rounds per language; a long
+//! invariants, for every language: content is the text at the chunk's bytes,
+//! ids are unique, the chunks' line ranges cover every non-blank line, and
+//! the parts of a split definition are contiguous and numbered.
+//! Deterministic (seeded), so a failure reproduces; the inputs are random
+//! bytes plus byte flips, truncations and inserted unclosed brackets of each
+//! language's fixture. The suite runs 150 rounds per language; a long
 //! fuzzing session sets `MVS_FUZZ_ROUNDS` (and `MVS_FUZZ_SEED`):
 //! `MVS_FUZZ_ROUNDS=20000 cargo test --test robustness --release`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use mvs_parse::{ChunkOptions, FileChunks, LANGUAGES, chunk_file};
+use mvs_parse::{Chunk, ChunkOptions, FileChunks, LANGUAGES, TEXT_LANGUAGES, chunk_file, decode_source};
 
 /// xorshift64*: tiny, deterministic, good enough to spread inputs.
 struct Rng(u64);
@@ -41,16 +44,81 @@ fn fixture_for(extensions: &[&str]) -> Vec<u8> {
 fn check(path: &str, bytes: &[u8]) {
     match chunk_file(path, bytes, &ChunkOptions::default()) {
         FileChunks::Parsed { chunks, .. } => {
-            let source = String::from_utf8_lossy(bytes);
+            let source = decode_source(bytes).text;
             let mut ids = HashSet::new();
             for chunk in &chunks {
                 assert_eq!(&source[chunk.start_byte..chunk.end_byte], chunk.content, "{path}");
                 assert!(chunk.start_line >= 1 && chunk.start_line <= chunk.end_line, "{path}");
                 assert!(ids.insert(chunk.id.clone()), "{path}: duplicate id {}", chunk.id);
             }
+            assert_lines_covered(path, &source, &chunks, bytes);
+            assert_parts_contiguous(path, &chunks);
         }
         FileChunks::Skipped(_) => {}
     }
+}
+
+/// The union of the chunks' line ranges holds every non-blank line.
+fn assert_lines_covered(path: &str, source: &str, chunks: &[Chunk], bytes: &[u8]) {
+    let mut covered = vec![false; source.split('\n').count() + 1];
+    for chunk in chunks {
+        for line in chunk.start_line..=chunk.end_line {
+            covered[line as usize] = true;
+        }
+    }
+    for (index, line) in source.split('\n').enumerate() {
+        assert!(
+            line.trim().is_empty() || covered[index + 1],
+            "{path}: line {} {line:?} is in no chunk; input {bytes:?}",
+            index + 1
+        );
+    }
+}
+
+/// The parts of each split definition: numbered 1..=count in file order,
+/// each starting where the one before ends, on a line start.
+fn assert_parts_contiguous(path: &str, chunks: &[Chunk]) {
+    let mut parts: HashMap<&str, Vec<&Chunk>> = HashMap::new();
+    for chunk in chunks {
+        if let Some(part) = &chunk.part {
+            parts.entry(part.definition_id.as_str()).or_default().push(chunk);
+        }
+    }
+    for (definition, parts) in parts {
+        for (position, chunk) in parts.iter().enumerate() {
+            let part = chunk.part.as_ref().unwrap();
+            assert_eq!(
+                (part.index as usize, part.count as usize),
+                (position + 1, parts.len()),
+                "{path}: {definition}"
+            );
+            if position > 0 {
+                let previous = parts[position - 1];
+                assert_eq!(chunk.start_byte, previous.end_byte, "{path}: {definition}");
+                assert_eq!(chunk.start_line, previous.end_line + 1, "{path}: {definition}");
+                assert_eq!(
+                    (&chunk.name, &chunk.qualified_name, chunk.kind),
+                    (&previous.name, &previous.qualified_name, previous.kind)
+                );
+            }
+        }
+    }
+}
+
+/// Inserts a line opening a bracket it never closes, at a line start.
+fn unclose(rng: &mut Rng, fixture: &[u8]) -> Vec<u8> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            fixture
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    let at = line_starts[rng.below(line_starts.len())];
+    let opener = ["x = call(1, 2\n", "{\n", "if (x) {\n", "[1, 2,\n", "\"unterminated\n"][rng.below(5)];
+    [&fixture[..at], opener.as_bytes(), &fixture[at..]].concat()
 }
 
 #[test]
@@ -74,6 +142,15 @@ fn damaged_and_random_input_never_panics() {
             }
             check(&path, &flipped);
             check(&path, &fixture[..rng.below(fixture.len())]);
+            check(&path, &unclose(&mut rng, &fixture));
+        }
+    }
+    // Text formats without a grammar: windows cover them whole.
+    for text in TEXT_LANGUAGES {
+        let path = format!("conf/input.{}", text.extensions[0]);
+        for _ in 0..rounds {
+            let random: Vec<u8> = (0..rng.below(3000)).map(|_| b" \n\nab{}:"[rng.below(8)]).collect();
+            check(&path, &random);
         }
     }
 }

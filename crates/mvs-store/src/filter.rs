@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::chunk_col;
 use crate::sql::{escape_like, in_list, name_clause, quote};
-use crate::{Result, StoreError};
+use crate::{Result, Store, StoreError};
 
 /// Which chunks a search may return. Empty lists mean "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,18 @@ impl SearchFilter {
         self == &Self::default()
     }
 
+    /// The conditions on whole files (languages, path globs, extensions,
+    /// test code), without those on chunks (kinds, names): what decides
+    /// whether any indexed file is searched at all.
+    pub fn file_part(&self) -> SearchFilter {
+        SearchFilter {
+            kinds: Vec::new(),
+            name: None,
+            container: None,
+            ..self.clone()
+        }
+    }
+
     /// The SQL predicate over the chunks table, or `None` when unfiltered.
     /// Fails on a glob that does not parse, naming it.
     pub fn to_sql(&self) -> Result<Option<String>> {
@@ -131,24 +143,37 @@ impl SearchFilter {
     }
 }
 
+impl Store {
+    /// Chunks that `filter` lets through, pending ones included (what a
+    /// search could find once every vector is there). Fails on a glob that
+    /// does not parse, naming it.
+    pub async fn count_chunks(&self, filter: &SearchFilter) -> Result<usize> {
+        Ok(self.chunks.count_rows(filter.to_sql()?).await?)
+    }
+}
+
 /// One regular expression matching any of `globs` against a whole relative
-/// path; `*` stays within a directory, `**` crosses them.
+/// path; `*` stays within a directory, `**` crosses them. A pattern that
+/// names a directory matches everything under it (`src`, `src/api/`), as in
+/// `.gitignore`; a leading `./` is dropped, and `.` is the whole project.
 fn globs_regex(globs: &[String]) -> Result<String> {
     let mut alternatives = Vec::new();
     for glob in globs {
-        let trimmed = glob.trim().trim_start_matches("./");
-        let anchored = if trimmed.contains('/') {
-            trimmed.trim_start_matches('/').to_string()
-        } else {
-            format!("**/{trimmed}")
+        let trimmed = glob.trim().trim_start_matches("./").trim_end_matches('/');
+        let anchored = match trimmed {
+            "" | "." => "**".to_string(),
+            relative if relative.contains('/') => relative.trim_start_matches('/').to_string(),
+            name => format!("**/{name}"),
         };
-        let compiled = globset::GlobBuilder::new(&anchored)
-            .literal_separator(true)
-            .build()
-            .map_err(|err| StoreError::Invalid(format!("bad path glob `{glob}`: {err}")))?;
-        // globset writes byte-oriented regexes (`(?-u)`); the SQL engine's
-        // regexes match text, where ASCII mode is not allowed.
-        alternatives.push(compiled.regex().trim_start_matches("(?-u)").to_string());
+        for pattern in [anchored.clone(), format!("{anchored}/**")] {
+            let compiled = globset::GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|err| StoreError::Invalid(format!("bad path glob `{glob}`: {err}")))?;
+            // globset writes byte-oriented regexes (`(?-u)`); the SQL engine's
+            // regexes match text, where ASCII mode is not allowed.
+            alternatives.push(compiled.regex().trim_start_matches("(?-u)").to_string());
+        }
     }
     Ok(format!("(?:{})", alternatives.join("|")))
 }
@@ -180,6 +205,22 @@ mod tests {
         assert!(!regex("app/auth.pyc"));
         let error = globs_regex(&["src/[".into()]).unwrap_err().to_string();
         assert!(error.contains("src/["), "{error}");
+    }
+
+    #[test]
+    fn a_directory_means_its_subtree() {
+        for given in ["src", "src/", "./src", "src/api", "src/api/", "/src/api"] {
+            let regex = regex_lite(&globs_regex(&[given.into()]).unwrap());
+            assert!(regex("src/api/handlers.py"), "{given}");
+            assert!(!regex("lib/api/handlers.py"), "{given}");
+        }
+        let anywhere = regex_lite(&globs_regex(&["api".into()]).unwrap());
+        assert!(anywhere("src/api/handlers.py") && anywhere("api/x.py"));
+        assert!(!anywhere("src/apis/x.py"));
+        let file = regex_lite(&globs_regex(&["src/lib.rs".into()]).unwrap());
+        assert!(file("src/lib.rs") && !file("src/lib.rs.bak"));
+        let everything = regex_lite(&globs_regex(&[".".into()]).unwrap());
+        assert!(everything("a/b.rs") && everything("c.rs"));
     }
 
     #[test]

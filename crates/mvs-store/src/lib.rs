@@ -38,8 +38,8 @@ use lancedb::{Connection, Table};
 pub use filter::{SearchFilter, TestFilter};
 pub use indices::{ANN_MIN_ROWS, AnnKind, IndexCoverage, IndexPurpose, UNINDEXED_ROWS_FOLDED};
 pub use open::IndexMeta;
-pub use read::IndexStats;
-pub use schema::{ChunkRecord, FileRecord, FileStatus, SCHEMA_VERSION};
+pub use read::{DefinitionSpan, IndexStats};
+pub use schema::{ChunkPart, ChunkRecord, FileRecord, FileStatus, SCHEMA_VERSION};
 pub use search::{SearchHit, SearchMode, SearchRequest};
 pub use write::COMPACT_AT_FRAGMENTS;
 

@@ -6,6 +6,9 @@
 //!   its candidates (cosine min-max, BM25 over its maximum).
 //! * Exact-symbol boost: for an identifier-like query, the definitions named
 //!   exactly so lead.
+//! * One result per definition: the parts of a definition split into
+//!   several chunks collapse to the best-ranked one ([`definition_key`]),
+//!   and the page fills up from further candidates.
 //! * Similarity threshold ([`crate::SearchRequest::min_score`]): applied
 //!   last, to the fused scores of the hits kept.
 //! * Merging the answers of several searches ([`merge`]).
@@ -17,7 +20,7 @@
 //! variant that beat both lanes on both sets. LanceDB's own `RRFReranker`
 //! also lacks lane weights and per-lane ranks, which callers need.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::schema::ChunkRecord;
 use crate::search::{SearchHit, SearchMode, SearchRequest};
@@ -143,10 +146,20 @@ pub fn fuse(
     fused
 }
 
+/// What search returns once: the definition a chunk is part of (its
+/// [`crate::ChunkPart::definition_id`]), else the chunk itself.
+pub fn definition_key(chunk: &ChunkRecord) -> &str {
+    chunk
+        .part
+        .as_ref()
+        .map_or(chunk.chunk_id.as_str(), |part| part.definition_id.as_str())
+}
+
 /// Ranks the lanes' candidates (`(chunk id, lane score)`, best first) for
-/// `request`: lane weights by mode, fusion, the exact-symbol boost, the
-/// best `limit`, then those at or above `request.min_score`. `chunks_by_id`
-/// holds the rows the lanes returned.
+/// `request`: lane weights by mode, fusion, the exact-symbol boost, one
+/// candidate per definition (its best-ranked part), the best `limit`, then
+/// those at or above `request.min_score`. `chunks_by_id` holds the rows the
+/// lanes returned.
 pub(crate) fn hits(
     request: &SearchRequest,
     limit: usize,
@@ -163,20 +176,24 @@ pub(crate) fn hits(
     if request.mode != SearchMode::Vector {
         exact_symbol_first(&request.text, &mut fused, &chunks_by_id);
     }
+    let mut definitions = HashSet::new();
     fused
         .into_iter()
-        .take(limit)
         .filter_map(|f| {
             let chunk = chunks_by_id.remove(&f.id)?;
-            Some(SearchHit {
-                chunk,
-                score: f.score,
-                vector_rank: f.vector.map(|h| h.rank),
-                vector_score: f.vector.map(|h| h.score),
-                keyword_rank: f.keyword.map(|h| h.rank),
-                keyword_score: f.keyword.map(|h| h.score),
-                stale: false,
-            })
+            definitions
+                .insert(definition_key(&chunk).to_string())
+                .then_some((f, chunk))
+        })
+        .take(limit)
+        .map(|(f, chunk)| SearchHit {
+            chunk,
+            score: f.score,
+            vector_rank: f.vector.map(|h| h.rank),
+            vector_score: f.vector.map(|h| h.score),
+            keyword_rank: f.keyword.map(|h| h.rank),
+            keyword_score: f.keyword.map(|h| h.score),
+            stale: false,
         })
         .filter(|hit| hit.score >= request.min_score)
         .collect()
@@ -200,18 +217,18 @@ fn exact_symbol_first(query: &str, fused: &mut [Fused], chunks_by_id: &HashMap<S
 }
 
 /// Merges the answers of several searches (say, one per aspect of a task)
-/// into one: each chunk once, with its best-scoring hit (the earlier one on
-/// a tie), best first (in order of first appearance on a tie), at most
-/// `limit`.
+/// into one: each definition once (see [`definition_key`]), with its
+/// best-scoring hit (the earlier one on a tie), best first (in order of
+/// first appearance on a tie), at most `limit`.
 pub fn merge(lists: impl IntoIterator<Item = Vec<SearchHit>>, limit: usize) -> Vec<SearchHit> {
     let mut merged: Vec<SearchHit> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     for hit in lists.into_iter().flatten() {
-        match position.get(&hit.chunk.chunk_id) {
+        match position.get(definition_key(&hit.chunk)) {
             Some(&at) if hit.score > merged[at].score => merged[at] = hit,
             Some(_) => {}
             None => {
-                position.insert(hit.chunk.chunk_id.clone(), merged.len());
+                position.insert(definition_key(&hit.chunk).to_string(), merged.len());
                 merged.push(hit);
             }
         }
@@ -308,6 +325,7 @@ mod tests {
                 content: String::new(),
                 content_hash: String::new(),
                 embedding_hash: None,
+                part: None,
             },
             score,
             vector_rank: None,
@@ -320,6 +338,58 @@ mod tests {
 
     fn ids_and_scores(hits: &[SearchHit]) -> Vec<(&str, f32)> {
         hits.iter().map(|h| (h.chunk.chunk_id.as_str(), h.score)).collect()
+    }
+
+    /// `hit(id)` as part `index` of `count` of the definition `definition`.
+    fn part(id: &str, definition: &str, index: u32, count: u32) -> ChunkRecord {
+        let mut chunk = hit(id, 0.0).chunk;
+        chunk.part = Some(crate::ChunkPart {
+            index,
+            count,
+            definition_id: definition.into(),
+        });
+        chunk
+    }
+
+    /// The case: parts of one long function filled the page. Each
+    /// definition comes back once, as its best part, and further candidates
+    /// fill the page.
+    #[test]
+    fn a_split_definition_is_one_result_at_its_best_part() {
+        let chunks = [
+            part("retry#2", "retry", 2, 4),
+            part("retry#1", "retry", 1, 4),
+            part("retry#3", "retry", 3, 4),
+            hit("backoff_delay", 0.0).chunk,
+            part("retry#4", "retry", 4, 4),
+            hit("jitter", 0.0).chunk,
+            hit("sleep", 0.0).chunk,
+        ];
+        let ids: Vec<&str> = chunks.iter().map(|c| c.chunk_id.as_str()).collect();
+        let request = SearchRequest {
+            text: "retry with exponential backoff".into(),
+            vector: None,
+            mode: SearchMode::Vector,
+            limit: 3,
+            filter: crate::SearchFilter::default(),
+            exact: false,
+            keyword_weight: None,
+            min_score: 0.0,
+        };
+        let by_id = || chunks.iter().map(|c| (c.chunk_id.clone(), c.clone())).collect();
+        let found = hits(&request, 3, &lane(&ids), &[], by_id());
+        let found: Vec<&str> = found.iter().map(|h| h.chunk.chunk_id.as_str()).collect();
+        assert_eq!(found, ["retry#2", "backoff_delay", "jitter"]);
+
+        let merged = merge(
+            [
+                hits(&request, 7, &lane(&ids), &[], by_id()),
+                hits(&request, 7, &lane(&ids[2..]), &[], by_id()),
+            ],
+            10,
+        );
+        let merged: Vec<&str> = merged.iter().map(|h| definition_key(&h.chunk)).collect();
+        assert_eq!(merged, ["retry", "backoff_delay", "jitter", "sleep"]);
     }
 
     #[test]

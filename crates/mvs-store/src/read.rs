@@ -2,7 +2,7 @@
 //! records (cached per table version), row counts and the readability
 //! check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -36,11 +36,65 @@ pub struct IndexStats {
     pub search_indices: Vec<IndexCoverage>,
 }
 
+/// The whole of a definition, whichever of its parts was asked about
+/// ([`Store::definition_span`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DefinitionSpan {
+    /// The definition's id: its parts' shared `definition_id`, or the
+    /// chunk's own id when it is whole.
+    pub definition_id: String,
+    /// Path of its file, relative to the project root.
+    pub file_path: String,
+    /// 1-based first line of its first part.
+    pub start_line: u32,
+    /// 1-based last line of its last part, inclusive.
+    pub end_line: u32,
+    /// How many parts are stored for it (1: a whole chunk).
+    pub parts: u32,
+}
+
 impl Store {
     /// The chunk with this id and its stored vector, if the index has it.
     pub async fn chunk(&self, chunk_id: &str) -> Result<Option<(ChunkRecord, Vec<f32>)>> {
         let predicate = sql::equals(chunk_col::ID, chunk_id);
         Ok(self.chunks_matching(&predicate, Some(1)).await?.into_iter().next())
+    }
+
+    /// The lines of the whole definition the chunk `chunk_id` belongs to:
+    /// over all its parts when it is a part of a split definition, else the
+    /// chunk's own. `None` when the index has no such chunk. Reads the
+    /// definition's rows (pending vectors included: only lines are read).
+    pub async fn definition_span(&self, chunk_id: &str) -> Result<Option<DefinitionSpan>> {
+        let query = self
+            .chunks
+            .query()
+            .only_if(sql::equals(chunk_col::ID, chunk_id))
+            .limit(1);
+        let Some(chunk) = read_rows(query, schema::chunks_from_batch).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let Some(part) = &chunk.part else {
+            return Ok(Some(DefinitionSpan {
+                definition_id: chunk.chunk_id.clone(),
+                file_path: chunk.file_path.clone(),
+                start_line: chunk.start_line,
+                end_line: chunk.end_line,
+                parts: 1,
+            }));
+        };
+        let predicate = format!(
+            "{} AND {}",
+            sql::equals(chunk_col::FILE_PATH, &chunk.file_path),
+            sql::equals(chunk_col::DEFINITION_ID, &part.definition_id)
+        );
+        let parts = read_rows(self.chunks.query().only_if(predicate), schema::chunks_from_batch).await?;
+        Ok(Some(DefinitionSpan {
+            definition_id: part.definition_id.clone(),
+            file_path: chunk.file_path.clone(),
+            start_line: parts.iter().map(|p| p.start_line).min().unwrap_or(chunk.start_line),
+            end_line: parts.iter().map(|p| p.end_line).max().unwrap_or(chunk.end_line),
+            parts: parts.len().max(1) as u32,
+        }))
     }
 
     /// The chunks of `file_path` (only those named `name`, by name or
@@ -149,6 +203,31 @@ impl Store {
             }
         }
         Ok(stats)
+    }
+
+    /// Files recorded as skipped, per reason (the name recorded, `unknown`
+    /// where none was): how many, and the first `shown` paths in path
+    /// order. Reads the files table once; holds at most `shown` paths per
+    /// reason.
+    pub async fn skipped_files(&self, shown: usize) -> Result<BTreeMap<String, (usize, Vec<String>)>> {
+        let mut skipped: BTreeMap<String, (usize, BTreeSet<String>)> = BTreeMap::new();
+        for file in self.file_records().await? {
+            if file.status != FileStatus::Skipped {
+                continue;
+            }
+            let (count, first) = skipped
+                .entry(file.reason.unwrap_or_else(|| "unknown".into()))
+                .or_default();
+            *count += 1;
+            first.insert(file.path);
+            if first.len() > shown {
+                first.pop_last();
+            }
+        }
+        Ok(skipped
+            .into_iter()
+            .map(|(reason, (count, first))| (reason, (count, first.into_iter().collect())))
+            .collect())
     }
 
     /// Proves the index readable, cheaply: reads one small column of every

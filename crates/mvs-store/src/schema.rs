@@ -20,7 +20,11 @@ use crate::StoreError;
 /// * 1: the first layout.
 /// * 2: chunks gain `embedding_hash` and `model_id` (migrated in place:
 ///   `model_id` from `meta.json`, `embedding_hash` null = unknown).
-pub const SCHEMA_VERSION: u32 = 2;
+/// * 3: chunks gain `definition_id`, `part_index` and `part_count`: the
+///   parts of a definition split into several chunks (migrated in place as
+///   null: whole chunks; the next run re-chunks every file anyway, the
+///   chunker version having changed with them).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Name of the chunks table.
 pub const CHUNKS_TABLE: &str = "chunks";
@@ -69,6 +73,13 @@ pub mod chunk_col {
     /// Id of the model that computed `vector`; null while the vector is
     /// pending (two-phase indexing wrote the chunk before embedding it).
     pub const MODEL_ID: &str = "model_id";
+    /// For a part of a split definition, the whole definition's id (shared
+    /// by its parts); null for a whole chunk.
+    pub const DEFINITION_ID: &str = "definition_id";
+    /// 1-based position of a part in its definition; null for a whole chunk.
+    pub const PART_INDEX: &str = "part_index";
+    /// Number of parts of the definition; null for a whole chunk.
+    pub const PART_COUNT: &str = "part_count";
 }
 
 /// Columns of the files table.
@@ -130,6 +141,25 @@ pub struct ChunkRecord {
     /// migrated from schema 1). Not part of search output.
     #[serde(default, skip_serializing)]
     pub embedding_hash: Option<String>,
+    /// Where the chunk sits in a definition split into parts (`None`: the
+    /// chunk is a whole definition, header or window; not serialised then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<ChunkPart>,
+}
+
+/// One part of a definition too long for one chunk. Parts share the
+/// definition's name, qualified name, kind and signature, and cover its
+/// lines contiguously; search returns at most one part per definition, and
+/// [`crate::Store::definition_span`] gives the whole definition's lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkPart {
+    /// 1-based position among the parts.
+    pub index: u32,
+    /// How many parts the definition has.
+    pub count: u32,
+    /// The whole definition's stable id, shared by its parts (no chunk has
+    /// it as its own id).
+    pub definition_id: String,
 }
 
 impl ChunkRecord {
@@ -224,6 +254,9 @@ pub fn chunks_schema(dimension: usize) -> SchemaRef {
         ),
         utf8(EMBEDDING_HASH, true),
         utf8(MODEL_ID, true),
+        utf8(DEFINITION_ID, true),
+        Field::new(PART_INDEX, DataType::UInt32, true),
+        Field::new(PART_COUNT, DataType::UInt32, true),
     ]))
 }
 
@@ -234,6 +267,11 @@ pub(crate) fn chunk_columns_added_after(version: u32, model_id: &str) -> Option<
         1 => Some(vec![
             (chunk_col::EMBEDDING_HASH.into(), "CAST(NULL AS STRING)".into()),
             (chunk_col::MODEL_ID.into(), crate::sql::quote(model_id)),
+        ]),
+        2 => Some(vec![
+            (chunk_col::DEFINITION_ID.into(), "CAST(NULL AS STRING)".into()),
+            (chunk_col::PART_INDEX.into(), "CAST(NULL AS INT UNSIGNED)".into()),
+            (chunk_col::PART_COUNT.into(), "CAST(NULL AS INT UNSIGNED)".into()),
         ]),
         _ => None,
     }
@@ -276,6 +314,9 @@ pub fn chunk_result_columns(score_column: &str) -> Vec<String> {
         CONTENT,
         CONTENT_HASH,
         EMBEDDING_HASH,
+        DEFINITION_ID,
+        PART_INDEX,
+        PART_COUNT,
         score_column,
     ]
     .iter()
@@ -338,6 +379,11 @@ pub fn chunks_batch(
         chunks.iter().for_each(|c| b.append_value(f(c)));
         Arc::new(b.finish())
     };
+    let part_u32s = |f: fn(&ChunkPart) -> u32| -> ArrayRef {
+        let mut b = UInt32Builder::new();
+        chunks.iter().for_each(|c| b.append_option(c.part.as_ref().map(f)));
+        Arc::new(b.finish())
+    };
     let search_texts: Vec<String> = chunks.iter().map(ChunkRecord::search_text).collect();
     let columns: Vec<ArrayRef> = vec![
         strings(chunks.iter().map(|c| c.chunk_id.as_str())),
@@ -359,6 +405,9 @@ pub fn chunks_batch(
         Arc::new(vector_builder.finish()),
         optional_strings(chunks.iter().map(|c| c.embedding_hash.as_deref())),
         optional_strings(vectors.iter().map(|v| v.as_ref().map(|_| model_id))),
+        optional_strings(chunks.iter().map(|c| c.part.as_ref().map(|p| p.definition_id.as_str()))),
+        part_u32s(|p| p.index),
+        part_u32s(|p| p.count),
     ];
     Ok(RecordBatch::try_new(chunks_schema(dimension), columns)?)
 }
@@ -412,6 +461,24 @@ impl<'a> Columns<'a> {
         Ok(self.column(name)?.as_primitive::<UInt32Type>().value(row))
     }
 
+    fn optional_u32(&self, name: &str, row: usize) -> Result<Option<u32>, StoreError> {
+        let column = self.column(name)?.as_primitive::<UInt32Type>();
+        Ok((!column.is_null(row)).then(|| column.value(row)))
+    }
+
+    /// The part columns of a row, when it is a part of a split definition.
+    fn part(&self, row: usize) -> Result<Option<ChunkPart>, StoreError> {
+        use chunk_col::*;
+        let Some(definition_id) = self.string(DEFINITION_ID, row)? else {
+            return Ok(None);
+        };
+        Ok(Some(ChunkPart {
+            index: self.optional_u32(PART_INDEX, row)?.unwrap_or(1),
+            count: self.optional_u32(PART_COUNT, row)?.unwrap_or(1),
+            definition_id,
+        }))
+    }
+
     fn u64(&self, name: &str, row: usize) -> Result<u64, StoreError> {
         Ok(self.column(name)?.as_primitive::<UInt64Type>().value(row))
     }
@@ -452,6 +519,7 @@ pub fn chunks_from_batch(batch: &RecordBatch) -> Result<Vec<ChunkRecord>, StoreE
                 content: columns.required_string(CONTENT, row)?,
                 content_hash: columns.required_string(CONTENT_HASH, row)?,
                 embedding_hash: columns.string(EMBEDDING_HASH, row)?,
+                part: columns.part(row)?,
             })
         })
         .collect()

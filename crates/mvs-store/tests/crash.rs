@@ -40,6 +40,7 @@ fn chunk(file: &str, version: &str, i: usize) -> ChunkRecord {
         content_hash: format!("{version}-{i}"),
         content,
         embedding_hash: None,
+        part: None,
     }
 }
 

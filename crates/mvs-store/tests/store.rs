@@ -2,8 +2,8 @@
 //! this tests storage and ranking mechanics, not the model.
 
 use mvs_store::{
-    ChunkRecord, FileRecord, FileStatus, IndexPurpose, SearchFilter, SearchMode, SearchRequest, Store, StoreError,
-    TestFilter,
+    ChunkPart, ChunkRecord, FileRecord, FileStatus, IndexPurpose, SearchFilter, SearchMode, SearchRequest, Store,
+    StoreError, TestFilter,
 };
 
 const DIM: usize = 8;
@@ -34,6 +34,7 @@ fn chunk(file: &str, name: &str, content: &str) -> ChunkRecord {
         content: content.into(),
         content_hash: format!("{:x}", content.len()),
         embedding_hash: None,
+        part: None,
     }
 }
 
@@ -468,13 +469,22 @@ async fn an_older_schema_is_upgraded_in_place() {
             .unwrap();
         store.refresh_indices().await.unwrap();
     }
-    // Make it a schema-1 index: without the columns schema 2 added.
+    // Make it a schema-1 index: without the columns schemas 2 and 3 added.
     let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
         .execute()
         .await
         .unwrap();
     let table = db.open_table("chunks").execute().await.unwrap();
-    table.drop_columns(&["embedding_hash", "model_id"]).await.unwrap();
+    table
+        .drop_columns(&[
+            "embedding_hash",
+            "model_id",
+            "definition_id",
+            "part_index",
+            "part_count",
+        ])
+        .await
+        .unwrap();
     let set_schema_version = |version: u32| {
         let path = dir.path().join("meta.json");
         let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -694,4 +704,117 @@ async fn a_rebuild_may_change_the_model() {
     rebuild.publish().unwrap();
     let live = Store::open_existing(dir.path()).await.unwrap().unwrap();
     assert_eq!((live.meta().model_id.as_str(), live.meta().dimension), ("model-b", 16));
+}
+
+/// Part `index` of `count` of the definition `retry_with_backoff`, lines
+/// `10 * index + 1 ..= 10 * index + 10`.
+fn retry_part(index: u32, count: u32) -> ChunkRecord {
+    let mut part = chunk(
+        "src/net.rs",
+        &format!("retry_with_backoff#{index}"),
+        &format!("    // retry with exponential backoff, step {index}\n    delay = delay * 2;"),
+    );
+    part.name = "retry_with_backoff".into();
+    part.qualified_name = "retry_with_backoff".into();
+    (part.start_line, part.end_line) = (10 * index + 1, 10 * index + 10);
+    part.part = Some(ChunkPart {
+        index,
+        count,
+        definition_id: "src/net.rs#retry_with_backoff".into(),
+    });
+    part
+}
+
+/// The case: a long function split in parts filled every result
+/// slot. Each definition comes back once (its best part), the page is
+/// filled from other definitions, and the whole definition's lines are
+/// one call away.
+#[tokio::test]
+async fn a_split_definition_is_one_result_and_one_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    let mut chunks: Vec<ChunkRecord> = (1..=5).map(|index| retry_part(index, 5)).collect();
+    let mut vectors: Vec<Vec<f32>> = (1..=5).map(|_| vector(1)).collect();
+    for (name, axis) in [("jitter", 2), ("sleep_between", 3), ("give_up", 4), ("connect", 5)] {
+        chunks.push(chunk("src/net.rs", name, &format!("fn {name}() {{ backoff retry }}")));
+        vectors.push(vector(axis));
+    }
+    store
+        .replace_files(&[file("src/net.rs", chunks.len() as u32)], &chunks, &vectors)
+        .await
+        .unwrap();
+    store.refresh_indices().await.unwrap();
+
+    for mode in [SearchMode::Vector, SearchMode::Keyword, SearchMode::Hybrid] {
+        let hits = search(&store, "retry with exponential backoff", Some(vector(1)), mode).await;
+        assert_eq!(hits.len(), 5, "{mode:?}: the page is filled: {hits:?}");
+        let parts = hits.iter().filter(|id| id.contains("retry_with_backoff")).count();
+        assert_eq!(parts, 1, "{mode:?}: one part of the definition: {hits:?}");
+    }
+
+    let (stored, _) = store.chunk("src/net.rs#retry_with_backoff#3").await.unwrap().unwrap();
+    assert_eq!(stored.part, Some(retry_part(3, 5).part.unwrap()));
+    let span = store
+        .definition_span("src/net.rs#retry_with_backoff#3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (span.definition_id.as_str(), span.start_line, span.end_line, span.parts),
+        ("src/net.rs#retry_with_backoff", 11, 60, 5)
+    );
+    let whole = store.definition_span("src/net.rs#jitter").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            whole.definition_id.as_str(),
+            whole.start_line,
+            whole.end_line,
+            whole.parts
+        ),
+        ("src/net.rs#jitter", 1, 3, 1)
+    );
+    assert!(store.definition_span("src/net.rs#nothing").await.unwrap().is_none());
+}
+
+/// A schema-2 index gains the part columns in place; its rows read back as
+/// whole chunks and parts can be written at once.
+#[tokio::test]
+async fn a_schema_2_index_gains_part_columns_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+        let chunks = vec![chunk("src/a.rs", "load", "fn load() {}")];
+        store
+            .replace_files(&[file("src/a.rs", 1)], &chunks, &[vector(1)])
+            .await
+            .unwrap();
+    }
+    let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
+        .execute()
+        .await
+        .unwrap();
+    let table = db.open_table("chunks").execute().await.unwrap();
+    table
+        .drop_columns(&["definition_id", "part_index", "part_count"])
+        .await
+        .unwrap();
+    let path = dir.path().join("meta.json");
+    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    meta["schema_version"] = 2.into();
+    std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    assert_eq!(store.meta().schema_version, mvs_store::SCHEMA_VERSION);
+    assert_eq!(store.chunk("src/a.rs#load").await.unwrap().unwrap().0.part, None);
+    let parts = vec![retry_part(1, 2), retry_part(2, 2)];
+    store
+        .replace_files(&[file("src/net.rs", 2)], &parts, &[vector(2), vector(3)])
+        .await
+        .unwrap();
+    let span = store
+        .definition_span("src/net.rs#retry_with_backoff#2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((span.start_line, span.end_line, span.parts), (11, 30, 2));
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mvs_parse::Chunk;
-use mvs_store::{ChunkRecord, FileRecord};
+use mvs_store::{ChunkPart, ChunkRecord, FileRecord};
 use tokio::sync::mpsc;
 
 use super::parse::ParsedFile;
@@ -200,5 +200,10 @@ fn chunk_record(file_path: &str, chunk: Chunk) -> ChunkRecord {
         content: chunk.content,
         content_hash: chunk.content_hash,
         embedding_hash: Some(blake3::hash(chunk.embedding_text.as_bytes()).to_hex().to_string()),
+        part: chunk.part.map(|part| ChunkPart {
+            index: part.index,
+            count: part.count,
+            definition_id: part.definition_id,
+        }),
     }
 }

@@ -116,7 +116,8 @@ fn parse_one(candidate: &Candidate, chunk_options: &ChunkOptions, rechunk: bool)
         } => {
             if lossy {
                 tracing::warn!(
-                    "{} is not valid UTF-8; indexed with replacement characters",
+                    "{} has bytes that are invalid in its encoding (UTF-8, or UTF-16 after a byte-order mark); \
+                     indexed with replacement characters",
                     file.rel_path
                 );
             }

@@ -42,6 +42,21 @@ pub fn touch(path: &Path) {
         .unwrap();
 }
 
+/// The real model as the binary loads it (`$MCP_VECTOR_SEARCH_HOME`, else
+/// the platform's cache), off the async threads.
+pub async fn embedder() -> Arc<mvs_embed::Embedder> {
+    let loaded = tokio::task::spawn_blocking(|| {
+        let root = std::env::var_os("MCP_VECTOR_SEARCH_HOME")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from);
+        let home = mvs_embed::Home::new(root)?;
+        mvs_embed::load_embedder(&home, None, mvs_embed::EmbedOptions::default())
+    })
+    .await
+    .unwrap();
+    Arc::new(loaded.unwrap())
+}
+
 /// One indexing run that must succeed.
 pub async fn run<E: TextEmbedder + 'static>(
     project: &Project,
