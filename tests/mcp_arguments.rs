@@ -318,6 +318,12 @@ fn mcp_arguments_bad_values_are_invalid_params_naming_field_and_value() {
             vec!["received 7"],
         ),
         (
+            "search_context",
+            json!({"description": "x", "focus_areas": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]}),
+            "focus_areas",
+            vec!["at most 10", "received 11"],
+        ),
+        (
             "search_similar",
             json!({"chunk_id": "x", "limit": -1}),
             "limit",

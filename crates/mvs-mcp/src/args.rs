@@ -24,6 +24,8 @@ pub const MAX_TOKENS: WholeNumber = WholeNumber {
     max: MAX_TOKENS_CAP,
     default: DEFAULT_MAX_TOKENS,
 };
+/// Most `focus_areas` of one `search_context` call: each is a search.
+pub const MAX_FOCUS_AREAS: usize = 10;
 /// `get_chunk`'s `context_lines`.
 pub const CONTEXT_LINES: WholeNumber = WholeNumber {
     field: "context_lines",
@@ -138,6 +140,7 @@ pub struct SearchContextArgs {
     /// Aspects to cover too (`error handling`, `tests`, `config`): each
     /// adds its own search, so every aspect is represented.
     #[serde(default, deserialize_with = "lenient::list")]
+    #[schemars(length(max = MAX_FOCUS_AREAS))]
     pub focus_areas: Option<Vec<String>>,
     /// Maximum results.
     #[serde(default, deserialize_with = "lenient::limit")]

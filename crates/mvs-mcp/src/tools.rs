@@ -10,8 +10,8 @@ use rmcp::{RoleServer, tool, tool_router};
 use serde_json::json;
 
 use crate::args::{
-    CONTEXT_LINES, GetChunkArgs, IndexProjectArgs, Parameters, SearchCodeArgs, SearchContextArgs, SearchSimilarArgs,
-    StatusArgs,
+    CONTEXT_LINES, GetChunkArgs, IndexProjectArgs, MAX_FOCUS_AREAS, Parameters, SearchCodeArgs, SearchContextArgs,
+    SearchSimilarArgs, StatusArgs,
 };
 use crate::jobs::{Job, Origin, forward_progress};
 use crate::render::{ECHO_BYTES, MAX_LINE_BYTES, clip, excerpt, output_controls, shaped, structured, token_budget};
@@ -180,6 +180,16 @@ impl SearchServer {
                 format!(
                     "description: expected a text describing the task, received {:?}",
                     args.description
+                ),
+            ));
+        }
+        let areas = args.focus_areas.as_deref().unwrap_or_default();
+        if areas.len() > MAX_FOCUS_AREAS {
+            return Err(ToolError::invalid(
+                "focus_areas",
+                format!(
+                    "focus_areas: expected at most {MAX_FOCUS_AREAS} areas, received {}",
+                    areas.len()
                 ),
             ));
         }
