@@ -6,6 +6,11 @@
 //!   its candidates (cosine min-max, BM25 over its maximum).
 //! * Exact-symbol boost: for an identifier-like query, the definitions named
 //!   exactly so lead.
+//! * Code-aware priors ([`priors`]): tests, examples, docs, vendored code,
+//!   re-export and declaration files weigh less unless asked for; query
+//!   words in a chunk's name or file name raise it; a file with several
+//!   candidates gains; each further chunk of a file counts less, so a page
+//!   covers more files.
 //! * One result per definition: the parts of a definition split into
 //!   several chunks collapse to the best-ranked one ([`definition_key`]),
 //!   and the page fills up from further candidates.
@@ -20,8 +25,11 @@
 //! variant that beat both lanes on both sets. LanceDB's own `RRFReranker`
 //! also lacks lane weights and per-lane ranks, which callers need.
 
+mod priors;
+
 use std::collections::{HashMap, HashSet};
 
+use crate::TestFilter;
 use crate::schema::ChunkRecord;
 use crate::search::{SearchHit, SearchMode, SearchRequest};
 
@@ -172,12 +180,9 @@ pub(crate) fn hits(
         SearchMode::Vector => (1.0, 0.0),
         SearchMode::Keyword => (0.0, 1.0),
     };
-    let mut fused = fuse(vector_lane, keyword_lane, vector_weight, keyword_weight);
-    if request.mode != SearchMode::Vector {
-        exact_symbol_first(&request.text, &mut fused, &chunks_by_id);
-    }
+    let fused = fuse(vector_lane, keyword_lane, vector_weight, keyword_weight);
     let mut definitions = HashSet::new();
-    fused
+    let candidates: Vec<(Fused, ChunkRecord)> = fused
         .into_iter()
         .filter_map(|f| {
             let chunk = chunks_by_id.remove(&f.id)?;
@@ -185,10 +190,17 @@ pub(crate) fn hits(
                 .insert(definition_key(&chunk).to_string())
                 .then_some((f, chunk))
         })
+        .collect();
+    let mut ranked = code_aware(request, candidates);
+    if request.mode != SearchMode::Vector {
+        exact_symbol_first(&request.text, &mut ranked);
+    }
+    ranked
+        .into_iter()
         .take(limit)
         .map(|(f, chunk)| SearchHit {
             chunk,
-            score: f.score,
+            score: f.score.min(1.0),
             vector_rank: f.vector.map(|h| h.rank),
             vector_score: f.vector.map(|h| h.score),
             keyword_rank: f.keyword.map(|h| h.rank),
@@ -199,21 +211,44 @@ pub(crate) fn hits(
         .collect()
 }
 
+/// The candidates (one per definition) rescored by what their paths, names
+/// and files say (see [`priors`]), best first: the fused score times the
+/// path prior and the identifier-stem gain, then spread over files (file
+/// evidence, saturation). A score may pass 1 here; hits report at most 1.
+fn code_aware(request: &SearchRequest, candidates: Vec<(Fused, ChunkRecord)>) -> Vec<(Fused, ChunkRecord)> {
+    let stems = priors::query_stems(&request.text);
+    let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
+    let scored: Vec<(&str, f32)> = candidates
+        .iter()
+        .map(|(f, chunk)| {
+            let prior = priors::path_prior(&chunk.file_path, &stems, tests_wanted);
+            let gain = 1.0 + priors::stem_gain(chunk, &stems);
+            (chunk.file_path.as_str(), f.score * prior * gain)
+        })
+        .collect();
+    let adjusted = priors::spread_over_files(&scored);
+    let mut ranked: Vec<(Fused, ChunkRecord)> = candidates
+        .into_iter()
+        .zip(adjusted)
+        .map(|((mut f, chunk), score)| {
+            f.score = score;
+            (f, chunk)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.score.total_cmp(&a.0.score).then_with(|| a.0.id.cmp(&b.0.id)));
+    ranked
+}
+
 /// Exact-symbol boost: when `query` is identifier-like, moves the
 /// candidates whose chunk is named exactly so (name or qualified name,
-/// without a trailing `()`) to the front, keeping the fused order within
-/// both groups. Scores are left as fused.
-fn exact_symbol_first(query: &str, fused: &mut [Fused], chunks_by_id: &HashMap<String, ChunkRecord>) {
+/// without a trailing `()`) to the front, keeping the order within both
+/// groups. Scores are left as they are.
+fn exact_symbol_first(query: &str, ranked: &mut [(Fused, ChunkRecord)]) {
     if !is_identifier_like(query) {
         return;
     }
     let symbol = query.trim().trim_end_matches("()");
-    let named = |id: &str| {
-        chunks_by_id
-            .get(id)
-            .is_some_and(|c| c.name == symbol || c.qualified_name == symbol)
-    };
-    fused.sort_by_key(|f| !named(&f.id));
+    ranked.sort_by_key(|(_, c)| !(c.name == symbol || c.qualified_name == symbol));
 }
 
 /// Merges the answers of several searches (say, one per aspect of a task)

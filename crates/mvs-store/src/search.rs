@@ -101,7 +101,7 @@ impl Store {
         let limit = request.limit.max(1);
         // Each lane contributes more candidates than asked for, so fusion can
         // promote a result that only one lane ranks highly.
-        let depth = (limit * 3).max(30);
+        let depth = (limit * 5).max(50);
         let predicate = request.filter.to_sql()?;
         let (want_vector, want_keyword) = match request.mode {
             SearchMode::Hybrid => (true, true),
