@@ -50,9 +50,9 @@ impl Candidate {
     /// (`rechunk`): the file was touched, not edited, so its stored chunks
     /// stay and only its record is refreshed. `None`: chunk it.
     pub fn unchanged_content(&self, content_hash: &str, rechunk: bool) -> Option<&FileRecord> {
-        self.previous
-            .as_ref()
-            .filter(|previous| !rechunk && previous.content_hash == content_hash)
+        self.previous.as_ref().filter(|previous| {
+            !rechunk && previous.content_hash == content_hash && !language_added(previous, &self.file.rel_path)
+        })
     }
 }
 
@@ -114,11 +114,24 @@ impl Plan {
     }
 }
 
-/// Whether `file` looks as `stored` recorded it: same size and mtime, and
-/// the same generated mark where that decides whether it is indexed.
+/// Whether `file` looks as `stored` recorded it: same size and mtime, the
+/// same generated mark where that decides whether it is indexed, and not a
+/// file skipped for its language when this build has one for it (a new
+/// grammar indexes the files it covers on the next run; see
+/// [`language_added`]).
 fn same_metadata(file: &Discovered, stored: &FileRecord, include_generated: bool) -> bool {
     let flagged = stored.reason.as_deref() == Some(SkipReason::LinguistGenerated.as_str());
-    stored.size == file.size && stored.mtime_ns == file.mtime_ns && flagged == (file.generated && !include_generated)
+    stored.size == file.size
+        && stored.mtime_ns == file.mtime_ns
+        && flagged == (file.generated && !include_generated)
+        && !language_added(stored, &file.rel_path)
+}
+
+/// Whether `stored` skipped the file at `rel_path` for want of a language
+/// this build has.
+fn language_added(stored: &FileRecord, rel_path: &str) -> bool {
+    stored.reason.as_deref() == Some(SkipReason::UnsupportedLanguage.as_str())
+        && (mvs_parse::language_for_path(rel_path).is_some() || mvs_parse::text_language_for_path(rel_path).is_some())
 }
 
 #[cfg(test)]
@@ -181,6 +194,29 @@ mod tests {
         );
         assert_eq!(plan.replaced_paths(), ["gone.rs"]);
         assert!(!plan.is_empty());
+    }
+
+    /// A file skipped for want of a grammar is read again once there is one
+    /// (an upgrade that adds a language); one still without stays skipped.
+    #[test]
+    fn files_of_a_newly_supported_language_are_read_again() {
+        let skipped = |path: &str| FileRecord {
+            status: FileStatus::Skipped,
+            reason: Some(SkipReason::UnsupportedLanguage.as_str().into()),
+            language: None,
+            chunks: 0,
+            ..stored(path, 10, 1, "h")
+        };
+        let plan = Plan::new(
+            vec![found("lib/repo.ex", 10, 1), found("data.unknownext", 10, 1)],
+            vec![skipped("lib/repo.ex"), skipped("data.unknownext")],
+            None,
+            current(),
+        );
+        assert_eq!(work_paths(&plan), [("lib/repo.ex", true)]);
+        assert_eq!(plan.unchanged, 1);
+        // Read again, the same bytes are still chunked, not kept as skipped.
+        assert!(plan.work[0].unchanged_content("h", false).is_none());
     }
 
     #[test]

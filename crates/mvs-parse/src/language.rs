@@ -131,6 +131,15 @@ pub static LANGUAGES: &[LanguageSpec] = &[
         "c_sharp"
     ),
     language!("ruby", ["rb"], [], "::", [], tree_sitter_ruby::LANGUAGE, "ruby"),
+    language!(
+        "elixir",
+        ["ex", "exs"],
+        [],
+        ".",
+        [],
+        tree_sitter_elixir::LANGUAGE,
+        "elixir"
+    ),
     language!("php", ["php"], [], "::", [], tree_sitter_php::LANGUAGE_PHP, "php"),
     language!(
         "scala",

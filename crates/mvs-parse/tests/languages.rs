@@ -129,6 +129,19 @@ const CASES: &[(&str, &str, &[&str])] = &[
         ],
     ),
     (
+        "languages/sample.ex",
+        "elixir",
+        &[
+            "module Billing.Invoice",
+            "function Billing.Invoice.total",
+            "function Billing.Invoice.currency",
+            "function Billing.Invoice.round_amount",
+            "function Billing.Invoice.with_invoice",
+            "module Billing.Priced",
+            "impl Billing.Priced",
+        ],
+    ),
+    (
         "languages/sample.php",
         "php",
         &["trait Priced", "class Cart", "method Cart::add", "function cart_total"],
