@@ -52,7 +52,7 @@ pub use query::{
     known_kinds, known_languages, whole_number,
 };
 pub use report::{IndexReport, Progress};
-pub use search::{SearchResponse, SimilarTo, search, search_response, search_similar};
+pub use search::{SearchResponse, SimilarTo, explained, search, search_response, search_similar};
 pub use status::{LanguageCounts, ProjectStatus, project_status};
 pub use store_io::open_index;
 pub use survey::{DryRun, Survey, dry_run, survey};

@@ -128,8 +128,9 @@ pub async fn search<E: TextEmbedder + ?Sized + 'static>(
 }
 
 /// `result`, from reading `store`, with a storage failure explained (see
-/// [`Store::diagnose`]).
-async fn explained<T>(store: &Store, result: Result<T, IndexError>) -> Result<T, IndexError> {
+/// [`Store::diagnose`]): a damaged index says so, with its fix. Every reader
+/// of an open store (searches here, the MCP tools) answers through it.
+pub async fn explained<T>(store: &Store, result: Result<T, IndexError>) -> Result<T, IndexError> {
     match result {
         Err(IndexError::Store(err)) => Err(store.diagnose(err).await.into()),
         other => other,

@@ -408,10 +408,7 @@ impl SearchServer {
             ));
         }
         let store = self.shared.store().await?;
-        let found = match store.chunk(id).await {
-            Ok(found) => found,
-            Err(err) => return Err(ToolError::Internal(store.diagnose(err).await.to_string())),
-        };
+        let found = mvs_index::explained(&store, store.chunk(id).await.map_err(mvs_index::IndexError::from)).await?;
         let (chunk, _) = found.ok_or_else(|| {
             ToolError::NotFound(format!(
                 "no chunk {id}: ids change when a file is re-chunked; search again"
@@ -474,8 +471,16 @@ impl SearchServer {
         value["chunk"] = metadata;
         // A part of a split definition says where the whole of it is.
         let text = match &chunk.part {
-            Some(part) => match store.definition_span(&chunk.chunk_id).await {
-                Ok(Some(span)) => {
+            Some(part) => match mvs_index::explained(
+                &store,
+                store
+                    .definition_span(&chunk.chunk_id)
+                    .await
+                    .map_err(mvs_index::IndexError::from),
+            )
+            .await?
+            {
+                Some(span) => {
                     value["definition"] = json!({
                         "start_line": span.start_line,
                         "end_line": span.end_line,
@@ -491,8 +496,7 @@ impl SearchServer {
                         span.end_line
                     )
                 }
-                Ok(None) => text,
-                Err(err) => return Err(ToolError::Internal(store.diagnose(err).await.to_string())),
+                None => text,
             },
             None => text,
         };
