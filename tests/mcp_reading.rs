@@ -11,6 +11,11 @@
 //! * files the index would not hold (secrets, dependencies, ignored files)
 //!   are neither indexed nor served.
 
+//! * notebooks and single-file components: a function in a notebook cell is
+//!   found with its cell and the lines inside the cell, `get_chunk` answers
+//!   that cell's lines (not the JSON file's), the CLI prints
+//!   `path#cellN:lines`; a Vue component's script is searchable under
+//!   `language: vue`, and status counts both formats.
 use std::path::Path;
 use std::process::Command;
 
@@ -676,4 +681,153 @@ async fn a_split_definition_is_one_hit_and_get_chunk_names_its_whole_range() {
     .await;
     assert!(whole["content"].as_str().unwrap().contains("attempt_143"), "{whole:#}");
     client.cancel().await.unwrap();
+}
+
+const COUNTER_VUE: &str = "\
+<template>
+  <button @click=\"increment\">{{ count }}</button>
+</template>
+
+<script setup lang=\"ts\">
+import { ref } from 'vue'
+const count = ref(0)
+
+function increment(): void {
+  count.value += 1
+}
+</script>
+";
+
+/// A notebook: a markdown cell, an import cell, a cell defining
+/// `load_sales` (lines 1-4 of cell 3) with an image output, a call cell.
+fn notebook() -> Value {
+    json!({
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Sales\n", "\n", "Trend of the sales.\n"]},
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
+             "source": ["import pandas as pd\n"]},
+            {"cell_type": "code", "metadata": {}, "execution_count": 2,
+             "outputs": [{"output_type": "display_data", "metadata": {},
+                          "data": {"image/png": "iVBORw0KGgo".repeat(50), "text/plain": ["<Figure>"]}}],
+             "source": [
+                "def load_sales(path):\n",
+                "    \"\"\"Reads the quarterly sales ledger.\"\"\"\n",
+                "    frame = pd.read_csv(path)\n",
+                "    return frame.dropna(subset=[\"region\"])\n"
+             ]},
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 3,
+             "source": "sales = load_sales(\"sales.csv\")"}
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5
+    })
+}
+
+#[tokio::test]
+async fn a_function_in_a_notebook_cell_is_found_and_read_with_its_cell_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "notebooks/sales.ipynb",
+        serde_json::to_string_pretty(&notebook()).unwrap(),
+    );
+    write(root, "web/Counter.vue", COUNTER_VUE);
+    cli(&["index"], root);
+    let client = serve(root).await;
+
+    let (found, text) = call(
+        &client,
+        "search_code",
+        json!({"query": "read the quarterly sales ledger", "limit": 5}),
+    )
+    .await;
+    let load = hit(&found, "load_sales");
+    assert_eq!(load["file_path"], "notebooks/sales.ipynb", "{load:#}");
+    assert_eq!(load["language"], "jupyter");
+    assert_eq!(
+        (
+            load["cell"].as_u64(),
+            load["start_line"].as_u64(),
+            load["end_line"].as_u64()
+        ),
+        (Some(3), Some(1), Some(4)),
+        "{load:#}"
+    );
+    assert!(
+        text.contains("notebooks/sales.ipynb#cell3:1-4 function load_sales"),
+        "{text}"
+    );
+
+    // get_chunk answers the cell's lines, not the JSON file's.
+    let (read, text) = call(&client, "get_chunk", json!({"chunk_id": load["chunk_id"]})).await;
+    assert_eq!(
+        (
+            read["cell"].as_u64(),
+            read["start_line"].as_u64(),
+            read["end_line"].as_u64()
+        ),
+        (Some(3), Some(1), Some(4)),
+        "{read:#}"
+    );
+    assert_eq!(read["file_path"], "notebooks/sales.ipynb");
+    assert_eq!(read["stale"], false, "{read:#}");
+    assert_eq!(
+        read["content"].as_str().unwrap(),
+        "def load_sales(path):\n    \"\"\"Reads the quarterly sales ledger.\"\"\"\n    \
+         frame = pd.read_csv(path)\n    return frame.dropna(subset=[\"region\"])"
+    );
+    assert!(
+        text.starts_with("notebooks/sales.ipynb#cell3:1-4\n    1  def load_sales(path):"),
+        "{text}"
+    );
+
+    // A line added above the function in its cell: found again, relocated.
+    let mut edited = notebook();
+    edited["cells"][2]["source"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, json!("# helpers\n"));
+    write(
+        root,
+        "notebooks/sales.ipynb",
+        serde_json::to_string_pretty(&edited).unwrap(),
+    );
+    let (moved, _) = call(&client, "get_chunk", json!({"chunk_id": load["chunk_id"]})).await;
+    assert_eq!(moved["relocated"], true, "{moved:#}");
+    assert_eq!(
+        (moved["start_line"].as_u64(), moved["end_line"].as_u64()),
+        (Some(2), Some(5))
+    );
+
+    // The component's script, under its component language.
+    let (vue, text) = call(
+        &client,
+        "search_code",
+        json!({"query": "increment", "language": "vue", "search_mode": "keyword"}),
+    )
+    .await;
+    // The closing `</script>` line joins the script's last chunk.
+    let increment = hit(&vue, "increment");
+    assert_eq!(
+        (
+            increment["kind"].as_str(),
+            increment["start_line"].as_u64(),
+            increment["end_line"].as_u64()
+        ),
+        (Some("function"), Some(9), Some(12)),
+        "{increment:#}"
+    );
+    assert!(increment.get("cell").is_none(), "{increment:#}");
+    assert!(text.contains("web/Counter.vue:9-12 function increment"), "{text}");
+    drop(client);
+
+    // The CLI prints the cell too, and status counts both formats.
+    let printed = cli(&["search", "load_sales", "--mode", "keyword"], root);
+    assert!(printed.contains("notebooks/sales.ipynb#cell3:1-4"), "{printed}");
+    let status: Value = serde_json::from_str(&cli(&["status", "--json"], root)).unwrap();
+    for language in ["jupyter", "vue"] {
+        assert!(status["languages"].get(language).is_some(), "{language}: {status:#}");
+    }
 }

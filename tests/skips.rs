@@ -4,8 +4,10 @@
 //! nobody wrote down is listed per reason (first 20, plus a count) by the
 //! dry run, `status --json` and the MCP tools.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -17,18 +19,23 @@ const BIN: &str = env!("CARGO_BIN_EXE_mcp-vector-search");
 /// Files larger than this are skipped in these runs (`too_large`).
 const MAX_FILE_SIZE: &str = "20000";
 
-/// The tree in a real git work tree, plus one file or link for
-/// every skip reason and 25 files of an unknown format.
-fn project() -> (tempfile::TempDir, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let outside = tempfile::tempdir().unwrap();
-    let root = dir.path();
+/// Makes `root` a git work tree.
+fn git_init(root: &std::path::Path) {
     let git = Command::new("git")
         .args(["init", "-q"])
         .current_dir(root)
         .status()
         .expect("git runs");
     assert!(git.success(), "git init failed");
+}
+
+/// The tree in a real git work tree, plus one file or link for
+/// every skip reason and 25 files of an unknown format.
+fn project() -> (tempfile::TempDir, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git_init(root);
     let write = |rel: &str, content: &[u8]| {
         let path = root.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -222,4 +229,140 @@ async fn mcp_dry_run_and_status_list_skips_by_reason() {
     let (status, _) = call(&client, "get_project_status", json!({})).await;
     assert_skips(&status);
     client.cancel().await.unwrap();
+}
+
+/// The example: a Swift package whose `Sources/App/*.swift` are
+/// symbolic links into a git-ignored `impl/`, plus a link to a file that is
+/// indexed under its own path and one out of the root. Search finds the
+/// linked code under the link's path, the duplicate once under its own,
+/// status says why each link was or was not followed, and an edit to a
+/// link's target reaches the index under the link's path, through a full
+/// run and through the watcher.
+#[test]
+fn symlinked_sources_are_indexed_under_the_links_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git_init(root);
+    let write = |rel: &str, content: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    };
+    let link = |target: &str, rel: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, path).unwrap();
+    };
+    write(".gitignore", "impl/\n");
+    write(
+        "impl/Greeter.swift",
+        "func greetVisitorsWarmly(name: String) -> String {\n    return \"Hello, \\(name)\"\n}\n",
+    );
+    write(
+        "shared/Checksum.swift",
+        "func computeArchiveChecksum(bytes: [UInt8]) -> Int {\n    return bytes.count\n}\n",
+    );
+    std::fs::write(outside.path().join("Far.swift"), "func farAwayHelper() {}\n").unwrap();
+    link("../../impl/Greeter.swift", "Sources/App/Greeter.swift");
+    link("../../shared/Checksum.swift", "Sources/App/Checksum.swift");
+    std::os::unix::fs::symlink(outside.path().join("Far.swift"), root.join("Sources/App/Far.swift")).unwrap();
+
+    run(&["index"], root);
+    // (file, definition name) of the hits for `query`.
+    let hits = |query: &str| -> Vec<(String, String)> {
+        let found = run_json(&["search", query, "--json", "--limit", "5"], root);
+        found["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no results for {query}: {found:#}"))
+            .iter()
+            .map(|hit| {
+                let field = |name: &str| hit[name].as_str().unwrap_or_default().to_string();
+                (field("file_path"), field("name"))
+            })
+            .collect()
+    };
+    let found_at = |query: &str, file: &str| hits(query).contains(&(file.to_string(), query.to_string()));
+    assert!(found_at("greetVisitorsWarmly", "Sources/App/Greeter.swift"));
+    let greeter = hits("greetVisitorsWarmly");
+    assert!(
+        !greeter.iter().any(|(path, _)| path.starts_with("impl/")),
+        "{greeter:?}"
+    );
+    assert!(found_at("computeArchiveChecksum", "shared/Checksum.swift"));
+    let checksum = hits("computeArchiveChecksum");
+    assert!(
+        !checksum.iter().any(|(path, _)| path == "Sources/App/Checksum.swift"),
+        "indexed once: {checksum:?}"
+    );
+    assert!(
+        !hits("farAwayHelper")
+            .iter()
+            .any(|(path, _)| path.ends_with("Far.swift"))
+    );
+
+    let status = run_json(&["status", "--json"], root);
+    assert_eq!(
+        status["skipped_paths"]["symlink_duplicate"],
+        json!(["Sources/App/Checksum.swift"]),
+        "{status:#}"
+    );
+    assert_eq!(
+        status["skipped_paths"]["symlink_outside_root"],
+        json!(["Sources/App/Far.swift"])
+    );
+    assert_eq!(status["languages"]["swift"]["files"], 2, "{status:#}");
+
+    // The target changes; the next run re-indexes it under the link's path.
+    write(
+        "impl/Greeter.swift",
+        "func welcomeReturningGuests(name: String) -> String {\n    return \"Welcome back, \\(name)\"\n}\n",
+    );
+    run(&["index"], root);
+    assert!(found_at("welcomeReturningGuests", "Sources/App/Greeter.swift"));
+
+    // The watcher hears the target change and re-indexes the link's path.
+    let mut watcher = Stopped(
+        Command::new(BIN)
+            .args(["index", "--watch"])
+            .current_dir(root)
+            .env("MCP_PROJECT_ROOT", root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs"),
+    );
+    let mut stderr = BufReader::new(watcher.0.stderr.take().unwrap()).lines();
+    assert!(
+        stderr
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.contains("watching")),
+        "the watcher did not start"
+    );
+    // Drained, so that the watcher never blocks on a full pipe.
+    std::thread::spawn(move || stderr.for_each(drop));
+    std::thread::sleep(Duration::from_secs(1));
+    write(
+        "impl/Greeter.swift",
+        "func farewellDepartingGuests(name: String) -> String {\n    return \"Goodbye, \\(name)\"\n}\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !found_at("farewellDepartingGuests", "Sources/App/Greeter.swift") {
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not re-index Sources/App/Greeter.swift"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// A child process stopped when dropped, even by a failing assertion.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

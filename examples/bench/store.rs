@@ -337,6 +337,7 @@ fn synthetic_chunk(rng: &mut Rng, file: &str, ordinal: usize) -> ChunkRecord {
         content,
         embedding_hash: None,
         part: None,
+        cell: None,
     }
 }
 

@@ -17,7 +17,7 @@
 //! Files that `.gitattributes` marks `linguist-generated` are found but
 //! flagged, so indexing skips them unless generated files are wanted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +27,7 @@ use mvs_parse::{ChunkOptions, SkipReason};
 use serde::{Deserialize, Serialize};
 
 use crate::project::{INDEX_DIR_NAME, Project};
+use crate::run_record;
 
 /// Excluded wherever git's rules say nothing about a path: dependencies,
 /// virtual environments, caches, other version control systems' data, lock
@@ -61,6 +62,8 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     ".turbo/",
     ".terraform/",
     "target/",
+    // Jupyter's autosaved copies of every notebook.
+    ".ipynb_checkpoints/",
     // Editor state and other version control systems.
     ".idea/",
     ".hg/",
@@ -123,11 +126,12 @@ pub enum SkipKind {
     IgnoredByDefault,
     /// A symbolic link whose target does not exist.
     DanglingSymlink,
-    /// A symbolic link to a path outside the project root.
+    /// A symbolic link to a path outside the project root: never followed.
     SymlinkOutsideRoot,
-    /// A symbolic link to a path inside the root: what it points to is
-    /// indexed (or skipped) under its own path, not twice.
-    SymlinkWithinRoot,
+    /// A symbolic link to a path inside the root that is indexed (or
+    /// skipped) once already: under its own path, through another link
+    /// first, or a directory holding the link (a loop).
+    SymlinkDuplicate,
 }
 
 impl SkipKind {
@@ -145,7 +149,7 @@ impl SkipKind {
         SkipKind::IgnoredByDefault,
         SkipKind::DanglingSymlink,
         SkipKind::SymlinkOutsideRoot,
-        SkipKind::SymlinkWithinRoot,
+        SkipKind::SymlinkDuplicate,
     ];
 
     /// The stable name (as serialised, and as the files table records it).
@@ -163,7 +167,7 @@ impl SkipKind {
             SkipKind::IgnoredByDefault => "ignored_by_default",
             SkipKind::DanglingSymlink => "dangling_symlink",
             SkipKind::SymlinkOutsideRoot => "symlink_outside_root",
-            SkipKind::SymlinkWithinRoot => "symlink_within_root",
+            SkipKind::SymlinkDuplicate => "symlink_duplicate",
         }
     }
 
@@ -196,7 +200,8 @@ impl From<SkipReason> for SkipKind {
 /// Skipped paths per reason: every one counted, the first
 /// [`SKIPPED_PATHS_SHOWN`] in path order kept. Serialised as two fields of
 /// the enclosing object: `skipped` (counts) and `skipped_paths`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SkipList {
     /// Paths skipped, per reason.
     #[serde(rename = "skipped")]
@@ -549,7 +554,8 @@ impl Scope {
 }
 
 /// Walks the project and returns the files to consider, plus what could not
-/// be read. Symlinks are not followed, so loops cannot occur.
+/// be read. Symbolic links inside the root are followed once (see
+/// [`discover_with_skips`]), so loops cannot occur.
 pub fn discover(project: &Project) -> (Vec<Discovered>, Vec<Unreadable>) {
     discover_in(project, None)
 }
@@ -574,89 +580,59 @@ pub struct Discovery {
     pub skipped: Vec<(SkipKind, String)>,
     /// Paths the walk could not read.
     pub unreadable: Vec<Unreadable>,
+    /// The symbolic links followed, as (link, target) relative to the root:
+    /// the target's files are indexed under the link's path, so a change
+    /// to the target is a change to the link (the watcher maps one to the
+    /// other).
+    pub followed_links: Vec<(String, String)>,
+}
+
+impl Discovery {
+    /// The skips as a [`SkipList`], with the unreadable paths as
+    /// [`SkipKind::Unreadable`].
+    pub fn skip_list(&self) -> SkipList {
+        let mut list = SkipList::default();
+        for (kind, path) in &self.skipped {
+            list.add(*kind, path.clone());
+        }
+        for unreadable in &self.unreadable {
+            list.add(SkipKind::Unreadable, unreadable.clone().shown());
+        }
+        list
+    }
 }
 
 /// [`discover_in`], also returning what the walk skipped and why.
+///
+/// Symbolic links are resolved once each, after the walk, in path order:
+/// - a missing target (or a loop of links): [`SkipKind::DanglingSymlink`];
+/// - a target outside the root: [`SkipKind::SymlinkOutsideRoot`];
+/// - a target the walk reaches under its own path (git's rules, the
+///   defaults and the project's ignore file let it and its directories
+///   in), one an earlier link already led to, or a directory holding the
+///   link (a loop): [`SkipKind::SymlinkDuplicate`], indexed once under the
+///   other path;
+/// - else (the target is excluded, e.g. a git-ignored `impl/` that
+///   `Sources/` links into) the link is indexed under its own path: a file
+///   as it is, a directory walked under the link's path with the rules
+///   applying to those paths (links inside it resolved the same way).
+///
+/// The secret-name rule applies to a link's name and its target's; links
+/// into git's directory or the index are dropped as those paths are. A link
+/// to a directory is listed with a trailing `/`. Whether a link duplicates
+/// its target does not depend on the scope.
 pub fn discover_with_skips(project: &Project, scope: Option<&Scope>) -> Discovery {
-    let excludes = ProjectIgnore::new(project);
-    let scope = scope.cloned().map(Arc::new);
-    let root = project.root().to_path_buf();
-    // Filled by the filter (the walk owns it), read once the walk is over.
-    let by_default = Arc::new(Mutex::new(Vec::new()));
-    let mut walker = WalkBuilder::new(&root);
-    walker
-        .hidden(false)
-        .git_ignore(true)
-        .git_global(true)
-        .git_exclude(true)
-        .ignore(true)
-        .parents(true)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry({
-            let by_default = Arc::clone(&by_default);
-            let project = project.clone();
-            move |entry: &DirEntry| {
-                if scope.as_ref().is_some_and(|scope| !scope.wants(entry.path())) {
-                    return false;
-                }
-                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                match excludes.exclusion(entry.path(), is_dir) {
-                    None => true,
-                    Some(Exclusion::Written) => false,
-                    Some(Exclusion::Default) => {
-                        if let (Some(rel_path), Ok(mut skipped)) = (project.relative(entry.path()), by_default.lock()) {
-                            skipped.push(if is_dir { format!("{rel_path}/") } else { rel_path });
-                        }
-                        false
-                    }
-                }
-            }
-        });
+    let walker = Walker::new(project, scope);
     let mut found = Discovery::default();
-    for result in walker.build() {
-        let entry = match result {
-            Ok(entry) => entry,
-            Err(err) => {
-                found.unreadable.push(Unreadable {
-                    path: error_path(&err).and_then(|p| project.relative(p)).unwrap_or_default(),
-                    reason: err.to_string(),
-                });
-                continue;
-            }
-        };
-        let Some(rel_path) = project.relative(entry.path()) else {
-            continue;
-        };
-        if entry.path_is_symlink() {
-            found
-                .skipped
-                .push((symlink_kind(project.root(), entry.path()), rel_path));
-            continue;
-        }
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        // Keys and credentials never enter the index, whatever the ignore files say.
-        if is_secret_name(&rel_path) {
-            found.skipped.push((SkipKind::Secret, rel_path));
-            continue;
-        }
-        match entry.metadata() {
-            Ok(metadata) => found.files.push(Discovered {
-                path: entry.path().to_path_buf(),
-                rel_path,
-                size: metadata.len(),
-                mtime_ns: mtime_ns(&metadata),
-                generated: false,
-            }),
-            Err(err) => found.unreadable.push(Unreadable {
-                path: rel_path,
-                reason: err.to_string(),
-            }),
-        }
-    }
-    let by_default = std::mem::take(&mut *by_default.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let mut links = BTreeMap::new();
+    walker.walk(project.root(), &mut found, &mut links, None);
+    walker.follow(links, &mut found);
+    let by_default = std::mem::take(
+        &mut *walker
+            .by_default
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
     found
         .skipped
         .extend(by_default.into_iter().map(|path| (SkipKind::IgnoredByDefault, path)));
@@ -668,15 +644,262 @@ pub fn discover_with_skips(project: &Project, scope: Option<&Scope>) -> Discover
     found
 }
 
-/// Why the symlink `link` is skipped: its target is missing (or a loop), or
-/// lies outside `root` (canonical), or inside it, where it is indexed under
-/// its own path.
-fn symlink_kind(root: &Path, link: &Path) -> SkipKind {
-    match link.canonicalize() {
-        Err(_) => SkipKind::DanglingSymlink,
-        Ok(target) if target.starts_with(root) => SkipKind::SymlinkWithinRoot,
-        Ok(_) => SkipKind::SymlinkOutsideRoot,
+/// The walks of one discovery: the root's, those of linked directories
+/// (under their links' paths) and the probes that decide whether a link's
+/// target is indexed under its own path, all under the project's rules.
+struct Walker {
+    project: Project,
+    excludes: Arc<ProjectIgnore>,
+    scope: Option<Arc<Scope>>,
+    /// Paths a default excludes, filled by the walks' filters (a walk owns
+    /// its filter), read once the walks are over.
+    by_default: Arc<Mutex<Vec<String>>>,
+}
+
+/// What a symbolic link leads to, once resolved.
+enum LinkTarget {
+    /// A file to index under the link's path (its path relative to the root).
+    File(String),
+    /// A directory to walk under the link's path (its path relative to the root).
+    Dir(String),
+    /// Not followed, for a reason listed under the path shown.
+    Skipped(SkipKind, String),
+    /// Into git's directory or the index: dropped, as those paths are.
+    Dropped,
+}
+
+impl Walker {
+    fn new(project: &Project, scope: Option<&Scope>) -> Self {
+        Self {
+            project: project.clone(),
+            excludes: Arc::new(ProjectIgnore::new(project)),
+            scope: scope.cloned().map(Arc::new),
+            by_default: Arc::default(),
+        }
     }
+
+    /// A walk from `start` under git's rules and [`ProjectIgnore`]'s,
+    /// entering only the paths `wants` accepts (the start is always
+    /// entered); with `record`, what a default excludes is recorded.
+    fn build(&self, start: &Path, wants: impl Fn(&Path) -> bool + Send + Sync + 'static, record: bool) -> ignore::Walk {
+        let excludes = Arc::clone(&self.excludes);
+        let by_default = record.then(|| Arc::clone(&self.by_default));
+        let project = self.project.clone();
+        WalkBuilder::new(start)
+            .hidden(false)
+            .git_ignore(true)
+            .git_global(true)
+            .git_exclude(true)
+            .ignore(true)
+            .parents(true)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(move |entry: &DirEntry| {
+                if !wants(entry.path()) {
+                    return false;
+                }
+                // A link to a directory is a directory to the defaults:
+                // `node_modules/` excludes a linked `node_modules` too.
+                let is_dir =
+                    entry.file_type().is_some_and(|t| t.is_dir()) || (entry.path_is_symlink() && entry.path().is_dir());
+                match excludes.exclusion(entry.path(), is_dir) {
+                    None => true,
+                    Some(Exclusion::Written) => false,
+                    Some(Exclusion::Default) => {
+                        if let (Some(by_default), Some(rel_path)) = (&by_default, project.relative(entry.path()))
+                            && let Ok(mut skipped) = by_default.lock()
+                        {
+                            skipped.push(if is_dir { format!("{rel_path}/") } else { rel_path });
+                        }
+                        false
+                    }
+                }
+            })
+            .build()
+    }
+
+    /// Walks `start` (the root, or a linked directory under its link's
+    /// path) in the scope: files go to `found`, links to `links` (by path
+    /// relative to the root) for [`Walker::follow`]. In a linked directory
+    /// (`taken`: the real paths already indexed through links), a file
+    /// whose real path was taken is a duplicate.
+    fn walk(
+        &self,
+        start: &Path,
+        found: &mut Discovery,
+        links: &mut BTreeMap<String, PathBuf>,
+        mut taken: Option<&mut HashSet<PathBuf>>,
+    ) {
+        let scope = self.scope.clone();
+        let wants = move |path: &Path| scope.as_ref().is_none_or(|scope| scope.wants(path));
+        for result in self.build(start, wants, true) {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(err) => {
+                    found.unreadable.push(Unreadable {
+                        path: error_path(&err)
+                            .and_then(|p| self.project.relative(p))
+                            .unwrap_or_default(),
+                        reason: err.to_string(),
+                    });
+                    continue;
+                }
+            };
+            // The start: the root, or the link being followed.
+            if entry.depth() == 0 {
+                continue;
+            }
+            let Some(rel_path) = self.project.relative(entry.path()) else {
+                continue;
+            };
+            if entry.path_is_symlink() {
+                links.insert(rel_path, entry.path().to_path_buf());
+                continue;
+            }
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            // Keys and credentials never enter the index, whatever the ignore files say.
+            if is_secret_name(&rel_path) {
+                found.skipped.push((SkipKind::Secret, rel_path));
+                continue;
+            }
+            if let Some(taken) = taken.as_deref_mut()
+                && let Ok(real) = entry.path().canonicalize()
+                && !taken.insert(real)
+            {
+                found.skipped.push((SkipKind::SymlinkDuplicate, rel_path));
+                continue;
+            }
+            push_file(found, entry.path(), rel_path);
+        }
+    }
+
+    /// Resolves `links` in path order, and the links found in the
+    /// directories they lead to: each real path is indexed at most once.
+    fn follow(&self, mut links: BTreeMap<String, PathBuf>, found: &mut Discovery) {
+        let mut taken = HashSet::new();
+        while let Some((rel_path, link)) = links.pop_first() {
+            match self.resolve(&link, &rel_path, &mut taken) {
+                LinkTarget::File(target) => {
+                    found.followed_links.push((rel_path.clone(), target));
+                    push_file(found, &link, rel_path);
+                }
+                LinkTarget::Dir(target) => {
+                    found.followed_links.push((rel_path, target));
+                    self.walk(&link, found, &mut links, Some(&mut taken));
+                }
+                LinkTarget::Skipped(kind, shown) => found.skipped.push((kind, shown)),
+                LinkTarget::Dropped => {}
+            }
+        }
+    }
+
+    /// What the link at `link` (`rel_path`) leads to; a target it is
+    /// followed to is added to `taken` (real paths indexed through links).
+    fn resolve(&self, link: &Path, rel_path: &str, taken: &mut HashSet<PathBuf>) -> LinkTarget {
+        let Ok(target) = link.canonicalize() else {
+            return LinkTarget::Skipped(SkipKind::DanglingSymlink, rel_path.to_string());
+        };
+        let is_dir = target.is_dir();
+        let shown = if is_dir {
+            format!("{rel_path}/")
+        } else {
+            rel_path.to_string()
+        };
+        let Some(target_rel) = self.project.relative(&target) else {
+            // The root itself is a directory holding the link.
+            let kind = if target == self.project.root() {
+                SkipKind::SymlinkDuplicate
+            } else {
+                SkipKind::SymlinkOutsideRoot
+            };
+            return LinkTarget::Skipped(kind, shown);
+        };
+        if self
+            .excludes
+            .always
+            .matched_path_or_any_parents(&target, is_dir)
+            .is_ignore()
+        {
+            return LinkTarget::Dropped;
+        }
+        if !is_dir && (is_secret_name(rel_path) || is_secret_name(&target_rel)) {
+            return LinkTarget::Skipped(SkipKind::Secret, shown);
+        }
+        let holds_link = is_dir
+            && link
+                .parent()
+                .and_then(|parent| parent.canonicalize().ok())
+                .is_some_and(|parent| parent.starts_with(&target));
+        if holds_link || target.ancestors().any(|dir| taken.contains(dir)) || self.reaches(&target) {
+            return LinkTarget::Skipped(SkipKind::SymlinkDuplicate, shown);
+        }
+        taken.insert(target);
+        if is_dir {
+            LinkTarget::Dir(target_rel)
+        } else {
+            LinkTarget::File(target_rel)
+        }
+    }
+
+    /// Whether the walk of the root reaches `target` (a real path inside
+    /// the root) under its own path: a probe that lists only the
+    /// directories on the way to it, whatever the scope.
+    fn reaches(&self, target: &Path) -> bool {
+        let wanted = target.to_path_buf();
+        self.build(self.project.root(), move |path| wanted.starts_with(path), false)
+            .filter_map(Result::ok)
+            .any(|entry| entry.path() == target)
+    }
+}
+
+/// Adds the file at `path` (followed if it is a link) to `found`.
+fn push_file(found: &mut Discovery, path: &Path, rel_path: String) {
+    match std::fs::metadata(path) {
+        Ok(metadata) => found.files.push(Discovered {
+            path: path.to_path_buf(),
+            rel_path,
+            size: metadata.len(),
+            mtime_ns: mtime_ns(&metadata),
+            generated: false,
+        }),
+        Err(err) => found.unreadable.push(Unreadable {
+            path: rel_path,
+            reason: err.to_string(),
+        }),
+    }
+}
+
+/// The paths `rel` (relative to the root) also has under the `links`
+/// ((link, target) pairs, [`Discovery::followed_links`]) whose target is
+/// `rel` or a directory above it.
+pub(crate) fn paths_under_links(links: &[(String, String)], rel: &str) -> Vec<String> {
+    links
+        .iter()
+        .filter_map(|(link, target)| match rel.strip_prefix(target.as_str())? {
+            "" => Some(link.clone()),
+            rest => rest.strip_prefix('/').map(|rest| format!("{link}/{rest}")),
+        })
+        .collect()
+}
+
+/// Whether the file at `rel`, which discovery does not yield under its own
+/// path, is indexed under the path of a link the last full run followed
+/// (reading tools resolve links before they ask).
+fn indexed_through_link(project: &Project, rel: &str) -> bool {
+    let Some(discovery) = run_record::load(project).and_then(|record| record.discovery) else {
+        return false;
+    };
+    paths_under_links(&discovery.followed_links, rel)
+        .into_iter()
+        .any(|linked| {
+            let scope = Scope::new(project, [project.root().join(&linked)]);
+            discover_in(project, Some(&scope))
+                .0
+                .iter()
+                .any(|file| file.rel_path == linked)
+        })
 }
 
 /// The `linguist-generated` attribute of every `.gitattributes` file in the
@@ -825,7 +1048,7 @@ pub fn exclusion_reason(project: &Project, path: &Path) -> Option<String> {
     }
     let scope = Scope::new(project, [path.to_path_buf()]);
     let found = discover_with_skips(project, Some(&scope));
-    if found.files.iter().any(|file| file.rel_path == rel) {
+    if found.files.iter().any(|file| file.rel_path == rel) || indexed_through_link(project, &rel) {
         return None;
     }
     // A skipped directory is listed once, ending with `/`.
@@ -964,6 +1187,7 @@ mod tests {
             ("node_modules/left-pad/index.js", "x"),
             ("web/node_modules/react/index.js", "x"),
             ("app/__pycache__/m.pyc", "x"),
+            ("nb/.ipynb_checkpoints/a-checkpoint.ipynb", "{}"),
             (".venv/lib/site.py", "x"),
             ("target/debug/t.rs", "x"),
             ("Cargo.lock", "x"),
@@ -987,6 +1211,7 @@ mod tests {
                 ".venv/",
                 "Cargo.lock",
                 "app/__pycache__/",
+                "nb/.ipynb_checkpoints/",
                 "node_modules/",
                 "target/",
                 "web/app.min.js",
@@ -1085,27 +1310,154 @@ mod tests {
         assert!(!excludes.is_excluded(&project.root().join("py/.venv/tools/t.py"), false));
     }
 
-    /// Symlinks are not followed and say why; secrets are listed by name.
+    /// Links to paths indexed under their own path, out of the root or to
+    /// nothing are not followed, and say why; secrets are listed by name.
     #[test]
     fn symlinks_and_secrets_are_listed_with_their_reason() {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("elsewhere.rs"), "fn e() {}").unwrap();
         let dir = git_tree(&[("src/a.rs", "fn a() {}"), (".env", "TOKEN=x")]);
         let root = dir.path();
-        std::os::unix::fs::symlink(root.join("missing.rs"), root.join("dangling.rs")).unwrap();
-        std::os::unix::fs::symlink(outside.path().join("elsewhere.rs"), root.join("outside.rs")).unwrap();
-        std::os::unix::fs::symlink(outside.path(), root.join("outside_dir")).unwrap();
-        std::os::unix::fs::symlink(root.join("src/a.rs"), root.join("within.rs")).unwrap();
-        std::os::unix::fs::symlink(root.join("src"), root.join("lib")).unwrap();
+        let link = |target: &Path, link: &str| std::os::unix::fs::symlink(target, root.join(link)).unwrap();
+        link(&root.join("missing.rs"), "dangling.rs");
+        link(&outside.path().join("elsewhere.rs"), "outside.rs");
+        link(outside.path(), "outside_dir");
+        link(&root.join("src/a.rs"), "within.rs");
+        link(&root.join("src"), "lib");
+        link(Path::new(".."), "src/up");
+        link(Path::new(".git/config"), "git_config");
         let found = discover_with_skips(&Project::new(root).unwrap(), None);
         assert_eq!(files(&found), ["src/a.rs"]);
         assert_eq!(skipped(&found, SkipKind::DanglingSymlink), ["dangling.rs"]);
         assert_eq!(
             skipped(&found, SkipKind::SymlinkOutsideRoot),
-            ["outside.rs", "outside_dir"]
+            ["outside.rs", "outside_dir/"]
         );
-        assert_eq!(skipped(&found, SkipKind::SymlinkWithinRoot), ["lib", "within.rs"]);
+        assert_eq!(
+            skipped(&found, SkipKind::SymlinkDuplicate),
+            ["lib/", "src/up/", "within.rs"],
+            "indexed under the target's path; a link to an ancestor does not loop"
+        );
         assert_eq!(skipped(&found, SkipKind::Secret), [".env"]);
+    }
+
+    /// The example: `Sources/` links into a git-ignored `impl/`.
+    /// A link whose target is excluded is indexed under its own path, a
+    /// linked directory walked under it; a real path is indexed once
+    /// (through the first link in path order); loops end; the secret rule
+    /// applies to the target's name; a scoped walk follows the links it
+    /// meets the same way.
+    #[test]
+    fn links_to_excluded_targets_are_indexed_under_the_links_path() {
+        let dir = git_tree(&[
+            (".gitignore", "impl/\n"),
+            ("impl/App.swift", "func app() {}"),
+            ("impl/Model.swift", "struct Model {}"),
+            ("impl/nested/Deep.swift", "func deep() {}"),
+            ("impl/server.pem", "KEY"),
+            ("impl/node_modules/dep/index.js", "x"),
+            ("main.swift", "app()"),
+        ]);
+        let root = dir.path();
+        let link = |target: &str, link: &str| {
+            let link = root.join(link);
+            std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(target, link).unwrap();
+        };
+        link("../../impl/App.swift", "Sources/App/App.swift");
+        link("../impl", "Sources/Model");
+        link("../impl", "Sources/Zlink");
+        link("../main.swift", "Sources/main.swift");
+        link("..", "impl/nested/up");
+        link("server.pem", "impl/cert.txt");
+        link("../impl/Model.swift", "Sources/Model.swift");
+        let project = Project::new(root).unwrap();
+        let found = discover_with_skips(&project, None);
+        assert_eq!(
+            files(&found),
+            [
+                "Sources/App/App.swift",
+                "Sources/Model/Model.swift",
+                "Sources/Model/nested/Deep.swift",
+                "main.swift"
+            ]
+        );
+        assert_eq!(
+            skipped(&found, SkipKind::SymlinkDuplicate),
+            [
+                "Sources/Model.swift",
+                "Sources/Model/App.swift",
+                "Sources/Model/nested/up/",
+                "Sources/Zlink/",
+                "Sources/main.swift"
+            ]
+        );
+        assert_eq!(
+            skipped(&found, SkipKind::Secret),
+            ["Sources/Model/cert.txt", "Sources/Model/server.pem"]
+        );
+        assert_eq!(
+            skipped(&found, SkipKind::IgnoredByDefault),
+            ["Sources/Model/node_modules/"],
+            "the rules apply to the paths under the link"
+        );
+        assert_eq!(
+            found.followed_links,
+            [
+                ("Sources/App/App.swift".to_string(), "impl/App.swift".to_string()),
+                ("Sources/Model".to_string(), "impl".to_string())
+            ]
+        );
+        let file = &found.files[0];
+        assert_eq!(file.path, root.join("Sources/App/App.swift"));
+        assert_eq!(file.size, "func app() {}".len() as u64, "the target's size");
+
+        let scope = Scope::new(&project, [root.join("Sources/App"), root.join("Sources/Model/nested")]);
+        let scoped = discover_with_skips(&project, Some(&scope));
+        assert_eq!(
+            files(&scoped),
+            ["Sources/App/App.swift", "Sources/Model/nested/Deep.swift"]
+        );
+        assert_eq!(
+            exclusion_reason(&project, &root.join("Sources/main.swift")).as_deref(),
+            Some("discovery skips it (symlink_duplicate)")
+        );
+        assert_eq!(
+            exclusion_reason(&project, &root.join("Sources/Model/nested/Deep.swift")),
+            None
+        );
+
+        // Reading tools resolve links: a target indexed under a link's path
+        // is served once a run recorded the link.
+        assert!(exclusion_reason(&project, &root.join("impl/nested/Deep.swift")).is_some());
+        project.ensure_index_dir().unwrap();
+        let record = crate::run_record::DiscoveryRecord::of(&found);
+        crate::run_record::save(&project, &crate::IndexReport::default(), Some(record)).unwrap();
+        assert_eq!(exclusion_reason(&project, &root.join("impl/nested/Deep.swift")), None);
+        assert_eq!(exclusion_reason(&project, &root.join("impl/App.swift")), None);
+        assert!(exclusion_reason(&project, &root.join("impl/server.pem")).is_some());
+    }
+
+    /// A change to a link's target is a change under the link's path: the
+    /// file itself, or a path inside a linked directory; a sibling whose
+    /// name merely starts like the target is not.
+    #[test]
+    fn changes_to_a_links_target_are_changes_under_the_link() {
+        let links = [
+            ("Sources/App/App.swift".to_string(), "impl/App.swift".to_string()),
+            ("Sources/Model".to_string(), "impl".to_string()),
+        ];
+        assert_eq!(
+            paths_under_links(&links, "impl/App.swift"),
+            ["Sources/App/App.swift", "Sources/Model/App.swift"]
+        );
+        assert_eq!(
+            paths_under_links(&links, "impl/deep/M.swift"),
+            ["Sources/Model/deep/M.swift"]
+        );
+        assert_eq!(paths_under_links(&links, "impl"), ["Sources/Model"]);
+        assert!(paths_under_links(&links, "implementation/x.swift").is_empty());
+        assert!(paths_under_links(&links, "src/main.swift").is_empty());
     }
 
     /// Every reason counted, the first paths kept in order, lists merged.

@@ -34,8 +34,9 @@ use mvs_embed::EmbedError;
 use mvs_store::StoreError;
 pub use mvs_store::{SearchFilter, TestFilter};
 // Reading a file the way the index did (chunk byte offsets index the decoded
-// text), and the whole of a split definition (`Store::definition_span`).
-pub use mvs_parse::{SourceText, TextEncoding, decode_source};
+// text; a notebook chunk's, its cell's source), and the whole of a split
+// definition (`Store::definition_span`).
+pub use mvs_parse::{SourceText, TextEncoding, decode_source, notebook_cell};
 pub use mvs_store::{ChunkPart, DefinitionSpan};
 
 pub use discovery::{

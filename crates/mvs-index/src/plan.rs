@@ -130,8 +130,7 @@ fn same_metadata(file: &Discovered, stored: &FileRecord, include_generated: bool
 /// Whether `stored` skipped the file at `rel_path` for want of a language
 /// this build has.
 fn language_added(stored: &FileRecord, rel_path: &str) -> bool {
-    stored.reason.as_deref() == Some(SkipReason::UnsupportedLanguage.as_str())
-        && (mvs_parse::language_for_path(rel_path).is_some() || mvs_parse::text_language_for_path(rel_path).is_some())
+    stored.reason.as_deref() == Some(SkipReason::UnsupportedLanguage.as_str()) && mvs_parse::supported_path(rel_path)
 }
 
 #[cfg(test)]

@@ -41,18 +41,13 @@ const SAMPLE_CHUNKS: usize = 64;
 /// Surveys `project` as an index run would see it; writes nothing.
 pub fn survey(project: &Project, options: &ChunkOptions) -> Survey {
     let found = discover_with_skips(project, None);
-    let files = found.files;
     let mut survey = Survey {
-        files: files.len(),
+        files: found.files.len(),
         unreadable: found.unreadable.len(),
+        skipped: found.skip_list(),
         ..Survey::default()
     };
-    for (kind, path) in found.skipped {
-        survey.skipped.add(kind, path);
-    }
-    for unreadable in found.unreadable {
-        survey.skipped.add(SkipKind::Unreadable, unreadable.shown());
-    }
+    let files = found.files;
     let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
     // The sample takes a middle chunk (a file's first is often just its
     // imports) of files spread over the tree: no whole-tree buffer of texts.

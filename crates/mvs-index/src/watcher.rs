@@ -15,12 +15,13 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debounc
 use tokio::sync::{mpsc, watch};
 
 use crate::IndexError;
-use crate::discovery::{ProjectIgnore, Scope};
+use crate::discovery::{ProjectIgnore, Scope, paths_under_links};
 use crate::embedder::TextEmbedder;
 use crate::options::IndexOptions;
 use crate::pipeline::index_project;
 use crate::project::{INDEX_DIR_NAME, Project};
 use crate::report::{IndexReport, Progress};
+use crate::run_record;
 
 /// Quiet time after an event before it is acted on (events may wait up to
 /// twice this, to be batched with others).
@@ -106,8 +107,10 @@ impl Watcher {
 /// Indexes `project` incrementally after every change until the watch
 /// stops: each batch of changed paths becomes one scoped run through `run`
 /// (normally [`index_project`] with [`IndexOptions::scope`] set: the same
-/// change detection as a full run, limited to those paths). Paths whose run
-/// found the writer lock held are retried with the next batch. `on_run`
+/// change detection as a full run, limited to those paths; a path inside
+/// the target of a symbolic link the last full run followed is also named
+/// under the link, where its file is indexed). Paths whose run found the
+/// writer lock held are retried with the next batch. `on_run`
 /// sees each run's outcome; a failed run is reported and watching goes on.
 pub async fn watch_and_index<Run, Fut>(
     project: &Project,
@@ -135,12 +138,28 @@ where
             return Ok(());
         };
         pending.extend(paths);
-        let outcome = run(Scope::new(project, pending.iter().cloned())).await;
+        let outcome = run(Scope::new(project, through_links(project, &pending))).await;
         if !matches!(outcome, Err(IndexError::LockHeld { .. })) {
             pending.clear();
         }
         on_run(outcome);
     }
+}
+
+/// `paths` and the same paths under the symbolic links the last full run
+/// followed (`last_run.json`) into them: a file indexed under a link's path
+/// changes when its target does, and the events name the target.
+fn through_links(project: &Project, paths: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let links = run_record::load(project)
+        .and_then(|record| record.discovery)
+        .map(|discovery| discovery.followed_links)
+        .unwrap_or_default();
+    let linked = paths
+        .iter()
+        .filter_map(|path| project.relative(path))
+        .flat_map(|rel| paths_under_links(&links, &rel))
+        .map(|rel| project.root().join(rel));
+    paths.iter().cloned().chain(linked).collect()
 }
 
 /// Whether an event can change what a file holds: creation, writes

@@ -72,6 +72,7 @@ pub fn chunk() -> Arc<JsonObject> {
             "file_path": {"type": "string"},
             "start_line": {"type": "integer", "minimum": 0},
             "end_line": {"type": "integer", "minimum": 0},
+            "cell": cell(),
             "content": {"type": "string"},
             "stale": {"type": "boolean"},
             "relocated": {"type": "boolean"},
@@ -135,11 +136,21 @@ fn hit() -> Value {
             "doc": {"type": ["string", "null"]},
             "start_line": {"type": "integer", "minimum": 1},
             "end_line": {"type": "integer", "minimum": 1},
+            "cell": cell(),
             "content": {"type": "string"},
             "content_truncated": {"type": "boolean"},
             "score": {"type": "number"},
             "stale": {"type": "boolean"}
         }
+    })
+}
+
+/// A notebook chunk's cell: its lines are that cell's.
+fn cell() -> Value {
+    json!({
+        "type": "integer",
+        "minimum": 1,
+        "description": "In a notebook: the 1-based cell whose source start_line/end_line count in."
     })
 }
 

@@ -213,6 +213,15 @@ pub fn excerpt(file_path: &str, lines: &[&str], first: usize, max_tokens: usize)
     (value, text)
 }
 
+/// Where a chunk's lines count, as text shows it: its path, and in a
+/// notebook the cell (`nb.ipynb#cell3`: lines 2-7 are that cell's).
+pub fn location(file_path: &str, cell: Option<u32>) -> String {
+    match cell {
+        Some(cell) => format!("{file_path}#cell{cell}"),
+        None => file_path.to_string(),
+    }
+}
+
 /// Bytes of `text` once sent as a JSON string (escapes included).
 fn sent_bytes(text: &str) -> usize {
     serde_json::to_string(text).map_or(text.len(), |sent| sent.len())
@@ -261,7 +270,7 @@ fn render_hit(index: usize, hit: &mvs_store::SearchHit, detail: Detail) -> (Valu
     let mut text = format!(
         "{}. {}:{}-{} {} {name}(score {:.2}, id {}{stale})\n",
         index + 1,
-        chunk.file_path,
+        location(&chunk.file_path, chunk.cell),
         chunk.start_line,
         chunk.end_line,
         chunk.kind,

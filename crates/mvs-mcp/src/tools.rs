@@ -419,6 +419,12 @@ impl SearchServer {
             Ok(real) => Some(read_servable(project, &real, &chunk.file_path)?),
             Err(_) => None,
         };
+        // A notebook chunk's lines and bytes index its cell's source.
+        let live = match chunk.cell {
+            Some(cell) => live.and_then(|text| mvs_index::notebook_cell(&text, cell)),
+            None => live,
+        };
+        let shown_path = crate::render::location(&chunk.file_path, chunk.cell);
         let metadata = chunk_metadata(&chunk);
         // The metadata is sent once, beside the lines.
         let budget = max_tokens
@@ -431,7 +437,7 @@ impl SearchServer {
                 let first = start.saturating_sub(context).max(1);
                 let last = end.saturating_add(context).min(lines.len()).max(first);
                 let (mut value, mut rendered) = excerpt(
-                    &chunk.file_path,
+                    &shown_path,
                     lines.get(first - 1..last).unwrap_or_default(),
                     first,
                     budget,
@@ -457,7 +463,7 @@ impl SearchServer {
                     "the file cannot be read now (deleted or moved?)"
                 };
                 let lines: Vec<&str> = chunk.content.lines().collect();
-                let (mut value, rendered) = excerpt(&chunk.file_path, &lines, chunk.start_line as usize, budget);
+                let (mut value, rendered) = excerpt(&shown_path, &lines, chunk.start_line as usize, budget);
                 let note = format!(
                     "stale: {why}; this is the text stored at indexing (lines {}-{} then); search again or \
                      re-index (index_project) for the current code",
@@ -469,6 +475,11 @@ impl SearchServer {
             }
         };
         value["chunk"] = metadata;
+        if let Some(cell) = chunk.cell {
+            // The text says `nb.ipynb#cell3`; the fields keep the path apart.
+            value["file_path"] = chunk.file_path.clone().into();
+            value["cell"] = cell.into();
+        }
         // A part of a split definition says where the whole of it is.
         let text = match &chunk.part {
             Some(part) => match mvs_index::explained(

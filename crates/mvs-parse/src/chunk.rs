@@ -147,6 +147,11 @@ pub struct Chunk {
     /// chunk is whole). Parts keep the definition's name, qualified name,
     /// kind, signature and doc.
     pub part: Option<ChunkPart>,
+    /// In a notebook, the 1-based position of the cell holding the chunk
+    /// among the notebook's cells; its lines and bytes then index that
+    /// cell's source (see [`crate::notebook_cell`]), not the JSON file.
+    /// `None` in every other file.
+    pub cell: Option<u32>,
 }
 
 /// One part of a definition too long for one chunk: parts cover the

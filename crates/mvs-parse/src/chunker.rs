@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use tree_sitter::{Node, Parser, Point, QueryCursor, Range, StreamingIterator, Tree};
 
 use crate::chunk::{Chunk, ChunkKind, ChunkPart};
-use crate::language::{LanguageSpec, definition_query};
+use crate::language::{LANGUAGES, LanguageSpec, canonical_language, definition_query};
 
 /// Signatures longer than this are cut (generated code has huge ones).
 const MAX_SIGNATURE_CHARS: usize = 240;
@@ -45,25 +45,33 @@ struct Definition<'tree> {
     first_child: Option<usize>,
 }
 
-/// Chunks `source` (already decoded) of the file at `rel_path`. The union of
-/// the chunks' line ranges covers every non-blank line of `source`.
+/// Chunks `source` (already decoded) of the file at `rel_path` with `spec`'s
+/// grammar; the chunks carry the language name `label` (`spec.name`, or the
+/// host format's for embedded code: `vue`). The grammar reads `parsed`
+/// when given (the same length and lines as `source`, with what is not in
+/// `spec`'s language blanked out: a component's `<script>` tags), else
+/// `source`; chunk text always comes from `source`. The union of the
+/// chunks' line ranges covers every non-blank line of `source`.
 pub(crate) fn chunk_source(
     spec: &'static LanguageSpec,
+    label: &'static str,
     rel_path: &str,
     source: &str,
+    parsed: Option<&[u8]>,
     max_chunk_bytes: usize,
 ) -> Vec<Chunk> {
     let mut parser = Parser::new();
     if parser.set_language(&spec.grammar()).is_err() {
-        return window_chunks(spec.name, rel_path, source);
+        return window_chunks(label, rel_path, source);
     }
     let bytes = source.as_bytes();
+    let parsed = parsed.unwrap_or(bytes);
     let masked: Vec<u8>;
-    let parsed_bytes = if spec.ascii_only_scanner && !source.is_ascii() {
-        masked = bytes.iter().map(|&b| if b.is_ascii() { b } else { b'x' }).collect();
+    let parsed_bytes = if spec.ascii_only_scanner && !parsed.is_ascii() {
+        masked = parsed.iter().map(|&b| if b.is_ascii() { b } else { b'x' }).collect();
         &masked[..]
     } else {
-        bytes
+        parsed
     };
     let trees = parse_with_recovery(&mut parser, parsed_bytes);
     let found = trees
@@ -73,7 +81,7 @@ pub(crate) fn chunk_source(
     let mut definitions = reconcile(found, bytes);
     link_hierarchy(&mut definitions);
 
-    let mut builder = ChunkBuilder::new(spec.name, spec.scope_separator, rel_path, source);
+    let mut builder = ChunkBuilder::new(label, spec.scope_separator, rel_path, source);
     // Each emitted definition's chunk: up to its first emitted child, else
     // all of it.
     let mut chunk_ends: Vec<usize> = definitions
@@ -93,7 +101,13 @@ pub(crate) fn chunk_source(
     let windows = cover_gaps(&builder, &definitions, &mut chunk_ends, &mut header_end);
 
     let mut chunks = Vec::new();
-    if let Some(header) = builder.module_header(header_end) {
+    if builder.trim_end(0, header_end) > max_chunk_bytes {
+        // A file of statements, or a data file whose units the query does
+        // not name, would otherwise be one chunk of any size: windows, like
+        // code between definitions.
+        let end_line = builder.line_of(builder.trim_end(0, header_end).saturating_sub(1)) as usize;
+        chunks.extend(builder.windows(0, end_line, None));
+    } else if let Some(header) = builder.module_header(header_end) {
         chunks.push(header);
     }
     // (chunk id, qualified name) of every emitted definition, by index;
@@ -141,6 +155,74 @@ pub(crate) fn window_chunks(language: &'static str, rel_path: &str, source: &str
     let mut builder = ChunkBuilder::new(language, "", rel_path, source);
     let line_count = builder.line_starts.len();
     builder.windows(0, line_count, None)
+}
+
+/// Chunks text embedded in another file (a component's script, a
+/// notebook's cell) in the language `language` names (a name, alias or
+/// extension, as [`canonical_language`] reads it: `ts`, `Python`), with its
+/// grammar when it has one, else in windows; every chunk carries `label`.
+/// `parsed` is as in [`chunk_source`].
+pub(crate) fn chunk_embedded(
+    language: &str,
+    label: &'static str,
+    rel_path: &str,
+    source: &str,
+    parsed: Option<&[u8]>,
+    max_chunk_bytes: usize,
+) -> Vec<Chunk> {
+    let spec = canonical_language(language).and_then(|name| LANGUAGES.iter().find(|spec| spec.name == name));
+    match spec {
+        Some(spec) => chunk_source(spec, label, rel_path, source, parsed, max_chunk_bytes),
+        None => window_chunks(label, rel_path, source),
+    }
+}
+
+/// Window chunks of `source` over the lines that `covered` (one flag per
+/// 0-based line) leaves out: each run of uncovered lines, from a non-blank
+/// line to the last non-blank line before a covered one, is windowed on its
+/// own. Used for what a host file holds besides its embedded code.
+pub(crate) fn uncovered_windows(language: &'static str, rel_path: &str, source: &str, covered: &[bool]) -> Vec<Chunk> {
+    let mut builder = ChunkBuilder::new(language, "", rel_path, source);
+    let line_count = builder.line_starts.len();
+    let mut chunks = Vec::new();
+    let mut line = 0;
+    while line < line_count {
+        if covered.get(line).copied().unwrap_or(false) || builder.is_blank_line(line) {
+            line += 1;
+            continue;
+        }
+        let first = line;
+        let mut last = line;
+        while line < line_count && !covered.get(line).copied().unwrap_or(false) {
+            if !builder.is_blank_line(line) {
+                last = line;
+            }
+            line += 1;
+        }
+        chunks.extend(builder.windows(first, last + 1, None));
+    }
+    chunks
+}
+
+/// Rewrites the ids of `chunks` (their own, their parents' and their
+/// definitions') as hashes of the id and `salt`, consistently, so chunks of
+/// several texts chunked apart and stored under one path (a component's
+/// script and style blocks) never share an id.
+pub(crate) fn salt_ids(chunks: &mut [Chunk], salt: &str) {
+    let salted = |id: &str| {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(id.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(salt.as_bytes());
+        hasher.finalize().to_hex()[..16].to_string()
+    };
+    for chunk in chunks {
+        chunk.id = salted(&chunk.id);
+        chunk.parent_id = chunk.parent_id.as_deref().map(salted);
+        if let Some(part) = chunk.part.as_mut() {
+            part.definition_id = salted(&part.definition_id);
+        }
+    }
 }
 
 /// Uncovered lines that become windows: 0-based, inclusive, each first and
@@ -220,13 +302,14 @@ fn cover_gaps(
 }
 
 /// Whether a line only closes what earlier lines opened (`}`, `});`, `end`,
-/// `fi`, `#endif`): such lines join the chunk before them rather than
-/// making a window of their own.
+/// `fi`, `#endif`, a closing tag such as a component's `</script>`): such
+/// lines join the chunk before them rather than making a window of their own.
 fn closes_only(line: &str) -> bool {
     let line = line.trim();
     let keyword = line.trim_end_matches([';', ',', '.']);
     matches!(keyword, "end" | "fi" | "done" | "esac" | "?>")
         || line.starts_with("#endif")
+        || (line.starts_with("</") && line.ends_with('>') && !line[2..line.len() - 1].contains(['<', '>']))
         || line
             .chars()
             .all(|c| matches!(c, '}' | ')' | ']' | ';' | ',' | ' ' | '\t'))
@@ -531,15 +614,31 @@ fn statement_starts(node: Node, bytes: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-/// Start of a definition including the doc comments, attributes and
-/// decorators directly above it (no blank line in between).
+/// Start of a definition including the doc comments, attributes,
+/// decorators and type signatures directly above it (no blank line in
+/// between): Haskell's `total :: Invoice -> Double` and Elm's type
+/// annotation are nodes of their own before the function they type. The
+/// first definition of a block may have them before the block (Haskell puts
+/// the first `haddock` before `declarations`): a node that starts its parent
+/// looks at the parent's siblings too.
 fn leading_start(node: Node) -> usize {
+    const LEADING: [&str; 5] = ["comment", "haddock", "attribute", "signature", "type_annotation"];
     let mut start = node;
-    while let Some(previous) = start.prev_sibling() {
-        let kind = previous.kind();
+    let mut cursor = node;
+    loop {
+        let Some(previous) = cursor.prev_sibling() else {
+            match cursor.parent() {
+                Some(parent) if parent.start_byte() == cursor.start_byte() => {
+                    cursor = parent;
+                    continue;
+                }
+                _ => break,
+            }
+        };
         let attached = previous.end_position().row + 1 >= start.start_position().row;
-        if attached && (kind.contains("comment") || kind.contains("attribute")) {
+        if attached && LEADING.iter().any(|leading| previous.kind().contains(leading)) {
             start = previous;
+            cursor = previous;
         } else {
             break;
         }
@@ -850,6 +949,7 @@ impl<'a> ChunkBuilder<'a> {
             content,
             embedding_text,
             part: None,
+            cell: None,
         }
     }
 

@@ -172,6 +172,121 @@ pub static LANGUAGES: &[LanguageSpec] = &[
         tree_sitter_md::LANGUAGE,
         "markdown"
     ),
+    language!(
+        "erlang",
+        ["erl", "hrl"],
+        [],
+        ":",
+        [],
+        tree_sitter_erlang::LANGUAGE,
+        "erlang"
+    ),
+    language!("haskell", ["hs"], [], ".", [], tree_sitter_haskell::LANGUAGE, "haskell"),
+    language!("ocaml", ["ml"], [], ".", [], tree_sitter_ocaml::LANGUAGE_OCAML, "ocaml"),
+    // Interfaces have a grammar of their own; the one query file serves both.
+    language!(
+        "ocaml_interface",
+        ["mli"],
+        ["ocaml-interface"],
+        ".",
+        [],
+        tree_sitter_ocaml::LANGUAGE_OCAML_INTERFACE,
+        "ocaml"
+    ),
+    language!("zig", ["zig"], [], ".", [], tree_sitter_zig::LANGUAGE, "zig"),
+    language!("dart", ["dart"], [], ".", [], tree_sitter_dart::LANGUAGE, "dart"),
+    language!("r", ["r"], ["rlang"], ".", [], tree_sitter_r::LANGUAGE, "r"),
+    language!("julia", ["jl"], [], ".", [], tree_sitter_julia::LANGUAGE, "julia"),
+    // `.h` stays C: a header alone does not say which language includes it.
+    language!(
+        "objc",
+        ["m"],
+        ["objective-c", "objectivec", "obj-c"],
+        ".",
+        [],
+        tree_sitter_objc::LANGUAGE,
+        "objc"
+    ),
+    language!(
+        "html",
+        ["html", "htm", "xhtml"],
+        [],
+        " > ",
+        [],
+        tree_sitter_html::LANGUAGE,
+        "html"
+    ),
+    // A space joins nested selectors as CSS reads them (`.table td`).
+    language!("css", ["css"], [], " ", [], tree_sitter_css::LANGUAGE, "css"),
+    language!("scss", ["scss"], [], " ", [], tree_sitter_scss::language(), "scss"),
+    language!(
+        "sql",
+        ["sql"],
+        ["postgresql", "mysql", "sqlite"],
+        ".",
+        [],
+        tree_sitter_sequel::LANGUAGE,
+        "sql"
+    ),
+    language!(
+        "hcl",
+        ["hcl", "tf", "tfvars"],
+        ["terraform", "opentofu"],
+        ".",
+        [],
+        tree_sitter_hcl::LANGUAGE,
+        "hcl"
+    ),
+    language!("nix", ["nix"], [], ".", [], tree_sitter_nix::LANGUAGE, "nix"),
+    language!(
+        "protobuf",
+        ["proto"],
+        ["proto3"],
+        ".",
+        [],
+        tree_sitter_proto::LANGUAGE,
+        "proto"
+    ),
+    language!(
+        "graphql",
+        ["graphql", "gql"],
+        [],
+        ".",
+        [],
+        tree_sitter_graphql::LANGUAGE,
+        "graphql"
+    ),
+    language!("yaml", ["yml", "yaml"], [], ".", [], tree_sitter_yaml::LANGUAGE, "yaml"),
+    language!("toml", ["toml"], [], ".", [], tree_sitter_toml_ng::LANGUAGE, "toml"),
+    // The grammar accepts comments, so JSON with comments parses too.
+    language!(
+        "json",
+        ["json", "jsonc"],
+        [],
+        ".",
+        [],
+        tree_sitter_json::LANGUAGE,
+        "json"
+    ),
+    language!(
+        "solidity",
+        ["sol"],
+        [],
+        ".",
+        [],
+        tree_sitter_solidity::LANGUAGE,
+        "solidity"
+    ),
+    language!("elm", ["elm"], [], ".", [], tree_sitter_elm::LANGUAGE, "elm"),
+    language!(
+        "clojure",
+        ["clj", "cljs", "cljc", "edn"],
+        ["clojurescript"],
+        "/",
+        [],
+        tree_sitter_clojure_orchard::LANGUAGE,
+        "clojure"
+    ),
 ];
 
 /// A text format without a grammar here: chunked in line windows, labelled
@@ -201,10 +316,6 @@ macro_rules! text_language {
 
 /// Text formats without a grammar here.
 pub static TEXT_LANGUAGES: &[TextLanguage] = &[
-    text_language!("yaml", ["yml", "yaml"], [], []),
-    text_language!("toml", ["toml"], [], []),
-    text_language!("json", ["json", "jsonc"], [], []),
-    text_language!("sql", ["sql"], [], []),
     text_language!(
         "dockerfile",
         ["dockerfile"],
@@ -217,13 +328,11 @@ pub static TEXT_LANGUAGES: &[TextLanguage] = &[
         ["Makefile", "GNUmakefile", "justfile"],
         ["make", "just"]
     ),
-    text_language!("html", ["html", "htm"], [], []),
-    text_language!("css", ["css", "scss", "sass", "less"], [], []),
+    text_language!("sass", ["sass"], [], []),
+    text_language!("less", ["less"], [], []),
     text_language!("xml", ["xml", "xsd", "svg"], [], []),
     text_language!("text", ["txt", "rst", "adoc"], [], ["plain", "plaintext"]),
     text_language!("ini", ["ini", "cfg", "conf", "properties"], [], []),
-    text_language!("protobuf", ["proto"], [], []),
-    text_language!("graphql", ["graphql", "gql"], [], []),
 ];
 
 /// The language name of a text format without a grammar, by extension or
@@ -255,6 +364,7 @@ pub fn language_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|spec| spec.name)
         .chain(TEXT_LANGUAGES.iter().map(|text| text.name))
+        .chain(crate::host_formats().map(|(name, ..)| name))
 }
 
 /// The registry name of a language as people write it: its name, an alias
@@ -272,6 +382,7 @@ pub fn canonical_language(name: &str) -> Option<&'static str> {
             .iter()
             .map(|spec| (spec.name, spec.extensions, spec.aliases))
             .chain(texts)
+            .chain(crate::host_formats())
     };
     // Names first, so a name never resolves to another language that
     // happens to use it as an extension.
@@ -282,7 +393,7 @@ pub fn canonical_language(name: &str) -> Option<&'static str> {
 }
 
 /// The compiled definition query of a language, built on its first use
-/// (a run over a Rust repository never compiles the other 17 queries).
+/// (a run over a Rust repository never compiles the other languages' queries).
 pub(crate) fn definition_query(spec: &'static LanguageSpec) -> &'static Query {
     static QUERIES: OnceLock<Vec<OnceLock<Query>>> = OnceLock::new();
     let queries = QUERIES.get_or_init(|| LANGUAGES.iter().map(|_| OnceLock::new()).collect());
@@ -322,6 +433,22 @@ mod tests {
             ("rs", "rust"),
             ("yml", "yaml"),
             ("Dockerfile", "dockerfile"),
+            ("tf", "hcl"),
+            ("Terraform", "hcl"),
+            ("proto", "protobuf"),
+            ("jsonc", "json"),
+            ("mli", "ocaml_interface"),
+            ("objective-c", "objc"),
+            ("m", "objc"),
+            ("h", "c"),
+            ("cljs", "clojure"),
+            ("edn", "clojure"),
+            ("hs", "haskell"),
+            ("erl", "erlang"),
+            ("sol", "solidity"),
+            ("gql", "graphql"),
+            ("scss", "scss"),
+            ("less", "less"),
         ] {
             assert_eq!(canonical_language(given), Some(name), "{given}");
         }

@@ -514,3 +514,34 @@ fn utf16_with_a_bom_is_decoded() {
     let decoded = decode_source(&odd);
     assert!(decoded.lossy && decoded.text.ends_with('\u{FFFD}'));
 }
+
+/// A file of statements (or data units no query names) once became one
+/// module header of any size: past a chunk's size it is windows instead.
+#[test]
+fn a_long_header_becomes_windows() {
+    let source: String = (0..300).map(|i| format!("print(compute({i}) + offset)\n")).collect();
+    let chunks = chunks_of("script.py", &source);
+    assert!(chunks.len() > 5, "{}", chunks.len());
+    assert!(
+        chunks.iter().all(|c| c.kind == ChunkKind::Window),
+        "{:?}",
+        outline(&chunks)
+    );
+    assert!(chunks.iter().all(|c| c.content.len() <= 2 * 1200));
+    assert_covered("script.py", &source, &chunks);
+    // A short header stays one chunk.
+    let chunks = chunks_of("short.py", "import os\nimport sys\n\ndef main():\n    pass\n");
+    assert_eq!(chunks[0].kind, ChunkKind::ModuleHeader);
+}
+
+/// Haskell's and Elm's type signatures are nodes of their own before the
+/// function: they belong to its chunk, with the doc comment above them.
+#[test]
+fn type_signatures_join_their_function() {
+    let haskell = "module Billing where\n\n-- | The invoice total.\ntotal :: Invoice -> Double\ntotal inv = sum (map price (items inv))\n";
+    let total = find(&chunks_of("Billing.hs", haskell), "total").clone();
+    assert_eq!((total.start_line, total.end_line), (3, 5), "{}", total.content);
+    let elm = "module Billing exposing (total)\n\n{-| The invoice total. -}\ntotal : Invoice -> Float\ntotal inv =\n    List.sum (List.map .price inv.items)\n";
+    let total = find(&chunks_of("Billing.elm", elm), "total").clone();
+    assert_eq!((total.start_line, total.end_line), (3, 6), "{}", total.content);
+}

@@ -10,7 +10,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mvs_parse::{Chunk, ChunkOptions, FileChunks, LANGUAGES, TEXT_LANGUAGES, chunk_file, decode_source};
+use mvs_parse::{
+    COMPONENT_FORMATS, Chunk, ChunkOptions, FileChunks, LANGUAGES, TEXT_LANGUAGES, chunk_file, decode_source,
+};
 
 /// xorshift64*: tiny, deterministic, good enough to spread inputs.
 struct Rng(u64);
@@ -33,7 +35,7 @@ fn fixture_for(extensions: &[&str]) -> Vec<u8> {
     // Read at run time, not baked in with env!(): CI reuses test binaries
     // built in another clone of the repository.
     let root = format!("{}/tests/fixtures", std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    [root.clone(), format!("{root}/languages")]
+    [root.clone(), format!("{root}/languages"), format!("{root}/components")]
         .iter()
         .flat_map(|dir| std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().path()))
         .find(|path| path.extension().is_some_and(|ext| extensions.iter().any(|e| ext == *e)))
@@ -126,12 +128,15 @@ fn damaged_and_random_input_never_panics() {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let rounds = env("MVS_FUZZ_ROUNDS").unwrap_or(150);
     let mut rng = Rng(env("MVS_FUZZ_SEED").unwrap_or(0x9e37_79b9_7f4a_7c15) | 1);
-    for spec in LANGUAGES {
+    // Every grammar, and every component format (its host and injected grammars).
+    let grammars = LANGUAGES.iter().map(|spec| (spec.name, spec.extensions));
+    let components = COMPONENT_FORMATS.iter().map(|format| (format.name, format.extensions));
+    for (name, extensions) in grammars.chain(components) {
         // A native crash in a grammar prints no panic; this line names the language.
-        eprintln!("fuzzing {}", spec.name);
-        let path = format!("src/input.{}", spec.extensions[0]);
-        let fixture = fixture_for(spec.extensions);
-        assert!(!fixture.is_empty(), "{} has no fixture", spec.name);
+        eprintln!("fuzzing {name}");
+        let path = format!("src/input.{}", extensions[0]);
+        let fixture = fixture_for(extensions);
+        assert!(!fixture.is_empty(), "{name} has no fixture");
         for _ in 0..rounds {
             let random: Vec<u8> = (0..rng.below(600)).map(|_| rng.next() as u8).collect();
             check(&path, &random);

@@ -361,6 +361,7 @@ mod tests {
                 content_hash: String::new(),
                 embedding_hash: None,
                 part: None,
+                cell: None,
             },
             score,
             vector_rank: None,

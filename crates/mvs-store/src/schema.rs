@@ -24,7 +24,11 @@ use crate::StoreError;
 ///   parts of a definition split into several chunks (migrated in place as
 ///   null: whole chunks; the next run re-chunks every file anyway, the
 ///   chunker version having changed with them).
-pub const SCHEMA_VERSION: u32 = 3;
+/// * 4: chunks gain `cell`: the notebook cell a chunk's lines index
+///   (migrated in place as null: not in a notebook, which holds for every
+///   row written before; the chunker version changed with it, so notebooks
+///   are chunked anew).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the chunks table.
 pub const CHUNKS_TABLE: &str = "chunks";
@@ -80,6 +84,9 @@ pub mod chunk_col {
     pub const PART_INDEX: &str = "part_index";
     /// Number of parts of the definition; null for a whole chunk.
     pub const PART_COUNT: &str = "part_count";
+    /// In a notebook, the 1-based cell whose source the chunk's lines and
+    /// bytes index; null in every other file.
+    pub const CELL: &str = "cell";
 }
 
 /// Columns of the files table.
@@ -145,6 +152,11 @@ pub struct ChunkRecord {
     /// chunk is a whole definition, header or window; not serialised then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<ChunkPart>,
+    /// In a notebook, the 1-based cell holding the chunk: its lines and
+    /// bytes index that cell's source, not the file (`None`, not
+    /// serialised: any other file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<u32>,
 }
 
 /// One part of a definition too long for one chunk. Parts share the
@@ -257,6 +269,7 @@ pub fn chunks_schema(dimension: usize) -> SchemaRef {
         utf8(DEFINITION_ID, true),
         Field::new(PART_INDEX, DataType::UInt32, true),
         Field::new(PART_COUNT, DataType::UInt32, true),
+        Field::new(CELL, DataType::UInt32, true),
     ]))
 }
 
@@ -273,6 +286,7 @@ pub(crate) fn chunk_columns_added_after(version: u32, model_id: &str) -> Option<
             (chunk_col::PART_INDEX.into(), "CAST(NULL AS INT UNSIGNED)".into()),
             (chunk_col::PART_COUNT.into(), "CAST(NULL AS INT UNSIGNED)".into()),
         ]),
+        3 => Some(vec![(chunk_col::CELL.into(), "CAST(NULL AS INT UNSIGNED)".into())]),
         _ => None,
     }
 }
@@ -317,6 +331,7 @@ pub fn chunk_result_columns(score_column: &str) -> Vec<String> {
         DEFINITION_ID,
         PART_INDEX,
         PART_COUNT,
+        CELL,
         score_column,
     ]
     .iter()
@@ -408,6 +423,11 @@ pub fn chunks_batch(
         optional_strings(chunks.iter().map(|c| c.part.as_ref().map(|p| p.definition_id.as_str()))),
         part_u32s(|p| p.index),
         part_u32s(|p| p.count),
+        {
+            let mut b = UInt32Builder::new();
+            chunks.iter().for_each(|c| b.append_option(c.cell));
+            Arc::new(b.finish())
+        },
     ];
     Ok(RecordBatch::try_new(chunks_schema(dimension), columns)?)
 }
@@ -520,6 +540,7 @@ pub fn chunks_from_batch(batch: &RecordBatch) -> Result<Vec<ChunkRecord>, StoreE
                 content_hash: columns.required_string(CONTENT_HASH, row)?,
                 embedding_hash: columns.string(EMBEDDING_HASH, row)?,
                 part: columns.part(row)?,
+                cell: columns.optional_u32(CELL, row)?,
             })
         })
         .collect()

@@ -41,6 +41,7 @@ fn chunk(file: &str, version: &str, i: usize) -> ChunkRecord {
         content,
         embedding_hash: None,
         part: None,
+        cell: None,
     }
 }
 

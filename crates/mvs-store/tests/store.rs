@@ -35,6 +35,7 @@ fn chunk(file: &str, name: &str, content: &str) -> ChunkRecord {
         content_hash: format!("{:x}", content.len()),
         embedding_hash: None,
         part: None,
+        cell: None,
     }
 }
 
@@ -469,7 +470,7 @@ async fn an_older_schema_is_upgraded_in_place() {
             .unwrap();
         store.refresh_indices().await.unwrap();
     }
-    // Make it a schema-1 index: without the columns schemas 2 and 3 added.
+    // Make it a schema-1 index: without the columns schemas 2, 3 and 4 added.
     let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
         .execute()
         .await
@@ -482,6 +483,7 @@ async fn an_older_schema_is_upgraded_in_place() {
             "definition_id",
             "part_index",
             "part_count",
+            "cell",
         ])
         .await
         .unwrap();
@@ -795,7 +797,7 @@ async fn a_schema_2_index_gains_part_columns_in_place() {
         .unwrap();
     let table = db.open_table("chunks").execute().await.unwrap();
     table
-        .drop_columns(&["definition_id", "part_index", "part_count"])
+        .drop_columns(&["definition_id", "part_index", "part_count", "cell"])
         .await
         .unwrap();
     let path = dir.path().join("meta.json");
@@ -817,4 +819,51 @@ async fn a_schema_2_index_gains_part_columns_in_place() {
         .unwrap()
         .unwrap();
     assert_eq!((span.start_line, span.end_line, span.parts), (11, 30, 2));
+}
+
+/// A schema-3 index gains the `cell` column in place: its rows read back
+/// outside any notebook, and notebook chunks keep their cell through a write,
+/// a read by id and a search.
+#[tokio::test]
+async fn a_schema_3_index_gains_the_cell_column_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+        let chunks = vec![chunk("src/a.rs", "load", "fn load() {}")];
+        store
+            .replace_files(&[file("src/a.rs", 1)], &chunks, &[vector(1)])
+            .await
+            .unwrap();
+    }
+    let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
+        .execute()
+        .await
+        .unwrap();
+    let table = db.open_table("chunks").execute().await.unwrap();
+    table.drop_columns(&["cell"]).await.unwrap();
+    let path = dir.path().join("meta.json");
+    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    meta["schema_version"] = 3.into();
+    std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    assert_eq!(store.meta().schema_version, mvs_store::SCHEMA_VERSION);
+    assert_eq!(store.chunk("src/a.rs#load").await.unwrap().unwrap().0.cell, None);
+    let mut in_cell = chunk(
+        "nb/analysis.ipynb",
+        "fit_trend",
+        "def fit_trend(frame):\n    return frame",
+    );
+    in_cell.cell = Some(3);
+    store
+        .replace_files(&[file("nb/analysis.ipynb", 1)], &[in_cell], &[vector(2)])
+        .await
+        .unwrap();
+    let (read, _) = store.chunk("nb/analysis.ipynb#fit_trend").await.unwrap().unwrap();
+    assert_eq!(read.cell, Some(3));
+    assert_eq!(serde_json::to_value(&read).unwrap()["cell"], 3);
+    assert_eq!(
+        search(&store, "fit_trend", None, SearchMode::Keyword).await,
+        vec!["nb/analysis.ipynb#fit_trend"]
+    );
 }

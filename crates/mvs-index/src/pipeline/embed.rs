@@ -205,5 +205,6 @@ fn chunk_record(file_path: &str, chunk: Chunk) -> ChunkRecord {
             count: part.count,
             definition_id: part.definition_id,
         }),
+        cell: chunk.cell,
     }
 }

@@ -21,13 +21,14 @@ use tokio::sync::{mpsc, watch};
 use self::embed::{Embedded, EmbeddedBatch, embed_stage};
 use self::parse::{ParsedFile, parse_worker};
 use self::write::{Written, write_stage};
-use crate::discovery::{Discovered, discover_in};
+use crate::discovery::{Discovered, discover_with_skips};
 use crate::embedder::TextEmbedder;
 use crate::memory::{MemoryMonitor, release_freed_memory};
 use crate::options::IndexOptions;
 use crate::plan::{Candidate, Plan, Rules};
 use crate::project::{Project, WriterLock};
 use crate::report::{IndexReport, Progress};
+use crate::run_record::DiscoveryRecord;
 use crate::store_io::open_store_for;
 use crate::{IndexError, run_record};
 
@@ -88,7 +89,7 @@ async fn index_with(
         phase: "discovering".into(),
         ..Progress::default()
     });
-    let (plan, mut report) = plan_run(project, &store, &*embedder, options, rules).await?;
+    let (plan, mut report, discovery) = plan_run(project, &store, &*embedder, options, rules).await?;
     let reusable = reusable_vectors(&store, &plan).await?;
     store.delete_files(&plan.deleted).await?;
     if options.scope.is_some() && plan.is_empty() {
@@ -124,7 +125,7 @@ async fn index_with(
         store.discard()?;
     } else {
         complete(store)?;
-        run_record::save(project, &report)?;
+        run_record::save(project, &report, discovery)?;
     }
     progress.send_modify(|p| p.phase = "done".into());
     log_report(&report);
@@ -184,32 +185,35 @@ async fn readable(opened: Result<Store, IndexError>) -> Result<Store, IndexError
 }
 
 /// Discovers the files (in the scope) and compares them with the stored
-/// records; the report starts with what that found.
+/// records; the report starts with what that found. Also returns what else
+/// the walk found when it covered the whole tree (skips for `status`, links
+/// for the watcher).
 async fn plan_run(
     project: &Project,
     store: &Store,
     embedder: &dyn TextEmbedder,
     options: &IndexOptions,
     rules: Rules,
-) -> Result<(Plan, IndexReport), IndexError> {
+) -> Result<(Plan, IndexReport, Option<DiscoveryRecord>), IndexError> {
     let discovery_project = project.clone();
     let scope = options.scope.clone();
-    let (discovered, unreadable) = tokio::task::spawn_blocking(move || discover_in(&discovery_project, scope.as_ref()))
+    let found = tokio::task::spawn_blocking(move || discover_with_skips(&discovery_project, scope.as_ref()))
         .await
         .map_err(IndexError::task)?;
-    let files_seen = discovered.len();
-    let plan = Plan::new(discovered, store.file_records().await?, options.scope.as_ref(), rules);
+    let discovery = options.scope.is_none().then(|| DiscoveryRecord::of(&found));
+    let files_seen = found.files.len();
+    let plan = Plan::new(found.files, store.file_records().await?, options.scope.as_ref(), rules);
     let report = IndexReport {
         files_seen,
         files_unchanged: plan.unchanged,
         files_deleted: plan.deleted.len(),
-        unreadable: unreadable.into_iter().map(|u| (u.path, u.reason)).collect(),
+        unreadable: found.unreadable.into_iter().map(|u| (u.path, u.reason)).collect(),
         model: embedder.model_id().to_string(),
         device: embedder.device(),
         scoped: options.scope.is_some(),
         ..IndexReport::default()
     };
-    Ok((plan, report))
+    Ok((plan, report, discovery))
 }
 
 /// Vectors of code about to be replaced or deleted, by chunk content: a
