@@ -278,6 +278,61 @@ fn cli_indexes_searches_and_reports_status() {
 /// searches succeed, the second run does only the unfinished work and the
 /// index ends consistent (one row per chunk, a vector for each, every file
 /// recorded).
+/// The case: a nonsense query's best hit scored 0.77, as high as a
+/// good query's second hit, so no threshold could drop junk. Scores are
+/// calibrated: in every mode a nonsense query scores low, a good one high,
+/// one threshold separates them, and each hit says why it ranks there.
+#[test]
+fn scores_mean_the_same_across_queries_and_modes() {
+    let project = fixture_project();
+    let root = project.path();
+    run(&["index", root.to_str().unwrap()], root);
+    let search = |query: &str, mode: &str, threshold: &str| {
+        let args = [
+            "search",
+            query,
+            "--json",
+            "--mode",
+            mode,
+            "--similarity-threshold",
+            threshold,
+        ];
+        let response = run_json(&args, root);
+        response["results"].as_array().cloned().unwrap_or_default()
+    };
+    for mode in ["hybrid", "vector", "keyword"] {
+        for nonsense in ["xyzzy quantum banana smoothie", "purple elephant violin glacier"] {
+            let hits = search(nonsense, mode, "0");
+            let top = hits.first().map_or(0.0, |hit| hit["score"].as_f64().unwrap());
+            assert!(top < 0.25, "{mode} {nonsense:?} scores {top}: {hits:#?}");
+            assert!(search(nonsense, mode, "0.3").is_empty(), "{mode} {nonsense:?}");
+        }
+        let good = search("verify a password against its salted digest", mode, "0.3");
+        assert!(
+            good.iter().any(|hit| hit["name"] == "verify_password"),
+            "{mode}: {good:#?}"
+        );
+        for hit in &good {
+            let score = hit["score"].as_f64().unwrap();
+            assert!((0.3..=1.0).contains(&score), "{mode}: {hit:#}");
+            let why = &hit["why"];
+            assert!(why["fused"].as_f64().is_some() && why["factors"].is_array(), "{hit:#}");
+            assert!(why["query_coverage"].as_f64().unwrap() > 0.0, "{hit:#}");
+        }
+    }
+    // A symbol query says that the definition was moved to the front.
+    let symbol = search("verify_password", "hybrid", "0");
+    assert_eq!(symbol[0]["name"], "verify_password", "{symbol:#?}");
+    assert!(
+        symbol[0]["why"]["factors"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"signal": "exact_symbol"})),
+        "{:#}",
+        symbol[0]
+    );
+}
+
 #[test]
 fn a_killed_index_run_resumes_and_stays_consistent() {
     // Killed at the first commit: in the keywords phase.

@@ -139,8 +139,35 @@ fn hit() -> Value {
             "cell": cell(),
             "content": {"type": "string"},
             "content_truncated": {"type": "boolean"},
-            "score": {"type": "number"},
-            "stale": {"type": "boolean"}
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "stale": {"type": "boolean"},
+            "why": why()
+        }
+    })
+}
+
+/// Why a hit ranks where it does (`mvs_store::rank::Why`).
+fn why() -> Value {
+    json!({
+        "type": "object",
+        "required": ["fused", "rank_score", "query_coverage", "factors"],
+        "properties": {
+            "fused": {"type": "number"},
+            "rank_score": {"type": "number"},
+            "query_coverage": {"type": "number", "minimum": 0, "maximum": 1},
+            "factors": {"type": "array", "items": {
+                "type": "object",
+                "required": ["signal"],
+                "properties": {
+                    "signal": {"enum": [
+                        "path_prior", "name_match", "file_name", "file_evidence", "saturation", "exact_symbol"
+                    ]},
+                    "kind": {"enum": [
+                        "test", "example", "benchmark", "vendored", "documentation", "re_export", "declarations"
+                    ]},
+                    "factor": {"type": "number"}
+                }
+            }}
         }
     })
 }

@@ -316,6 +316,7 @@ mod tests {
             keyword_rank: None,
             keyword_score: None,
             stale: false,
+            why: Default::default(),
         }
     }
 

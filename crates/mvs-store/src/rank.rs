@@ -8,14 +8,19 @@
 //!   exactly so lead.
 //! * Code-aware priors ([`priors`]): tests, examples, docs, vendored code,
 //!   re-export and declaration files weigh less unless asked for; query
-//!   words in a chunk's name or file name raise it; a file with several
-//!   candidates gains; each further chunk of a file counts less, so a page
-//!   covers more files.
+//!   words in a chunk's name or file name raise it, and so does a file
+//!   name the query spells out; a file with several candidates gains;
+//!   each further chunk of a file counts less, so a page covers more files.
 //! * One result per definition: the parts of a definition split into
 //!   several chunks collapse to the best-ranked one ([`definition_key`]),
 //!   and the page fills up from further candidates.
+//! * Calibrated scores ([`calibration`]): the `score` of a hit estimates
+//!   the chance that its file answers the query, from absolute evidence
+//!   (cosine similarity, share of query words found), so it means the same
+//!   in every query; the page keeps the ranker's order.
 //! * Similarity threshold ([`crate::SearchRequest::min_score`]): applied
-//!   last, to the fused scores of the hits kept.
+//!   last, to the calibrated scores of the hits kept.
+//! * Every hit says why it ranks where it does ([`Why`]).
 //! * Merging the answers of several searches ([`merge`]).
 //!
 //! Fusion was measured against weighted reciprocal rank fusion on the dev
@@ -25,9 +30,13 @@
 //! variant that beat both lanes on both sets. LanceDB's own `RRFReranker`
 //! also lacks lane weights and per-lane ranks, which callers need.
 
+mod calibration;
 mod priors;
 
 use std::collections::{HashMap, HashSet};
+
+pub use priors::PathKind;
+use serde::Serialize;
 
 use crate::TestFilter;
 use crate::schema::ChunkRecord;
@@ -71,6 +80,51 @@ pub fn is_identifier_like(query: &str) -> bool {
         || (query.contains('.') && !query.ends_with('.'))
         || query.chars().skip(1).any(char::is_uppercase);
     code_chars && shaped
+}
+
+/// The name to look a definition up by when `query` names a symbol: one
+/// token of identifier characters and scope separators (`Transaction`,
+/// `parse_config`, `HttpClient.send`, `fmt::format`, `compute()`), whose
+/// last segment is the name. `None` for anything else (several words, a
+/// sentence, punctuation).
+pub fn symbol_name(query: &str) -> Option<&str> {
+    let symbol = query.trim().trim_end_matches("()");
+    let code_chars = symbol
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '$' | '#'));
+    if symbol.is_empty() || !code_chars {
+        return None;
+    }
+    let name = symbol.rsplit(['.', ':', '#']).next().unwrap_or(symbol);
+    (!name.is_empty() && name.chars().any(char::is_alphabetic)).then_some(name)
+}
+
+/// Whether `chunk` defines the symbol `query` names (see [`symbol_name`]):
+/// a definition (not an impl block, window, header or section) named so,
+/// or whose qualified name is, or ends with, the query's path.
+fn defines_symbol(chunk: &ChunkRecord, query: &str) -> bool {
+    let Some(name) = symbol_name(query) else {
+        return false;
+    };
+    let path = query.trim().trim_end_matches("()");
+    let defining = !matches!(chunk.kind.as_str(), "impl" | "window" | "module-header" | "section");
+    let qualified = &chunk.qualified_name;
+    let path_matches = path == name
+        || qualified == path
+        || qualified
+            .strip_suffix(path)
+            .is_some_and(|scope| scope.ends_with(['.', ':', '#']));
+    defining && chunk.name == name && path_matches
+}
+
+/// The ranked lists search hands to [`hits`].
+pub(crate) struct Lanes<'a> {
+    /// Vector lane: `(chunk id, cosine similarity)`, best first.
+    pub vector: &'a [(String, f32)],
+    /// Keyword lane: `(chunk id, BM25)`, best first.
+    pub keyword: &'a [(String, f32)],
+    /// Chunks named as the symbol query names (see [`symbol_name`]).
+    pub definitions: &'a [String],
 }
 
 /// One candidate's standing in one lane.
@@ -163,16 +217,101 @@ pub fn definition_key(chunk: &ChunkRecord) -> &str {
         .map_or(chunk.chunk_id.as_str(), |part| part.definition_id.as_str())
 }
 
-/// Ranks the lanes' candidates (`(chunk id, lane score)`, best first) for
-/// `request`: lane weights by mode, fusion, the exact-symbol boost, one
-/// candidate per definition (its best-ranked part), the best `limit`, then
+/// Serialises a score rounded to 3 decimals: further digits mean nothing
+/// and cost an agent tokens.
+pub(crate) fn rounded<S: serde::Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64((f64::from(*value) * 1000.0).round() / 1000.0)
+}
+
+/// [`rounded`], for an optional score.
+pub(crate) fn rounded_option<S: serde::Serializer>(value: &Option<f32>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => rounded(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Why a hit ranks where it does: the fused score of the lanes (the hit's
+/// `vector_rank`/`keyword_rank` say which lanes found it), each code-aware
+/// factor applied to it, and the evidence behind its calibrated `score`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Why {
+    /// Fused score of the lanes (0-1), before the code-aware factors.
+    #[serde(serialize_with = "rounded")]
+    pub fused: f32,
+    /// The score the page is ordered by: `fused` times every factor (may
+    /// pass 1; relative to this query's candidates only).
+    #[serde(serialize_with = "rounded")]
+    pub rank_score: f32,
+    /// Share (0-1) of the query's words (4+ letters) found in the chunk's
+    /// code, name or path: one input of the calibrated `score`.
+    #[serde(serialize_with = "rounded")]
+    pub query_coverage: f32,
+    /// The code-aware factors applied, in the order they were.
+    pub factors: Vec<Factor>,
+}
+
+/// One code-aware adjustment of a hit's rank.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "signal", rename_all = "snake_case")]
+pub enum Factor {
+    /// A kind of file that rarely answers (test, example, docs ...):
+    /// multiplied by `factor` (< 1).
+    PathPrior {
+        /// The kind of file.
+        kind: PathKind,
+        /// Its weight.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
+    /// Query words in the chunk's name or file name: multiplied by
+    /// `factor` (> 1).
+    NameMatch {
+        /// 1 plus the gain.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
+    /// The query spells out the chunk's file name: multiplied by `factor`
+    /// (> 1).
+    FileName {
+        /// 1 plus the gain.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
+    /// Several candidates in the chunk's file: multiplied by `factor` (> 1).
+    FileEvidence {
+        /// 1 plus the gain.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
+    /// A further chunk of a file ranked higher already: multiplied by
+    /// `factor` (< 1), so a page covers more files.
+    Saturation {
+        /// The decay for this chunk's place in its file.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
+    /// The chunk defines the symbol the query names: moved to the front.
+    ExactSymbol,
+}
+
+/// A candidate on its way to the page.
+struct Ranked {
+    fused: Fused,
+    chunk: ChunkRecord,
+    why: Why,
+}
+
+/// Ranks the lanes' candidates for `request`: lane weights by mode, fusion
+/// (definitions found by name alone join with a fused score of 0), one
+/// candidate per definition (its best-ranked part), the code-aware factors,
+/// the exact-symbol boost, the best `limit`, their calibrated scores, then
 /// those at or above `request.min_score`. `chunks_by_id` holds the rows the
 /// lanes returned.
 pub(crate) fn hits(
     request: &SearchRequest,
     limit: usize,
-    vector_lane: &[(String, f32)],
-    keyword_lane: &[(String, f32)],
+    lanes: Lanes<'_>,
     mut chunks_by_id: HashMap<String, ChunkRecord>,
 ) -> Vec<SearchHit> {
     let (vector_weight, keyword_weight) = match request.mode {
@@ -180,32 +319,57 @@ pub(crate) fn hits(
         SearchMode::Vector => (1.0, 0.0),
         SearchMode::Keyword => (0.0, 1.0),
     };
-    let fused = fuse(vector_lane, keyword_lane, vector_weight, keyword_weight);
+    let mut fused = fuse(lanes.vector, lanes.keyword, vector_weight, keyword_weight);
+    let found: HashSet<String> = fused.iter().map(|f| f.id.clone()).collect();
+    fused.extend(
+        lanes
+            .definitions
+            .iter()
+            .filter(|id| !found.contains(*id))
+            .map(|id| Fused {
+                id: id.clone(),
+                score: 0.0,
+                vector: None,
+                keyword: None,
+            }),
+    );
     let mut definitions = HashSet::new();
-    let candidates: Vec<(Fused, ChunkRecord)> = fused
+    let candidates: Vec<Ranked> = fused
         .into_iter()
-        .filter_map(|f| {
-            let chunk = chunks_by_id.remove(&f.id)?;
+        .filter_map(|fused| {
+            let chunk = chunks_by_id.remove(&fused.id)?;
+            let why = Why {
+                fused: fused.score,
+                rank_score: fused.score,
+                ..Why::default()
+            };
             definitions
                 .insert(definition_key(&chunk).to_string())
-                .then_some((f, chunk))
+                .then_some(Ranked { fused, chunk, why })
         })
         .collect();
-    let mut ranked = code_aware(request, candidates);
+    let stems = priors::query_stems(&request.text);
+    let mut ranked = code_aware(request, &stems, candidates);
     if request.mode != SearchMode::Vector {
         exact_symbol_first(&request.text, &mut ranked);
     }
+    let vector_lane_ran = request.mode != SearchMode::Keyword;
     ranked
         .into_iter()
         .take(limit)
-        .map(|(f, chunk)| SearchHit {
-            chunk,
-            score: f.score.min(1.0),
-            vector_rank: f.vector.map(|h| h.rank),
-            vector_score: f.vector.map(|h| h.score),
-            keyword_rank: f.keyword.map(|h| h.rank),
-            keyword_score: f.keyword.map(|h| h.score),
-            stale: false,
+        .map(|Ranked { fused, chunk, mut why }| {
+            why.query_coverage = calibration::query_coverage(&stems, &chunk);
+            let cosine = fused.vector.map(|h| h.score);
+            SearchHit {
+                score: calibration::relevance(why.query_coverage, cosine, vector_lane_ran),
+                chunk,
+                vector_rank: fused.vector.map(|h| h.rank),
+                vector_score: cosine,
+                keyword_rank: fused.keyword.map(|h| h.rank),
+                keyword_score: fused.keyword.map(|h| h.score),
+                stale: false,
+                why,
+            }
         })
         .filter(|hit| hit.score >= request.min_score)
         .collect()
@@ -214,41 +378,64 @@ pub(crate) fn hits(
 /// The candidates (one per definition) rescored by what their paths, names
 /// and files say (see [`priors`]), best first: the fused score times the
 /// path prior and the identifier-stem gain, then spread over files (file
-/// evidence, saturation). A score may pass 1 here; hits report at most 1.
-fn code_aware(request: &SearchRequest, candidates: Vec<(Fused, ChunkRecord)>) -> Vec<(Fused, ChunkRecord)> {
-    let stems = priors::query_stems(&request.text);
+/// evidence, saturation); each factor applied is recorded in the
+/// candidate's [`Why`].
+fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ranked>) -> Vec<Ranked> {
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
+    for candidate in &mut candidates {
+        let why = &mut candidate.why;
+        if let Some(kind) = priors::path_kind(&candidate.chunk.file_path, stems, tests_wanted) {
+            why.factors.push(Factor::PathPrior {
+                kind,
+                factor: kind.weight(),
+            });
+            why.rank_score *= kind.weight();
+        }
+        let gain = priors::stem_gain(&candidate.chunk, stems);
+        if gain > 0.0 {
+            why.factors.push(Factor::NameMatch { factor: 1.0 + gain });
+            why.rank_score *= 1.0 + gain;
+        }
+        let gain = priors::file_name_gain(&candidate.chunk.file_path, &request.text);
+        if gain > 0.0 {
+            why.factors.push(Factor::FileName { factor: 1.0 + gain });
+            why.rank_score *= 1.0 + gain;
+        }
+    }
     let scored: Vec<(&str, f32)> = candidates
         .iter()
-        .map(|(f, chunk)| {
-            let prior = priors::path_prior(&chunk.file_path, &stems, tests_wanted);
-            let gain = 1.0 + priors::stem_gain(chunk, &stems);
-            (chunk.file_path.as_str(), f.score * prior * gain)
-        })
+        .map(|c| (c.chunk.file_path.as_str(), c.why.rank_score))
         .collect();
-    let adjusted = priors::spread_over_files(&scored);
-    let mut ranked: Vec<(Fused, ChunkRecord)> = candidates
-        .into_iter()
-        .zip(adjusted)
-        .map(|((mut f, chunk), score)| {
-            f.score = score;
-            (f, chunk)
-        })
-        .collect();
-    ranked.sort_by(|a, b| b.0.score.total_cmp(&a.0.score).then_with(|| a.0.id.cmp(&b.0.id)));
-    ranked
+    let spread = priors::spread_over_files(&scored);
+    for (candidate, (evidence, saturation)) in candidates.iter_mut().zip(spread) {
+        let why = &mut candidate.why;
+        if evidence != 1.0 {
+            why.factors.push(Factor::FileEvidence { factor: evidence });
+        }
+        if saturation != 1.0 {
+            why.factors.push(Factor::Saturation { factor: saturation });
+        }
+        why.rank_score *= evidence * saturation;
+    }
+    candidates.sort_by(|a, b| {
+        b.why
+            .rank_score
+            .total_cmp(&a.why.rank_score)
+            .then_with(|| a.fused.id.cmp(&b.fused.id))
+    });
+    candidates
 }
 
-/// Exact-symbol boost: when `query` is identifier-like, moves the
-/// candidates whose chunk is named exactly so (name or qualified name,
-/// without a trailing `()`) to the front, keeping the order within both
-/// groups. Scores are left as they are.
-fn exact_symbol_first(query: &str, ranked: &mut [(Fused, ChunkRecord)]) {
-    if !is_identifier_like(query) {
-        return;
+/// Exact-symbol boost: when `query` names a symbol, moves the candidates
+/// that define it (see [`defines_symbol`]) to the front, keeping the order
+/// within both groups, and records [`Factor::ExactSymbol`] on them.
+fn exact_symbol_first(query: &str, ranked: &mut [Ranked]) {
+    for candidate in ranked.iter_mut() {
+        if defines_symbol(&candidate.chunk, query) {
+            candidate.why.factors.push(Factor::ExactSymbol);
+        }
     }
-    let symbol = query.trim().trim_end_matches("()");
-    ranked.sort_by_key(|(_, c)| !(c.name == symbol || c.qualified_name == symbol));
+    ranked.sort_by_key(|c| !c.why.factors.contains(&Factor::ExactSymbol));
 }
 
 /// Merges the answers of several searches (say, one per aspect of a task)
@@ -325,6 +512,68 @@ mod tests {
     }
 
     #[test]
+    fn symbol_queries_name_what_to_look_up() {
+        for (query, name) in [
+            ("Transaction", "Transaction"),
+            ("parse_config", "parse_config"),
+            ("HttpClient.send", "send"),
+            ("fmt::format", "format"),
+            ("compute_total()", "compute_total"),
+        ] {
+            assert_eq!(symbol_name(query), Some(name), "{query}");
+        }
+        for query in ["parse the config", "a-b", "", "::", "42", "e.g. this"] {
+            assert_eq!(symbol_name(query), None, "{query}");
+        }
+    }
+
+    /// The dev set's miss: "Transaction" ranked the class four files down,
+    /// behind `transactionScope` and `TransactionManagersContainer`.
+    #[test]
+    fn the_definition_a_symbol_query_names_leads() {
+        let mut class = hit("Transaction", 0.0).chunk;
+        class.kind = "class".into();
+        let mut user = hit("transactionScope", 0.0).chunk;
+        user.file_path = "src/TransactionScope.kt".into();
+        let mut impl_block = hit("Transaction", 0.0).chunk;
+        impl_block.chunk_id = "impl".into();
+        impl_block.kind = "impl".into();
+        let mut method = hit("send", 0.0).chunk;
+        method.qualified_name = "net::HttpClient.send".into();
+        assert!(defines_symbol(&class, "Transaction") && !defines_symbol(&class, "transaction"));
+        assert!(
+            !defines_symbol(&impl_block, "Transaction"),
+            "an impl block uses the name"
+        );
+        assert!(defines_symbol(&method, "HttpClient.send") && defines_symbol(&method, "send"));
+        assert!(!defines_symbol(&method, "Client.send"), "segments match whole");
+
+        let request = SearchRequest {
+            text: "Transaction".into(),
+            vector: None,
+            mode: SearchMode::Keyword,
+            limit: 2,
+            filter: crate::SearchFilter::default(),
+            exact: false,
+            keyword_weight: None,
+            min_score: 0.0,
+        };
+        let chunks: HashMap<String, ChunkRecord> = [class, user, impl_block]
+            .into_iter()
+            .map(|c| (c.chunk_id.clone(), c))
+            .collect();
+        let keyword = lane(&["transactionScope", "impl"]);
+        let lanes = Lanes {
+            vector: &[],
+            keyword: &keyword,
+            definitions: &["Transaction".to_string(), "impl".to_string()],
+        };
+        let found = hits(&request, 2, lanes, chunks);
+        assert_eq!(found[0].chunk.chunk_id, "Transaction", "found by name alone, first");
+        assert!(found[0].why.factors.contains(&Factor::ExactSymbol));
+    }
+
+    #[test]
     fn agreement_between_lanes_wins() {
         let fused = fuse(&lane(&["a", "b", "c"]), &lane(&["b", "d", "e"]), 1.0, 1.0);
         assert_eq!(fused[0].id, "b");
@@ -369,6 +618,7 @@ mod tests {
             keyword_rank: None,
             keyword_score: None,
             stale: false,
+            why: Why::default(),
         }
     }
 
@@ -413,17 +663,20 @@ mod tests {
             min_score: 0.0,
         };
         let by_id = || chunks.iter().map(|c| (c.chunk_id.clone(), c.clone())).collect();
-        let found = hits(&request, 3, &lane(&ids), &[], by_id());
+        let vector_only = |ids: &[&str]| (lane(ids), Vec::new());
+        let run = |lane: &(Vec<(String, f32)>, Vec<String>), limit| {
+            let lanes = Lanes {
+                vector: &lane.0,
+                keyword: &[],
+                definitions: &lane.1,
+            };
+            hits(&request, limit, lanes, by_id())
+        };
+        let found = run(&vector_only(&ids), 3);
         let found: Vec<&str> = found.iter().map(|h| h.chunk.chunk_id.as_str()).collect();
         assert_eq!(found, ["retry#2", "backoff_delay", "jitter"]);
 
-        let merged = merge(
-            [
-                hits(&request, 7, &lane(&ids), &[], by_id()),
-                hits(&request, 7, &lane(&ids[2..]), &[], by_id()),
-            ],
-            10,
-        );
+        let merged = merge([run(&vector_only(&ids), 7), run(&vector_only(&ids[2..]), 7)], 10);
         let merged: Vec<&str> = merged.iter().map(|h| definition_key(&h.chunk)).collect();
         assert_eq!(merged, ["retry", "backoff_delay", "jitter", "sleep"]);
     }

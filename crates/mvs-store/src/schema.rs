@@ -308,8 +308,8 @@ pub fn files_schema() -> SchemaRef {
 }
 
 /// Columns read back for search results: everything but the vector and the
-/// keyword text, plus the lane's score column (`_distance`, `_score`).
-pub fn chunk_result_columns(score_column: &str) -> Vec<String> {
+/// keyword text, plus the lane's score column (`_distance`, `_score`), if any.
+pub fn chunk_result_columns(score_column: Option<&str>) -> Vec<String> {
     use chunk_col::*;
     [
         ID,
@@ -332,10 +332,10 @@ pub fn chunk_result_columns(score_column: &str) -> Vec<String> {
         PART_INDEX,
         PART_COUNT,
         CELL,
-        score_column,
     ]
-    .iter()
-    .map(|c| c.to_string())
+    .into_iter()
+    .chain(score_column)
+    .map(str::to_string)
     .collect()
 }
 

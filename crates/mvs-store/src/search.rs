@@ -19,6 +19,9 @@ use crate::{Result, Store, StoreError, rank, sql};
 pub(crate) const DISTANCE_COLUMN: &str = "_distance";
 /// Column LanceDB adds to full-text results.
 pub(crate) const BM25_COLUMN: &str = "_score";
+/// Most chunks the definition lane reads for a symbol query: a name
+/// defined more often than this is common enough for the lanes to find.
+const DEFINITION_LANE_DEPTH: usize = 20;
 
 /// Which lanes a search uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,22 +67,29 @@ pub struct SearchHit {
     /// The chunk.
     #[serde(flatten)]
     pub chunk: ChunkRecord,
-    /// Fused score in [0, 1]: the weighted sum of the lanes' normalised
-    /// scores, divided by its best possible value, so thresholds mean the
-    /// same in every mode.
+    /// Calibrated score in [0, 1]: the estimated chance that this hit's
+    /// file answers the query, from the hit's cosine similarity and the
+    /// share of query words it contains (see `rank::calibration`), so a
+    /// threshold means the same in every query and mode. Not sorted: the
+    /// page is in rank order ([`rank::Why::rank_score`]).
+    #[serde(serialize_with = "rank::rounded")]
     pub score: f32,
     /// 1-based rank in the vector lane.
     pub vector_rank: Option<u32>,
     /// Cosine similarity to the query.
+    #[serde(serialize_with = "rank::rounded_option")]
     pub vector_score: Option<f32>,
     /// 1-based rank in the keyword lane.
     pub keyword_rank: Option<u32>,
     /// BM25 score.
+    #[serde(serialize_with = "rank::rounded_option")]
     pub keyword_score: Option<f32>,
     /// The file changed on disk after this chunk was indexed, so the
     /// content may be out of date (set by callers that see the files; the
     /// store alone always says `false`).
     pub stale: bool,
+    /// Why it ranks where it does: fused score, factors applied, evidence.
+    pub why: rank::Why,
 }
 
 impl Store {
@@ -100,8 +110,10 @@ impl Store {
     ) -> Result<Vec<SearchHit>> {
         let limit = request.limit.max(1);
         // Each lane contributes more candidates than asked for, so fusion can
-        // promote a result that only one lane ranks highly.
-        let depth = (limit * 5).max(50);
+        // promote a result that only one lane ranks highly, and a file's
+        // evidence (how many of its chunks are candidates) counts: 50 -> 150
+        // gained 0.008 NDCG@10 on semble-dev, 250 no more (docs/benchmarks.md).
+        let depth = (limit * 5).max(150);
         let predicate = request.filter.to_sql()?;
         let (want_vector, want_keyword) = match request.mode {
             SearchMode::Hybrid => (true, true),
@@ -139,7 +151,24 @@ impl Store {
             self.keyword_lane(&request.text, predicate.as_deref(), depth, &mut keyword_rows)
                 .await
         };
-        let (vector_lane, keyword_lane) = futures::join!(vector_lane, keyword_lane);
+        // A query naming a symbol also looks the definition up by name: in a
+        // large project neither lane need rank the one chunk that defines a
+        // common word (`Transaction`) among the many that use it.
+        let symbol = match request.mode {
+            SearchMode::Vector => None,
+            _ => rank::symbol_name(&request.text),
+        };
+        let mut definition_rows = HashMap::new();
+        let definition_lane = async {
+            match symbol {
+                Some(name) => {
+                    self.definition_lane(name, predicate.as_deref(), &mut definition_rows)
+                        .await
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+        let (vector_lane, keyword_lane, definitions) = futures::join!(vector_lane, keyword_lane, definition_lane);
         let vector_lane = vector_lane?;
         let keyword_lane = match keyword_lane {
             Ok(lane) => lane,
@@ -155,11 +184,17 @@ impl Store {
             },
             Err(err) => return Err(err),
         };
+        let definitions = definitions?;
         let mut chunks_by_id: HashMap<String, ChunkRecord> = vector_rows;
-        for (id, chunk) in keyword_rows {
+        for (id, chunk) in keyword_rows.into_iter().chain(definition_rows) {
             chunks_by_id.entry(id).or_insert(chunk);
         }
-        Ok(rank::hits(request, limit, &vector_lane, &keyword_lane, chunks_by_id))
+        let lanes = rank::Lanes {
+            vector: &vector_lane,
+            keyword: &keyword_lane,
+            definitions: &definitions,
+        };
+        Ok(rank::hits(request, limit, lanes, chunks_by_id))
     }
 
     async fn vector_lane(
@@ -183,6 +218,39 @@ impl Store {
         let query = if exact { query.bypass_vector_index() } else { query };
         let batches = run_lane(query, predicate, DISTANCE_COLUMN, depth).await?;
         collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, chunks_by_id)
+    }
+
+    /// Chunks named `name` (the last segment of a symbol query), at most
+    /// [`DEFINITION_LANE_DEPTH`], by id.
+    async fn definition_lane(
+        &self,
+        name: &str,
+        predicate: Option<&str>,
+        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+    ) -> Result<Vec<String>> {
+        let named = sql::equals(chunk_col::NAME, name);
+        let predicate = match predicate {
+            Some(predicate) => format!("({named}) AND ({predicate})"),
+            None => named,
+        };
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .only_if(predicate)
+            .select(Select::Columns(schema::chunk_result_columns(None)))
+            .limit(DEFINITION_LANE_DEPTH)
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut ids = Vec::new();
+        for batch in &batches {
+            for chunk in schema::chunks_from_batch(batch)? {
+                ids.push(chunk.chunk_id.clone());
+                chunks_by_id.entry(chunk.chunk_id.clone()).or_insert(chunk);
+            }
+        }
+        Ok(ids)
     }
 
     async fn keyword_lane(
@@ -217,7 +285,7 @@ async fn run_lane<Q: ExecutableQuery + QueryBase>(
     score_column: &str,
     depth: usize,
 ) -> Result<Vec<RecordBatch>> {
-    let columns = Select::Columns(schema::chunk_result_columns(score_column));
+    let columns = Select::Columns(schema::chunk_result_columns(Some(score_column)));
     let query = match predicate {
         Some(predicate) => query.only_if(predicate),
         None => query,
