@@ -55,9 +55,9 @@ pub struct SearchRequest {
     /// tuning (the vector lane weighs 1); `None`: the tuned
     /// [`rank::NATURAL_LANGUAGE_KEYWORD_WEIGHT`]. See [`rank::hybrid_weights`].
     pub keyword_weight: Option<f32>,
-    /// Similarity threshold on the fused score, in [0, 1]: hits below it are
-    /// dropped after ranking, so fewer than `limit` may come back (0: keep
-    /// all).
+    /// Similarity threshold on the calibrated score ([`SearchHit::score`]),
+    /// in [0, 1]: hits below it are dropped after ranking, so fewer than
+    /// `limit` may come back (0: keep all).
     pub min_score: f32,
 }
 
