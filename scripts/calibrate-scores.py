@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-EVAL = os.path.join(HERE, "..", "..", "shared", "eval", "semble-dev")
+import semble_dev
+
 NONSENSE_WORDS = ("xyzzy quantum banana smoothie purple elephant violin glacier trombone marmalade nebula pancake "
                   "origami walrus saxophone tulip volcano kazoo meringue penguin").split()
 # The same words and matching as crates/mvs-store/src/rank/priors.rs.
@@ -47,17 +47,9 @@ def coverage(query, hit):
 
 
 def collect(binary, work, out_path):
-    repos = {r["name"]: r for r in json.load(open(os.path.join(EVAL, "data", "repos.json")))}
     rng = random.Random(7)
     jobs = []
-    for name in sorted(os.listdir(os.path.join(EVAL, "data", "annotations"))):
-        repo = name[:-5]
-        prefix = (repos[repo].get("benchmark_root") or "").strip("/")
-        root = os.path.join(work, "semble", repo, prefix)
-        prefix = prefix + "/" if prefix not in ("", ".") else ""
-        queries = [(q["query"], q["category"],
-                    {x if isinstance(x, str) else x["path"] for x in q["relevant"] + q.get("secondary", [])})
-                   for q in json.load(open(os.path.join(EVAL, "data", "annotations", name)))]
+    for repo, root, prefix, queries in semble_dev.repositories(work):
         queries += [(" ".join(rng.sample(NONSENSE_WORDS, 4)), "nonsense", set()) for _ in range(4)]
         for query, category, relevant in queries:
             for mode in ("hybrid", "vector", "keyword"):

@@ -21,23 +21,16 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-EVAL = os.path.join(HERE, "..", "..", "shared", "eval", "semble-dev")
+import semble_dev
+
 FILE_EVIDENCE_GAIN, FILE_EVIDENCE_COUNT, SATURATION = 0.8, 4, 0.7
 SIGNALS = ["path_prior", "name_match", "file_name", "file_evidence", "saturation", "exact_symbol"]
 
 
 def collect(binary, work, out_path):
-    repos = {r["name"]: r for r in json.load(open(os.path.join(EVAL, "data", "repos.json")))}
-    jobs = []
-    for name in sorted(os.listdir(os.path.join(EVAL, "data", "annotations"))):
-        repo = name[:-5]
-        prefix = (repos[repo].get("benchmark_root") or "").strip("/")
-        root = os.path.join(work, "semble", repo, prefix)
-        prefix = prefix + "/" if prefix not in ("", ".") else ""
-        for q in json.load(open(os.path.join(EVAL, "data", "annotations", name))):
-            relevant = sorted({x if isinstance(x, str) else x["path"] for x in q["relevant"] + q.get("secondary", [])})
-            jobs.append((repo, root, prefix, q["query"], q["category"], relevant))
+    jobs = [(repo, root, prefix, query, category, sorted(relevant))
+            for repo, root, prefix, queries in semble_dev.repositories(work)
+            for query, category, relevant in queries]
 
     def run(job):
         repo, root, prefix, query, category, relevant = job

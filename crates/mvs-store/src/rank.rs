@@ -382,6 +382,7 @@ pub(crate) fn hits(
 /// candidate's [`Why`].
 fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ranked>) -> Vec<Ranked> {
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
+    let file_name_words = priors::file_name_words(&request.text);
     for candidate in &mut candidates {
         let why = &mut candidate.why;
         if let Some(kind) = priors::path_kind(&candidate.chunk.file_path, stems, tests_wanted) {
@@ -396,7 +397,7 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             why.factors.push(Factor::NameMatch { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
-        let gain = priors::file_name_gain(&candidate.chunk.file_path, &request.text);
+        let gain = priors::file_name_gain(&candidate.chunk.file_path, &file_name_words);
         if gain > 0.0 {
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;

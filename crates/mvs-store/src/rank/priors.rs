@@ -160,12 +160,19 @@ fn query_words(query: &str, min_len: usize) -> Vec<String> {
     words
 }
 
+/// The query's words a file name is matched against (see
+/// [`file_name_gain`]): 3+ letters, lower case, no stopwords. Computed once
+/// per search, not per candidate.
+pub(crate) fn file_name_words(query: &str) -> Vec<String> {
+    query_words(query, 3)
+}
+
 /// The gain of a chunk whose file name the query spells out: up to
 /// [`FILE_NAME_GAIN`] when every part of the name (before its first `.`) is
-/// one of the query's words of 3+ letters. A part and a word match when the
-/// shorter starts the longer and has 4+ letters, or they are equal
-/// (`api.ts` for "public API", `statement` for "statements").
-pub(crate) fn file_name_gain(path: &str, query: &str) -> f32 {
+/// one of `words` (the query's, from [`file_name_words`]). A part and a word
+/// match when the shorter starts the longer and has 4+ letters, or they are
+/// equal (`api.ts` for "public API", `statement` for "statements").
+pub(crate) fn file_name_gain(path: &str, words: &[String]) -> f32 {
     let file = path.rsplit('/').next().unwrap_or(path);
     let parts: Vec<String> = identifier_parts(file.split('.').next().unwrap_or(file))
         .into_iter()
@@ -174,7 +181,6 @@ pub(crate) fn file_name_gain(path: &str, query: &str) -> f32 {
     if parts.is_empty() {
         return 0.0;
     }
-    let words = query_words(query, 3);
     let spelled = |part: &String| {
         words.iter().any(|word| {
             let (short, long) = if part.len() <= word.len() {
@@ -316,6 +322,7 @@ mod tests {
     /// TransactionScope.kt; "insert ... statements" missed InsertStatement.kt.
     #[test]
     fn a_file_name_the_query_spells_out_gains() {
+        let file_name_gain = |path: &str, query: &str| file_name_gain(path, &file_name_words(query));
         let full = file_name_gain("core/Transaction.kt", "Transaction");
         let half = file_name_gain("core/TransactionScope.kt", "Transaction");
         assert_eq!(full, FILE_NAME_GAIN);
