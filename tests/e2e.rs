@@ -784,6 +784,20 @@ async fn mcp_jobs_progress_context_and_freshness() {
             .contains("done"),
         "{seen:?}"
     );
+    // Each message says what search can do at that point.
+    assert!(
+        seen.last()
+            .unwrap()
+            .message
+            .as_deref()
+            .is_some_and(|m| m.ends_with("; keyword and vector search ready")),
+        "{seen:?}"
+    );
+    let status = call(&client, "get_project_status", json!({})).await;
+    assert_eq!(
+        status["job"]["summary"], "keyword and vector search ready",
+        "{status:#}"
+    );
 
     // similarity_threshold drops weak hits; 1.0 keeps at most the best.
     let all = call(&client, "search_code", json!({"query": "password digest", "limit": 10})).await;

@@ -45,9 +45,9 @@ enum Stage {
     /// table of random unit vectors and code-like text, or a project's index.
     Store(store::StoreArgs),
     /// The indexing pipeline on a copy of a real tree, vector cache off:
-    /// cold run (end-to-end chunks/s against the embedder alone on the same
-    /// chunks = efficiency, stage times), no-op and one-edit re-index times,
-    /// peak RSS.
+    /// cold run (time to first answer, full time, chunks/s, tokens/s, stage
+    /// times; end-to-end chunks/s against the embedder alone on the same
+    /// chunks = efficiency), no-op and one-edit re-index times, peak RSS.
     Index(index::IndexArgs),
 }
 

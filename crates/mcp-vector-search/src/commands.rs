@@ -97,7 +97,7 @@ fn print_report(project: &Project, report: &mvs_index::IndexReport, json: bool) 
         return Ok(());
     }
     eprintln!(
-        "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks ({} vectors reused) in {:.1} s ({:.0} chunks/s)",
+        "indexed {}: {} files seen, {} parsed, {} unchanged, {} deleted, {} skipped; {} chunks ({} vectors reused) in {:.1} s ({:.0} chunks/s; keyword search complete after {:.1} s)",
         project.root().display(),
         report.files_seen,
         report.files_parsed,
@@ -107,7 +107,8 @@ fn print_report(project: &Project, report: &mvs_index::IndexReport, json: bool) 
         report.chunks_written,
         report.vectors_reused,
         report.elapsed_ms as f64 / 1000.0,
-        report.chunks_per_second()
+        report.chunks_per_second(),
+        report.keywords_ready_ms as f64 / 1000.0
     );
     for (path, reason) in &report.unreadable {
         eprintln!("  unreadable: {path}: {reason}");

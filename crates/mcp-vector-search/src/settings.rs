@@ -44,6 +44,8 @@ pub struct Settings {
     pub token_budget: Option<usize>,
     /// `MCP_VECTOR_SEARCH_INFERENCE_THREADS`: ONNX Runtime intra-op threads.
     pub inference_threads: Option<usize>,
+    /// `MCP_VECTOR_SEARCH_EMBED_TOKENS`: tokens of each chunk the model reads.
+    pub embed_tokens: Option<usize>,
     /// `MCP_VECTOR_SEARCH_MAX_WORKERS`: parse worker threads of an indexing run.
     pub max_workers: Option<usize>,
     /// `MCP_VECTOR_SEARCH_MAX_FILE_SIZE`: larger files are skipped (bytes).
@@ -95,6 +97,7 @@ impl Settings {
             batch_size: env.positive("MCP_VECTOR_SEARCH_BATCH_SIZE"),
             token_budget: env.positive("MCP_VECTOR_SEARCH_TOKEN_BUDGET"),
             inference_threads: env.positive("MCP_VECTOR_SEARCH_INFERENCE_THREADS"),
+            embed_tokens: env.positive("MCP_VECTOR_SEARCH_EMBED_TOKENS"),
             max_workers: env.positive("MCP_VECTOR_SEARCH_MAX_WORKERS"),
             max_file_size: env.positive("MCP_VECTOR_SEARCH_MAX_FILE_SIZE").map(|n| n as u64),
             max_chunk_bytes: env.positive("MCP_VECTOR_SEARCH_MAX_CHUNK_BYTES"),
@@ -126,6 +129,7 @@ impl Settings {
             batch_size: self.batch_size,
             token_budget: self.token_budget,
             threads: self.inference_threads,
+            embed_tokens: self.embed_tokens,
             int8: self.int8,
             ..EmbedOptions::default()
         }
@@ -231,9 +235,11 @@ mod tests {
             ("MCP_VECTOR_SEARCH_CACHE_MB", "0"),
             ("MCP_VECTOR_SEARCH_KEYWORD_WEIGHT", "0.5"),
             ("MCP_VECTOR_SEARCH_DEVICE", "CPU"),
+            ("MCP_VECTOR_SEARCH_EMBED_TOKENS", "128"),
         ]);
         assert_eq!(s.index_options().parse_workers, 3);
         assert_eq!(s.embed_options().threads, Some(5));
+        assert_eq!(s.embed_options().embed_tokens, Some(128));
         assert_eq!(s.index_options().max_memory_bytes, 1_500_000_000);
         assert!(!s.int8 && !s.file_watching);
         assert_eq!(s.cache_mb, 0);

@@ -37,6 +37,8 @@ pub struct DeviceInfo {
     pub batch_size: usize,
     /// Most padded tokens per inference call.
     pub token_budget: usize,
+    /// Tokens of each text the model reads (longer texts are truncated).
+    pub embed_tokens: usize,
     /// Why the requested device is not the one in use, if it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
@@ -69,6 +71,12 @@ pub struct EmbedOptions {
     /// Intra-op threads (`MCP_VECTOR_SEARCH_INFERENCE_THREADS`; default: the
     /// physical cores allowed to this process).
     pub threads: Option<usize>,
+    /// Tokens of each text the model reads (`MCP_VECTOR_SEARCH_EMBED_TOKENS`):
+    /// texts are truncated to the lesser of this and the model's window
+    /// (`None`: the model's [`ModelSpec::embed_tokens`], else its window).
+    /// Chunks keep their size; only the vector reads less of each: fewer
+    /// tokens embed faster (docs/benchmarks.md measures speed and quality).
+    pub embed_tokens: Option<usize>,
     /// Use the model's int8 variant on CPU when it has one
     /// (`MCP_VECTOR_SEARCH_INT8=0` turns it off).
     pub int8: bool,
@@ -96,6 +104,7 @@ impl Default for EmbedOptions {
             batch_size: None,
             token_budget: None,
             threads: None,
+            embed_tokens: None,
             int8: true,
             naive: false,
             cache: None,
@@ -251,7 +260,7 @@ pub struct Embedder {
     spec: ModelSpec,
     device: DeviceInfo,
     naive: bool,
-    /// `id/arithmetic`: the persistent cache's model key.
+    /// `id/arithmetic[/embed_tokens]`: the persistent cache's model key.
     cache_model_key: String,
     cache: Option<VectorCache>,
     queries: Mutex<LruCache<String, Vec<f32>>>,
@@ -368,7 +377,11 @@ impl Embedder {
         let (session, device, arithmetic, batch_size, token_budget, threads) =
             opened.expect("CPU ends the candidates and its failure returns early");
         let input_names = session.inputs().iter().map(|i| i.name().to_string()).collect();
-        let tokenizer = load_tokenizer(&model.dir.join(TOKENIZER_FILE), model.spec.max_tokens)?;
+        let embed_tokens = options
+            .embed_tokens
+            .or(model.spec.embed_tokens)
+            .map_or(model.spec.max_tokens, |n| n.clamp(1, model.spec.max_tokens));
+        let tokenizer = load_tokenizer(&model.dir.join(TOKENIZER_FILE), embed_tokens)?;
         let info = DeviceInfo {
             device: device.name().into(),
             provider: device.provider().into(),
@@ -377,6 +390,7 @@ impl Embedder {
             threads,
             batch_size,
             token_budget,
+            embed_tokens,
             fallback,
         };
         tracing::info!(
@@ -388,6 +402,7 @@ impl Embedder {
             threads,
             batch_size,
             token_budget,
+            embed_tokens,
             "embedding model loaded"
         );
         let cache = match (&options.cache, options.naive) {
@@ -403,7 +418,12 @@ impl Embedder {
         Ok(Self {
             session: Mutex::new(session),
             tokenizer,
-            cache_model_key: format!("{}/{arithmetic}", model.spec.id),
+            // Vectors of truncated texts differ from full-window ones.
+            cache_model_key: if embed_tokens == model.spec.max_tokens {
+                format!("{}/{arithmetic}", model.spec.id)
+            } else {
+                format!("{}/{arithmetic}/{embed_tokens}", model.spec.id)
+            },
             spec: model.spec.clone(),
             device: info,
             naive: options.naive,

@@ -24,8 +24,15 @@ pub struct ModelSpec {
     pub id: String,
     /// Vector dimension.
     pub dimension: usize,
-    /// Inputs are truncated to this many tokens.
+    /// The model's window: chunks are sized to fill it, and no input is
+    /// read past it.
     pub max_tokens: usize,
+    /// Tokens of each document the model reads by default, when less than
+    /// the window: the length it was trained on (all-MiniLM-L6-v2: 128).
+    /// Chunks keep their `max_tokens` size; the vector reads their head
+    /// (path, names, signature, docs, first lines). `None`: `max_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_tokens: Option<usize>,
     /// Pooling of the `last_hidden_state` output.
     pub pooling: Pooling,
     /// Prepended to queries (some models expect e.g. `"query: "`).
@@ -139,6 +146,7 @@ fn sentence_transformers_spec(dir: &Path) -> Result<ModelSpec, String> {
         id: format!("local/{name}"),
         dimension,
         max_tokens,
+        embed_tokens: None,
         pooling,
         query_prefix: prompt(&["query", "search_query"]),
         document_prefix: prompt(&["document", "passage", "search_document"]),

@@ -85,6 +85,51 @@ fn long_inputs_are_truncated_not_rejected() {
     assert_eq!(vectors[0].len(), 384);
 }
 
+/// The model reads the head of each text (its trained length, 128 tokens,
+/// by default): what follows changes nothing, and a setting of its window
+/// reads it all. The cache keeps the two apart.
+#[test]
+fn documents_are_embedded_from_their_first_embed_tokens() {
+    let head =
+        "fn schedule_retry(job: &Job, attempt: u32) -> Duration { ".to_string() + &"backoff(attempt); ".repeat(30);
+    let texts = [
+        head.clone(),
+        head.clone() + &"let zebra_giraffe = savanna(); ".repeat(40),
+    ];
+    let default = load_with(EmbedOptions::default());
+    assert_eq!(default.device().embed_tokens, 128);
+    let vectors = default.embed_documents(&texts).unwrap();
+    assert_eq!(vectors[0], vectors[1], "only the first 128 tokens count");
+    assert!(default.stats().tokens <= 2 * 128, "{:?}", default.stats());
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Some(CacheConfig {
+        path: dir.path().join("vectors.sqlite"),
+        max_bytes: 1 << 20,
+    });
+    let full_window = load_with(EmbedOptions {
+        embed_tokens: Some(256),
+        cache: cache.clone(),
+        ..EmbedOptions::default()
+    });
+    let full = full_window.embed_documents(&texts).unwrap();
+    assert!(cosine(&full[0], &full[1]) < 0.999, "the tail is read at 256 tokens");
+    // Above the window is the window.
+    let over = load_with(EmbedOptions {
+        embed_tokens: Some(10_000),
+        ..EmbedOptions::default()
+    });
+    assert_eq!(over.device().embed_tokens, 256);
+    // A 128-token embedder sharing the cache does not get 256-token vectors.
+    let short = load_with(EmbedOptions {
+        embed_tokens: Some(128),
+        cache,
+        ..EmbedOptions::default()
+    });
+    assert_eq!(short.embed_documents(&texts).unwrap(), vectors);
+    assert_eq!(short.stats().cache_hits, 0);
+}
+
 /// A corrupted model file (same size, other bytes) fails the hash check of
 /// `setup`, is removed and fetched again with pip.
 #[test]

@@ -35,6 +35,12 @@ pub trait TextEmbedder: Send + Sync {
 
     /// The vector of a search query. Errors: inference failed.
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+
+    /// Tokens the model has read so far (a running count, for reports).
+    /// The default counts none.
+    fn tokens_embedded(&self) -> u64 {
+        0
+    }
 }
 
 impl TextEmbedder for Embedder {
@@ -64,5 +70,9 @@ impl TextEmbedder for Embedder {
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         Embedder::embed_query(self, text)
+    }
+
+    fn tokens_embedded(&self) -> u64 {
+        self.stats().tokens
     }
 }

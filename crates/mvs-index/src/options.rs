@@ -10,7 +10,7 @@ use crate::discovery::Scope;
 use crate::memory::MemoryMonitor;
 
 /// Default of [`IndexOptions::two_phase_min_files`].
-const TWO_PHASE_MIN_FILES: usize = 200;
+const TWO_PHASE_MIN_FILES: usize = 20;
 
 /// Knobs of an indexing run.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub struct IndexOptions {
     pub max_memory_bytes: u64,
     /// Runs with at least this many files to (re)process go in two phases
     /// (every file's chunks first, so keyword search works early; then the
-    /// vectors); smaller runs embed as they go (default 200).
+    /// vectors); smaller runs (edits) embed as they go (default 20).
     pub two_phase_min_files: usize,
     /// Set to stop the run early: files already committed stay, the rest
     /// are left for the next run (the report says `cancelled`). Clones share

@@ -35,6 +35,53 @@ pub struct Progress {
     pub note: Option<String>,
 }
 
+impl Progress {
+    /// What search can do now, for an agent deciding whether to wait:
+    /// `keyword search ready, vectors 40% (2,180/5,451 chunks), ETA 3 min`.
+    pub fn summary(&self) -> String {
+        let percent = |done: usize, total: usize| (done * 100).checked_div(total).unwrap_or(0).min(100);
+        let eta = match self.eta_s {
+            Some(seconds) => format!(", ETA {}", format_duration(seconds)),
+            None => String::new(),
+        };
+        match self.phase.as_str() {
+            "keywords" => format!(
+                "keyword search partial ({}/{} files), vectors follow",
+                self.files_done, self.files_total
+            ),
+            "vectors" => format!(
+                "keyword search ready, vectors {}% ({}/{} chunks){eta}",
+                percent(self.chunks_done, self.chunks_total),
+                self.chunks_done,
+                self.chunks_total
+            ),
+            "indexing" => format!(
+                "search covers {}% of the files being indexed ({}/{}){eta}",
+                percent(self.files_done, self.files_total),
+                self.files_done,
+                self.files_total
+            ),
+            "finishing" => "keyword and vector search ready, search indices being built".into(),
+            "done" => "keyword and vector search ready".into(),
+            "provisioning" => format!(
+                "fetching the model{}",
+                self.note.as_ref().map(|note| format!(": {note}")).unwrap_or_default()
+            ),
+            _ => "looking for files; search answers from what is already indexed".into(),
+        }
+    }
+}
+
+/// `40 s`, `3 min`, `1 h 5 min`: an estimate's precision.
+fn format_duration(seconds: f64) -> String {
+    let seconds = seconds.max(0.0).round() as u64;
+    match seconds {
+        0..=89 => format!("{seconds} s"),
+        90..=3599 => format!("{} min", (seconds + 30) / 60),
+        _ => format!("{} h {} min", seconds / 3600, (seconds % 3600 + 30) / 60),
+    }
+}
+
 /// What a run did, with stage metrics.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 // Reports saved by older versions lack newer fields; they still load.
@@ -59,6 +106,13 @@ pub struct IndexReport {
     pub vectors_reused: usize,
     /// Wall time of the run.
     pub elapsed_ms: u64,
+    /// Time to first answer: ms from the run's start until every file's
+    /// chunks were searchable by keyword (the end of a two-phase run's
+    /// keywords phase; a one-pass run's end). Search answers from each
+    /// commit before that, with `partial` set.
+    pub keywords_ready_ms: u64,
+    /// Tokens the model read (after truncation, without padding).
+    pub tokens_embedded: u64,
     /// Time parse workers spent reading and chunking (summed over workers).
     pub parse_busy_ms: u64,
     /// Time spent in the model.
@@ -100,5 +154,56 @@ impl IndexReport {
     /// Files processed (parsed, touched or skipped) per second of wall time.
     pub fn files_per_second(&self) -> f64 {
         (self.files_parsed + self.files_skipped) as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(phase: &str, files: (usize, usize), chunks: (usize, usize), eta_s: Option<f64>) -> Progress {
+        Progress {
+            phase: phase.into(),
+            files_done: files.0,
+            files_total: files.1,
+            chunks_done: chunks.0,
+            chunks_total: chunks.1,
+            eta_s,
+            ..Progress::default()
+        }
+    }
+
+    #[test]
+    fn the_summary_says_what_search_can_do_now() {
+        let cases = [
+            (
+                progress("", (0, 0), (0, 0), None),
+                "looking for files; search answers from what is already indexed",
+            ),
+            (
+                progress("keywords", (120, 219), (0, 0), None),
+                "keyword search partial (120/219 files), vectors follow",
+            ),
+            (
+                progress("vectors", (80, 219), (2180, 5451), Some(170.0)),
+                "keyword search ready, vectors 39% (2180/5451 chunks), ETA 3 min",
+            ),
+            (
+                progress("vectors", (0, 219), (0, 0), None),
+                "keyword search ready, vectors 0% (0/0 chunks)",
+            ),
+            (
+                progress("indexing", (3, 12), (40, 0), Some(42.4)),
+                "search covers 25% of the files being indexed (3/12), ETA 42 s",
+            ),
+            (
+                progress("done", (12, 12), (40, 40), None),
+                "keyword and vector search ready",
+            ),
+        ];
+        for (progress, expected) in cases {
+            assert_eq!(progress.summary(), expected, "{progress:?}");
+        }
+        assert_eq!(format_duration(3_900.0), "1 h 5 min");
     }
 }

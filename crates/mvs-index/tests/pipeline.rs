@@ -153,6 +153,10 @@ async fn two_phase_runs_write_chunks_first_then_vectors() {
         "{seen:?}"
     );
     assert_eq!((report.files_parsed, report.chunks_written), (8, 8), "{report:?}");
+    // The time to first answer is the keywords phase's end, before the
+    // vectors; the model read every chunk's tokens after it.
+    assert!(report.keywords_ready_ms < report.elapsed_ms, "{report:?}");
+    assert!(report.tokens_embedded >= 8 * 10, "{report:?}");
     let store = mvs_index::open_index(&project).await.unwrap();
     assert!(!store.vectors_pending());
     let stats = store.stats().await.unwrap();

@@ -84,11 +84,13 @@ impl Job {
             Some(Ok(report)) => ("done", Some(report), None),
             Some(Err(error)) => ("failed", None, Some(error.to_string())),
         };
+        let progress = self.progress.borrow().clone();
         json!({
             "job_id": self.id,
             "origin": self.origin.as_str(),
             "state": state,
-            "progress": self.progress.borrow().clone(),
+            "summary": progress.summary(),
+            "progress": progress,
             "report": report,
             "error": error,
         })
@@ -207,7 +209,7 @@ impl Jobs {
 /// run: a two-phase run's second phase counts on from the first (files of
 /// the keywords phase, then files of the vectors phase), and an update that
 /// would not advance it is not sent. Every message names the phase and its
-/// counts.
+/// counts and what search can do now ([`Progress::summary`]).
 pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>) -> tokio::task::JoinHandle<()> {
     let (id, mut progress) = (job.id.clone(), job.progress.clone());
     tokio::spawn(async move {
@@ -220,8 +222,12 @@ pub fn forward_progress(job: &Job, token: ProgressToken, peer: Peer<RoleServer>)
                     (Some(note), _) => format!("{id} {phase}: {note}"),
                     (None, 0) => format!("{id} {phase}: looking for files to index"),
                     (None, _) => format!(
-                        "{id} {phase}: {}/{} files, {}/{} chunks",
-                        p.files_done, p.files_total, p.chunks_done, p.chunks_total
+                        "{id} {phase}: {}/{} files, {}/{} chunks; {}",
+                        p.files_done,
+                        p.files_total,
+                        p.chunks_done,
+                        p.chunks_total,
+                        p.summary()
                     ),
                 };
                 let param = ProgressNotificationParam::new(token.clone(), value)

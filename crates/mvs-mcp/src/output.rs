@@ -185,11 +185,12 @@ fn cell() -> Value {
 fn job() -> Value {
     json!({
         "type": "object",
-        "required": ["job_id", "origin", "state", "progress"],
+        "required": ["job_id", "origin", "state", "summary", "progress"],
         "properties": {
             "job_id": {"type": "string"},
             "origin": {"enum": ["client", "watcher"]},
             "state": {"enum": ["running", "done", "failed"]},
+            "summary": {"type": "string", "description": "What search can do now, e.g. keyword search ready, vectors 40% (2180/5451 chunks), ETA 3 min"},
             "progress": {"type": "object"},
             "report": {"type": ["object", "null"]},
             "error": {"type": ["string", "null"]}

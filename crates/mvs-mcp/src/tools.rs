@@ -314,6 +314,13 @@ impl SearchServer {
             status.vectors,
             status.model.as_deref().unwrap_or("none"),
         );
+        if let Some(summary) = value["job"]
+            .as_object()
+            .filter(|job| job["state"] == "running")
+            .and_then(|job| job["summary"].as_str())
+        {
+            text = format!("{text}\nindexing: {summary}");
+        }
         // What is wrong and the fix, for clients that show only the text.
         if let Some(reason) = status.incomplete.as_ref().or(status.damaged.as_ref()) {
             text = format!("{text}\n{reason}");

@@ -40,6 +40,10 @@ const EMBEDDED_QUEUE: usize = 4;
 const EMBED_BATCH_CHUNKS: usize = 64;
 /// Chunks per store commit (fewer, larger commits keep LanceDB fast).
 const WRITE_BATCH_CHUNKS: usize = 512;
+/// Chunks per commit in the keywords phase: rows without vectors are
+/// small and each commit has a fixed cost, so the phase that decides the
+/// time to first answer commits in larger groups.
+const KEYWORDS_WRITE_BATCH_CHUNKS: usize = 4096;
 /// Files per store commit, for runs of files without chunks.
 const WRITE_BATCH_FILES: usize = 256;
 /// Above this many edited or deleted files, their stored vectors are not
@@ -103,8 +107,18 @@ async fn index_with(
     let wrote_anything = !plan.is_empty();
     let store = Arc::new(store);
     let memory = Arc::new(MemoryMonitor::with_limit(options.max_memory_bytes));
-    let pass = Pass::new(&store, embedder, reusable, &memory, options, rules, progress);
+    let tokens_before = embedder.tokens_embedded();
+    let pass = Pass::new(
+        &store,
+        Arc::clone(&embedder),
+        reusable,
+        &memory,
+        options,
+        rules,
+        progress,
+    );
     let (written, stages) = pass.run_all(project, plan.work).await?;
+    report.tokens_embedded = embedder.tokens_embedded().saturating_sub(tokens_before);
     // The model and the pipeline's buffers are done with: free them before
     // the index builds, the run's memory peak (the caller may still hold
     // the model, e.g. a server or a watcher).
@@ -271,6 +285,9 @@ fn fill_report(report: &mut IndexReport, written: &Written, stages: &Stages, mem
     report.write_busy_ms = stages.write_busy.as_millis() as u64;
     report.peak_rss_bytes = memory.peak_rss_bytes();
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report.keywords_ready_ms = stages.keywords_ready.map_or(report.elapsed_ms, |ready| {
+        ready.duration_since(started).as_millis() as u64
+    });
     report.finished_at_ms = now_ms();
 }
 
@@ -333,6 +350,9 @@ struct Stages {
     queue_sum: usize,
     pressure_events: usize,
     write_queue_max: usize,
+    /// When every file's chunks were searchable by keyword (the end of the
+    /// keywords phase), if the run had one.
+    keywords_ready: Option<Instant>,
 }
 
 impl Stages {
@@ -403,6 +423,7 @@ impl Pass {
         let first = self.run(work, None, phase, &mut stages).await?;
         if two_phase {
             self.store.refresh_indices().await?;
+            stages.keywords_ready = Some(Instant::now());
             release_freed_memory(&self.memory);
         }
         // Files whose vectors are pending: those the first phase left, and
@@ -474,6 +495,10 @@ impl Pass {
             Arc::clone(&self.store),
             self.progress.clone(),
             (files_total, chunks_expected),
+            match phase {
+                Phase::Keywords => KEYWORDS_WRITE_BATCH_CHUNKS,
+                Phase::Single | Phase::Vectors => WRITE_BATCH_CHUNKS,
+            },
             Arc::clone(&self.memory),
         ));
         for parser in parsers {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use mvs_store::{FileStatus, Store};
 use tokio::sync::{mpsc, watch};
 
+use super::WRITE_BATCH_FILES;
 use super::embed::EmbeddedBatch;
-use super::{WRITE_BATCH_CHUNKS, WRITE_BATCH_FILES};
 use crate::IndexError;
 use crate::memory::MemoryMonitor;
 use crate::report::Progress;
@@ -37,12 +37,14 @@ pub(super) struct Written {
     pub queue_max: usize,
 }
 
-/// Commits embedded batches in large groups and reports progress.
+/// Commits embedded batches in groups of `batch_chunks` chunks (or
+/// [`WRITE_BATCH_FILES`] files) and reports progress.
 pub(super) async fn write_stage(
     mut rx: mpsc::Receiver<EmbeddedBatch>,
     store: Arc<Store>,
     progress: watch::Sender<Progress>,
     (files_total, chunks_expected): (usize, Option<usize>),
+    batch_chunks: usize,
     memory: Arc<MemoryMonitor>,
 ) -> Result<Written, IndexError> {
     let mut written = Written::default();
@@ -55,7 +57,7 @@ pub(super) async fn write_stage(
             written.queue_max = written.queue_max.max(rx.max_capacity() - rx.capacity() + 1);
             pending.append(batch);
         }
-        let full = pending.chunks.len() >= WRITE_BATCH_CHUNKS || pending.file_count() >= WRITE_BATCH_FILES;
+        let full = pending.chunks.len() >= batch_chunks || pending.file_count() >= WRITE_BATCH_FILES;
         if (full || closed) && pending.file_count() > 0 {
             let batch = std::mem::take(&mut pending);
             let started = Instant::now();
