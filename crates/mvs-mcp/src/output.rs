@@ -163,7 +163,7 @@ fn why() -> Value {
                         "path_prior", "name_match", "file_name", "file_evidence", "saturation", "exact_symbol"
                     ]},
                     "kind": {"enum": [
-                        "test", "example", "benchmark", "vendored", "documentation", "re_export", "declarations"
+                        "test", "example", "benchmark", "vendored", "superseded", "documentation", "re_export", "declarations"
                     ]},
                     "factor": {"type": "number"}
                 }

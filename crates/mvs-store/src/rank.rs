@@ -383,9 +383,13 @@ pub(crate) fn hits(
 fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ranked>) -> Vec<Ranked> {
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
     let file_name_words = priors::file_name_words(&request.text);
+    let newest_versions = priors::newest_versions(candidates.iter().map(|c| c.chunk.file_path.as_str()));
     for candidate in &mut candidates {
         let why = &mut candidate.why;
-        if let Some(kind) = priors::path_kind(&candidate.chunk.file_path, stems, tests_wanted) {
+        let path = candidate.chunk.file_path.as_str();
+        let kind = priors::path_kind(path, stems, tests_wanted)
+            .or_else(|| priors::is_superseded(path, &newest_versions, &request.text).then_some(PathKind::Superseded));
+        if let Some(kind) = kind {
             why.factors.push(Factor::PathPrior {
                 kind,
                 factor: kind.weight(),

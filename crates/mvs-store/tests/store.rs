@@ -333,6 +333,53 @@ async fn filters_apply_in_every_lane_before_ranking() {
     );
 }
 
+/// The dev set's zod miss: a near-copy in an older version directory
+/// (`v3/`) outranked the current one (`v4/`) in every lane. An older
+/// version beside a newer one counts less, unless the query names it; a
+/// lone version directory is ordinary code.
+#[tokio::test]
+async fn older_version_directories_yield_to_newer_ones_unless_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    let body = "fn parse_union(input: Input) -> Output { union discriminated parse }";
+    // The older copy is a little closer to the query's vector.
+    let near_copy: Vec<f32> = {
+        let v: Vec<f32> = vector(0)
+            .iter()
+            .zip(vector(1))
+            .map(|(a, b)| 0.95 * a + 0.05 * b)
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    };
+    for (path, embedding) in [
+        ("v3/types.rs", vector(0)),
+        ("v4/core/schemas.rs", near_copy),
+        ("api/v1/routes.rs", vector(2)),
+    ] {
+        let record = chunk(path, "parse_union", body);
+        store
+            .replace_files(&[file(path, 1)], &[record], &[embedding])
+            .await
+            .unwrap();
+    }
+    store.refresh_indices().await.unwrap();
+    let first = |ids: Vec<String>| ids.into_iter().next().unwrap();
+    let hybrid = search(&store, "union discriminated parse", Some(vector(0)), SearchMode::Hybrid).await;
+    assert_eq!(first(hybrid), "v4/core/schemas.rs#parse_union");
+    let named = search(
+        &store,
+        "v3 union discriminated parse",
+        Some(vector(0)),
+        SearchMode::Hybrid,
+    )
+    .await;
+    assert_eq!(first(named), "v3/types.rs#parse_union");
+    // No v2 beside api/v1: nothing to yield to.
+    let lone = search(&store, "union discriminated parse", Some(vector(2)), SearchMode::Vector).await;
+    assert_eq!(first(lone), "api/v1/routes.rs#parse_union");
+}
+
 fn dir_size(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()

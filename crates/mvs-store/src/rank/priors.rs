@@ -2,9 +2,10 @@
 //! and its file's other candidates say about it beyond the two lanes.
 //!
 //! * Path priors: tests, examples, benchmarks, docs, vendored and legacy
-//!   code, re-export files and type declarations rarely answer a question
-//!   about how the code works; a query that asks for them (or a test-only
-//!   search) keeps them whole.
+//!   code, older version directories (`v3/` beside `v4/`), re-export files
+//!   and type declarations rarely answer a question about how the code
+//!   works; a query that asks for them (or a test-only search) keeps them
+//!   whole.
 //! * Identifier stems: query words (4+ letters) found among the parts of
 //!   the chunk's name or its file's name (`handleRequest`, `handle_request`,
 //!   `request_handler.go`) raise it.
@@ -41,6 +42,9 @@ pub enum PathKind {
     Benchmark,
     /// Vendored, compatibility, legacy or deprecated code.
     Vendored,
+    /// An older version directory beside a newer one among the candidates
+    /// (`v3/` when `v4/` is there too), unless the query names it.
+    Superseded,
     /// Documentation (Markdown, reStructuredText, text).
     Documentation,
     /// A re-export file (`__init__.py`, `package-info.java`).
@@ -51,11 +55,11 @@ pub enum PathKind {
 
 impl PathKind {
     /// The factor applied to a chunk of such a file: 0.3 for tests,
-    /// examples, benchmarks and vendored code, 0.5 for documentation and
-    /// re-exports, 0.7 for declarations.
+    /// examples, benchmarks, vendored and superseded code, 0.5 for
+    /// documentation and re-exports, 0.7 for declarations.
     pub fn weight(self) -> f32 {
         match self {
-            PathKind::Test | PathKind::Example | PathKind::Benchmark | PathKind::Vendored => 0.3,
+            PathKind::Test | PathKind::Example | PathKind::Benchmark | PathKind::Vendored | PathKind::Superseded => 0.3,
             PathKind::Documentation | PathKind::ReExport => 0.5,
             PathKind::Declarations => 0.7,
         }
@@ -117,6 +121,48 @@ pub(crate) fn path_kind(path: &str, query_words: &[String], tests_wanted: bool) 
         return Some(PathKind::ReExport);
     }
     file.ends_with(".d.ts").then_some(PathKind::Declarations)
+}
+
+/// The newest version directory (`v4`) under each parent directory among
+/// `paths`, keyed by the parent (`""` at the root): what makes an older
+/// sibling ([`is_superseded`]) older.
+pub(crate) fn newest_versions<'a>(paths: impl Iterator<Item = &'a str>) -> HashMap<String, u32> {
+    let mut newest: HashMap<String, u32> = HashMap::new();
+    for path in paths {
+        for (parent, version) in version_dirs(path) {
+            let entry = newest.entry(parent.to_string()).or_insert(version);
+            *entry = (*entry).max(version);
+        }
+    }
+    newest
+}
+
+/// Whether `path` lies in a version directory older than the newest one
+/// beside it ([`newest_versions`]), and `query` does not name that version
+/// (`v3` in "v3 compatibility errors").
+pub(crate) fn is_superseded(path: &str, newest: &HashMap<String, u32>, query: &str) -> bool {
+    version_dirs(path).any(|(parent, version)| {
+        newest.get(parent).is_some_and(|&n| version < n) && {
+            let named = format!("v{version}");
+            !query
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| word.eq_ignore_ascii_case(&named))
+        }
+    })
+}
+
+/// The version directories (`v<digits>`) on `path`, each with its parent
+/// (the path before it).
+fn version_dirs(path: &str) -> impl Iterator<Item = (&str, u32)> {
+    // Each `/` ends a directory name.
+    path.match_indices('/').filter_map(move |(end, _)| {
+        let start = path[..end].rfind('/').map_or(0, |slash| slash + 1);
+        let digits = path[start..end].strip_prefix('v')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some((&path[..start.saturating_sub(1)], digits.parse().ok()?))
+    })
 }
 
 /// Whether a path looks like test code: a `test`/`tests`/`__tests__`/
@@ -303,6 +349,29 @@ mod tests {
             Some(PathKind::Declarations)
         );
         assert!(PathKind::Test.weight() < PathKind::Documentation.weight());
+
+        // An older version directory counts less only beside a newer one,
+        // and not when the query names it.
+        let paths = [
+            "v3/types.ts",
+            "v4/core/schemas.ts",
+            "api/v1/user.go",
+            "lib/v2/a/v1/x.rs",
+            "lib/v2/a/v7/x.rs",
+        ];
+        let newest = newest_versions(paths.iter().copied());
+        assert!(is_superseded("v3/types.ts", &newest, "ZodType"));
+        assert!(!is_superseded("v3/types.ts", &newest, "v3 compatibility errors"));
+        assert!(!is_superseded("v4/core/schemas.ts", &newest, "ZodType"));
+        assert!(!is_superseded("api/v1/user.go", &newest, "user"), "no v2 beside it");
+        assert!(is_superseded("lib/v2/a/v1/x.rs", &newest, "x"));
+        assert!(!is_superseded("lib/v2/a/v7/x.rs", &newest, "x"));
+        assert!(!is_superseded(
+            "v10/x.rs",
+            &newest_versions(["v9/x.rs", "v10/x.rs"].into_iter()),
+            "x"
+        ));
+        assert!(!is_superseded("src/vector.rs", &newest, "x"));
         assert!(PathKind::Documentation.weight() < PathKind::Declarations.weight());
         assert!(!is_test_path("src/latest.rs") && !is_test_path("src/contest.rs"));
         assert!(is_test_path("Tests/AlamofireTests/SessionTests.swift") && is_test_path("FooTests.cs"));
