@@ -122,6 +122,7 @@ async fn index_with(
     // The model and the pipeline's buffers are done with: free them before
     // the index builds, the run's memory peak (the caller may still hold
     // the model, e.g. a server or a watcher).
+    drop(embedder);
     drop(pass);
     let released = release_freed_memory(&memory);
     tracing::debug!(
