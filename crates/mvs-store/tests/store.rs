@@ -502,45 +502,57 @@ async fn keyword_tokens_split_identifiers_and_keep_them_whole() {
     }
 }
 
-/// An index of an older schema: readers say what to run, the writer
-/// upgrades it in place (rows, vectors and search survive, nothing is
-/// re-embedded), and an index of a newer schema is refused with the fix.
-#[tokio::test]
-async fn an_older_schema_is_upgraded_in_place() {
+/// An index holding one chunk (`src/a.rs#<name>`, vector 1, full-text
+/// index built) made to look like one of `schema_version`: its chunks
+/// table without the `dropped` columns, its meta saying that version.
+async fn older_schema_index(name: &str, dropped: &[&str], schema_version: u32) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
-        let chunks = vec![chunk("src/a.rs", "load_settings", "fn load_settings() {}")];
+        let chunks = vec![chunk("src/a.rs", name, &format!("fn {name}() {{}}"))];
         store
             .replace_files(&[file("src/a.rs", 1)], &chunks, &[vector(1)])
             .await
             .unwrap();
         store.refresh_indices().await.unwrap();
     }
-    // Make it a schema-1 index: without the columns schemas 2, 3 and 4 added.
     let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
         .execute()
         .await
         .unwrap();
     let table = db.open_table("chunks").execute().await.unwrap();
-    table
-        .drop_columns(&[
+    table.drop_columns(dropped).await.unwrap();
+    set_schema_version(dir.path(), schema_version);
+    dir
+}
+
+/// Rewrites the schema version `meta.json` of the index in `dir` records.
+fn set_schema_version(dir: &std::path::Path, version: u32) {
+    let path = dir.join("meta.json");
+    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    meta["schema_version"] = version.into();
+    std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+}
+
+/// An index of an older schema: readers say what to run, the writer
+/// upgrades it in place (rows, vectors and search survive, nothing is
+/// re-embedded), and an index of a newer schema is refused with the fix.
+#[tokio::test]
+async fn an_older_schema_is_upgraded_in_place() {
+    // A schema-1 index: without the columns schemas 2, 3 and 4 added.
+    let dir = older_schema_index(
+        "load_settings",
+        &[
             "embedding_hash",
             "model_id",
             "definition_id",
             "part_index",
             "part_count",
             "cell",
-        ])
-        .await
-        .unwrap();
-    let set_schema_version = |version: u32| {
-        let path = dir.path().join("meta.json");
-        let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        meta["schema_version"] = version.into();
-        std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
-    };
-    set_schema_version(1);
+        ],
+        1,
+    )
+    .await;
 
     let err = Store::open_existing(dir.path()).await.err().unwrap();
     assert!(err.to_string().contains("run `mcp-vector-search index`"), "{err}");
@@ -573,7 +585,7 @@ async fn an_older_schema_is_upgraded_in_place() {
     drop(store);
     assert!(Store::open_existing(dir.path()).await.unwrap().is_some());
 
-    set_schema_version(99);
+    set_schema_version(dir.path(), 99);
     let err = Store::open(dir.path(), "test-model", DIM).await.err().unwrap();
     assert!(err.to_string().contains("upgrade mcp-vector-search"), "{err}");
 }
@@ -829,28 +841,7 @@ async fn a_split_definition_is_one_result_and_one_span() {
 /// whole chunks and parts can be written at once.
 #[tokio::test]
 async fn a_schema_2_index_gains_part_columns_in_place() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
-        let chunks = vec![chunk("src/a.rs", "load", "fn load() {}")];
-        store
-            .replace_files(&[file("src/a.rs", 1)], &chunks, &[vector(1)])
-            .await
-            .unwrap();
-    }
-    let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
-        .execute()
-        .await
-        .unwrap();
-    let table = db.open_table("chunks").execute().await.unwrap();
-    table
-        .drop_columns(&["definition_id", "part_index", "part_count", "cell"])
-        .await
-        .unwrap();
-    let path = dir.path().join("meta.json");
-    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    meta["schema_version"] = 2.into();
-    std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let dir = older_schema_index("load", &["definition_id", "part_index", "part_count", "cell"], 2).await;
 
     let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
     assert_eq!(store.meta().schema_version, mvs_store::SCHEMA_VERSION);
@@ -873,25 +864,7 @@ async fn a_schema_2_index_gains_part_columns_in_place() {
 /// a read by id and a search.
 #[tokio::test]
 async fn a_schema_3_index_gains_the_cell_column_in_place() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
-        let chunks = vec![chunk("src/a.rs", "load", "fn load() {}")];
-        store
-            .replace_files(&[file("src/a.rs", 1)], &chunks, &[vector(1)])
-            .await
-            .unwrap();
-    }
-    let db = lancedb::connect(dir.path().join("lance").to_str().unwrap())
-        .execute()
-        .await
-        .unwrap();
-    let table = db.open_table("chunks").execute().await.unwrap();
-    table.drop_columns(&["cell"]).await.unwrap();
-    let path = dir.path().join("meta.json");
-    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    meta["schema_version"] = 3.into();
-    std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let dir = older_schema_index("load", &["cell"], 3).await;
 
     let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
     assert_eq!(store.meta().schema_version, mvs_store::SCHEMA_VERSION);
