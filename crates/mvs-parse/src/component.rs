@@ -14,6 +14,7 @@ use tree_sitter::{Parser, Query, QueryCursor, StreamingIterator};
 
 use crate::chunk::Chunk;
 use crate::chunker;
+use crate::language::compiled_on_first_use;
 
 /// One single-file component format.
 pub struct ComponentFormat {
@@ -62,12 +63,7 @@ pub fn component_format_for_path(path: &str) -> Option<&'static ComponentFormat>
 /// The compiled injection query of a format, built on its first use.
 fn injection_query(format: &'static ComponentFormat) -> &'static Query {
     static QUERIES: OnceLock<Vec<OnceLock<Query>>> = OnceLock::new();
-    let queries = QUERIES.get_or_init(|| COMPONENT_FORMATS.iter().map(|_| OnceLock::new()).collect());
-    let index = COMPONENT_FORMATS
-        .iter()
-        .position(|candidate| std::ptr::eq(candidate, format))
-        .expect("format comes from COMPONENT_FORMATS");
-    queries[index].get_or_init(|| {
+    compiled_on_first_use(&QUERIES, COMPONENT_FORMATS, format, || {
         Query::new(&(format.host)(), format.injections_source).unwrap_or_else(|err| {
             // Shipped inside the binary and compiled by the component tests.
             panic!("the injection query of {} does not compile: {err}", format.name)

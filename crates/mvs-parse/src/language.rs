@@ -396,18 +396,30 @@ pub fn canonical_language(name: &str) -> Option<&'static str> {
 /// (a run over a Rust repository never compiles the other languages' queries).
 pub(crate) fn definition_query(spec: &'static LanguageSpec) -> &'static Query {
     static QUERIES: OnceLock<Vec<OnceLock<Query>>> = OnceLock::new();
-    let queries = QUERIES.get_or_init(|| LANGUAGES.iter().map(|_| OnceLock::new()).collect());
-    let index = LANGUAGES
-        .iter()
-        .position(|candidate| std::ptr::eq(candidate, spec))
-        .expect("spec comes from LANGUAGES");
-    queries[index].get_or_init(|| {
+    compiled_on_first_use(&QUERIES, LANGUAGES, spec, || {
         Query::new(&spec.grammar(), spec.query_source).unwrap_or_else(|err| {
             // The query files ship inside the binary and every one is
             // compiled by the fixture tests, so a broken one is a build defect.
             panic!("queries/{}.scm does not compile: {err}", spec.name)
         })
     })
+}
+
+/// The query of `entry`, a row of the static `table`, from its slot in
+/// `slots` (one per row, made on the first call), compiled by `compile` the
+/// first time it is asked for.
+pub(crate) fn compiled_on_first_use<T>(
+    slots: &'static OnceLock<Vec<OnceLock<Query>>>,
+    table: &'static [T],
+    entry: &'static T,
+    compile: impl FnOnce() -> Query,
+) -> &'static Query {
+    let slots = slots.get_or_init(|| table.iter().map(|_| OnceLock::new()).collect());
+    let index = table
+        .iter()
+        .position(|row| std::ptr::eq(row, entry))
+        .expect("the entry is a row of its table");
+    slots[index].get_or_init(compile)
 }
 
 #[cfg(test)]
