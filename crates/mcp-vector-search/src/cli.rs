@@ -50,6 +50,12 @@ pub enum Command {
         /// as it is saved (Ctrl-C stops).
         #[arg(long)]
         watch: bool,
+        /// Publish the index to this shared index on object storage
+        /// (`s3://bucket/prefix`; endpoint and credentials from the AWS_*
+        /// variables) once the run completes: what a CI job runs. Without a
+        /// local index the run starts from what is published there.
+        #[arg(long, value_name = "URI", conflicts_with = "watch")]
+        index_uri: Option<String>,
     },
     /// Search an indexed project.
     Search {

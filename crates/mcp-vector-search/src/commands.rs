@@ -13,13 +13,14 @@ use mvs_index::{IndexError, IndexOptions, Progress, Project, Query, SearchArgs};
 use crate::cli::FilterArgs;
 use tokio::sync::watch;
 
-/// The project at `path`, else the one containing the working directory.
-pub fn project_at(path: Option<PathBuf>) -> anyhow::Result<Project> {
+/// The project at `path`, else the one containing the working directory,
+/// with the configured shared index.
+pub fn project_at(path: Option<PathBuf>, settings: &Settings) -> anyhow::Result<Project> {
     let project = match path {
         Some(path) => Project::new(&path)?,
         None => Project::containing(&std::env::current_dir().context("cannot read the current directory")?)?,
     };
-    Ok(project)
+    Ok(project.with_shared(settings.shared_index()?))
 }
 
 /// `setup`: provision and verify (full hashes) the runtime and model, then
@@ -110,6 +111,15 @@ fn print_report(project: &Project, report: &mvs_index::IndexReport, json: bool) 
         report.chunks_per_second(),
         report.keywords_ready_ms as f64 / 1000.0
     );
+    if let Some(generation) = &report.seeded_from {
+        eprintln!(
+            "  started from the shared index's generation {generation} ({} chunks not embedded here)",
+            report.seeded_chunks
+        );
+    }
+    if let (Some(generation), Some(shared)) = (&report.published, project.shared()) {
+        eprintln!("  published: {}/{generation}", shared.uri());
+    }
     for (path, reason) in &report.unreadable {
         eprintln!("  unreadable: {path}: {reason}");
     }
@@ -313,6 +323,9 @@ pub async fn status(json: bool, project: Project) -> anyhow::Result<()> {
         status.root_chosen_by.as_str()
     );
     println!("state:    {}", status.state);
+    if let Some(shared) = &status.shared {
+        println!("shared:   {shared} (no local index: searches read it)");
+    }
     if let Some(reason) = status.incomplete.as_ref().or(status.damaged.as_ref()) {
         println!("          {reason}");
     }

@@ -114,7 +114,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             let mut chunk_options = settings.index_options().chunk_options;
             chunk_options.include_generated = include_generated;
-            commands::dry_run(commands::project_at(path)?, chunk_options, json, &settings).await
+            commands::dry_run(commands::project_at(path, &settings)?, chunk_options, json, &settings).await
         }
         Command::Index {
             path,
@@ -123,11 +123,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             json,
             dry_run: false,
             watch,
+            index_uri,
         } => {
             let mut options = settings.index_options();
             options.force = force;
             options.chunk_options.include_generated = include_generated;
-            commands::index(commands::project_at(path)?, options, json, watch, &settings).await
+            let mut project = commands::project_at(path, &settings)?;
+            if let Some(uri) = index_uri {
+                let shared = settings
+                    .shared_index_at(&uri)
+                    .map_err(|err| commands::UsageError(format!("--index-uri: {err}")))?;
+                project = project.with_shared(Some(shared));
+                options.publish = true;
+            }
+            commands::index(project, options, json, watch, &settings).await
         }
         Command::Search {
             query,
@@ -139,15 +148,17 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             project_root,
         } => {
             let args = commands::search_args(query, limit, mode, similarity_threshold, *filter, &settings);
-            commands::search(args, json, commands::project_at(project_root)?, &settings).await
+            commands::search(args, json, commands::project_at(project_root, &settings)?, &settings).await
         }
-        Command::Status { json, project_root } => commands::status(json, commands::project_at(project_root)?).await,
-        Command::Demo { path } => commands::demo(commands::project_at(path)?, &settings).await,
+        Command::Status { json, project_root } => {
+            commands::status(json, commands::project_at(project_root, &settings)?).await
+        }
+        Command::Demo { path } => commands::demo(commands::project_at(path, &settings)?, &settings).await,
         Command::Doctor { json, project_root } => {
-            doctor::doctor(json, commands::project_at(project_root)?, &settings).await
+            doctor::doctor(json, commands::project_at(project_root, &settings)?, &settings).await
         }
         Command::Install(args) => {
-            let project = commands::project_at(args.project_root.clone())?;
+            let project = commands::project_at(args.project_root.clone(), &settings)?;
             install::install(args, project.root(), &settings.program_path)
         }
         Command::Mcp { project_root } => {
@@ -160,7 +171,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     mvs_mcp::RootSource::WorkingDirectory,
                 ),
             };
+            let shared = settings.shared_index().unwrap_or_else(|err| {
+                // Every tool keeps working on the local index.
+                tracing::error!("{err}; the shared index is not used");
+                None
+            });
             let options = mvs_mcp::ServerOptions {
+                shared,
                 index: settings.index_options(),
                 watch: settings.file_watching,
                 keyword_weight: settings.keyword_weight,

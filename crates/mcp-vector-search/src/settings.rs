@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use mvs_embed::{DeviceRequest, EmbedOptions, Home};
 use mvs_index::IndexOptions;
+use mvs_store::SharedIndex;
 
 /// Configuration from the environment, read once at start-up.
 #[derive(Debug, Clone)]
@@ -62,6 +63,14 @@ pub struct Settings {
     pub file_watching: bool,
     /// `MCP_VECTOR_SEARCH_LOG`: the log filter (stderr), e.g. `info`.
     pub log: Option<String>,
+    /// `MCP_VECTOR_SEARCH_INDEX_URI` (or `index --index-uri`, which also
+    /// publishes): the shared index on object storage, e.g.
+    /// `s3://bucket/prefix`. Runs without a usable local index start from
+    /// it; searches without a local index read it.
+    pub index_uri: Option<String>,
+    /// `MCP_VECTOR_SEARCH_LOCK_WAIT_SECONDS`: how long a publisher waits
+    /// for another publisher's lock on the shared index (default 60).
+    pub lock_wait_seconds: Option<usize>,
 }
 
 impl Settings {
@@ -111,6 +120,12 @@ impl Settings {
             }),
             file_watching: env.flag("MCP_ENABLE_FILE_WATCHING").unwrap_or(true),
             log: env.text("MCP_VECTOR_SEARCH_LOG"),
+            index_uri: env.text("MCP_VECTOR_SEARCH_INDEX_URI"),
+            lock_wait_seconds: env.parsed(
+                "MCP_VECTOR_SEARCH_LOCK_WAIT_SECONDS",
+                "a whole number of seconds",
+                |v| v.parse::<usize>().ok(),
+            ),
         }
     }
 
@@ -133,6 +148,26 @@ impl Settings {
             int8: self.int8,
             ..EmbedOptions::default()
         }
+    }
+
+    /// The shared index of `MCP_VECTOR_SEARCH_INDEX_URI`, if set. Errors:
+    /// a value that is not a URI, named.
+    pub fn shared_index(&self) -> anyhow::Result<Option<SharedIndex>> {
+        self.index_uri
+            .as_deref()
+            .map(|uri| self.shared_index_at(uri))
+            .transpose()
+            .map_err(|err| anyhow::anyhow!("MCP_VECTOR_SEARCH_INDEX_URI: {err}"))
+    }
+
+    /// The shared index at `uri` (`--index-uri`), with the configured lock
+    /// wait. Errors: a value that is not a URI.
+    pub fn shared_index_at(&self, uri: &str) -> Result<SharedIndex, mvs_store::StoreError> {
+        let shared = SharedIndex::new(uri)?;
+        Ok(match self.lock_wait_seconds {
+            Some(seconds) => shared.with_lock_wait(std::time::Duration::from_secs(seconds as u64)),
+            None => shared,
+        })
     }
 
     /// Options of an indexing run: the machine's defaults with the

@@ -39,6 +39,10 @@ pub struct IndexOptions {
     /// are left for the next run (the report says `cancelled`). Clones share
     /// the flag; give each run its own.
     pub cancel: Arc<AtomicBool>,
+    /// After a complete run, publish the index as a new generation of the
+    /// project's shared index ([`crate::Project::shared`]; an error without
+    /// one). Default false: only a publisher (a CI job) sets it.
+    pub publish: bool,
 }
 
 impl Default for IndexOptions {
@@ -54,6 +58,7 @@ impl Default for IndexOptions {
             max_memory_bytes: MemoryMonitor::machine_limit_bytes(),
             two_phase_min_files: TWO_PHASE_MIN_FILES,
             cancel: Arc::default(),
+            publish: false,
         }
     }
 }

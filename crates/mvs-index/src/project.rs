@@ -4,6 +4,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use mvs_store::SharedIndex;
+
 use crate::IndexError;
 
 /// Name of the index directory inside a project.
@@ -15,6 +17,7 @@ pub struct Project {
     root: PathBuf,
     index_dir: PathBuf,
     chosen_by: RootRule,
+    shared: Option<SharedIndex>,
 }
 
 /// Which rule chose a project's root: the same rule for the CLI and the MCP
@@ -61,6 +64,7 @@ impl Project {
             root,
             index_dir,
             chosen_by: RootRule::Given,
+            shared: None,
         })
     }
 
@@ -88,6 +92,19 @@ impl Project {
             chosen_by: rule,
             ..Self::new(&root)?
         })
+    }
+
+    /// This project with a shared index (`MCP_VECTOR_SEARCH_INDEX_URI`):
+    /// a run without a usable local index starts from its published
+    /// generation, a run with [`crate::IndexOptions::publish`] publishes to
+    /// it, and searching without a local index reads it directly.
+    pub fn with_shared(self, shared: Option<SharedIndex>) -> Self {
+        Self { shared, ..self }
+    }
+
+    /// The shared index, if any.
+    pub fn shared(&self) -> Option<&SharedIndex> {
+        self.shared.as_ref()
     }
 
     /// Which rule chose this root.

@@ -87,6 +87,13 @@ fn format_duration(seconds: f64) -> String {
 // Reports saved by older versions lack newer fields; they still load.
 #[serde(default)]
 pub struct IndexReport {
+    /// The shared generation this run started from (a run without a usable
+    /// local index copies the shared index's published one), if any.
+    pub seeded_from: Option<String>,
+    /// Chunks that came with that generation (not embedded here).
+    pub seeded_chunks: u64,
+    /// The shared generation this run published ([`crate::IndexOptions::publish`]).
+    pub published: Option<String>,
     /// Files found by discovery.
     pub files_seen: usize,
     /// Files parsed (new or changed).

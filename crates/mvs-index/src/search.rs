@@ -222,8 +222,10 @@ pub async fn search_response<E: TextEmbedder + ?Sized + 'static>(
     Ok(SearchResponse::new(store, query.text.clone(), results))
 }
 
-/// Flags hits whose file changed on disk (size or modification time) since
-/// it was indexed: a `stat` per distinct file, no reading.
+/// Flags hits whose file changed on disk since it was indexed: for a local
+/// index a `stat` per distinct file (size or modification time differ), no
+/// reading; for a shared index, built on another machine where times
+/// differ, the content of files of the same size is hashed.
 async fn mark_stale(project: &Project, store: &Store, hits: &mut [SearchHit]) -> Result<(), IndexError> {
     let mut paths: Vec<&str> = hits.iter().map(|h| h.chunk.file_path.as_str()).collect();
     paths.sort_unstable();
@@ -231,9 +233,16 @@ async fn mark_stale(project: &Project, store: &Store, hits: &mut [SearchHit]) ->
     let records = store.file_records_for(&paths).await?;
     let changed: HashSet<String> = records
         .into_iter()
-        .filter(|record| match std::fs::metadata(project.root().join(&record.path)) {
-            Ok(metadata) => metadata.len() != record.size || discovery::mtime_ns(&metadata) != record.mtime_ns,
-            Err(_) => true,
+        .filter(|record| {
+            let path = project.root().join(&record.path);
+            match std::fs::metadata(&path) {
+                Ok(metadata) if metadata.len() != record.size => true,
+                Ok(_) if store.is_shared() => std::fs::read(&path).map_or(true, |bytes| {
+                    blake3::hash(&bytes).to_hex().as_str() != record.content_hash
+                }),
+                Ok(metadata) => discovery::mtime_ns(&metadata) != record.mtime_ns,
+                Err(_) => true,
+            }
         })
         .map(|record| record.path)
         .collect();

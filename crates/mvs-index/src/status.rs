@@ -71,6 +71,11 @@ pub struct ProjectStatus {
     pub last_run: Option<IndexReport>,
     /// Pid of the process indexing now.
     pub writer_pid: Option<u32>,
+    /// The shared index read in place of a local one (`<uri> (<generation>)`):
+    /// the project has no local index, its shared index a published
+    /// generation, which searches read and these counts describe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
 }
 
 /// Reads the index's status without loading the model. Read-only: nothing
@@ -97,13 +102,23 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
         search_indices: Vec::new(),
         last_run,
         writer_pid,
+        shared: None,
     };
     let read = match Store::open_existing(project.index_dir()).await {
         Ok(Some(store)) => {
             status.skipped = discovery_skips(project, recorded_skips.map(|discovery| discovery.skips)).await?;
             read_counts(&mut status, &store, writer_pid.is_none()).await
         }
-        Ok(None) => Ok(()),
+        Ok(None) => match project.shared() {
+            Some(shared) => match shared.open_reader().await {
+                Ok(Some(store)) => {
+                    status.shared = Some(format!("{} ({})", shared.uri(), store.meta().tables));
+                    read_counts(&mut status, &store, true).await
+                }
+                other => other.map(|_| ()),
+            },
+            None => Ok(()),
+        },
         Err(err) => Err(err),
     };
     // A damaged index is a state to report (with its fix), not a failure.
@@ -162,7 +177,10 @@ async fn read_counts(status: &mut ProjectStatus, store: &Store, verify: bool) ->
         }
     }
     status.search_indices = stats.search_indices;
-    status.incomplete = incompleteness(status, store.vectors_pending());
+    // A shared generation is published only once complete.
+    status.incomplete = (!store.is_shared())
+        .then(|| incompleteness(status, store.vectors_pending()))
+        .flatten();
     status.state = match (&status.incomplete, status.chunks, &status.last_run) {
         (Some(_), _, _) => "incomplete",
         (None, 0, None) => "not_indexed",

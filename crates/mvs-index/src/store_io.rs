@@ -6,12 +6,19 @@ use mvs_store::Store;
 use crate::IndexError;
 use crate::project::Project;
 
-/// Opens a project's index for reading. Errors: [`IndexError::NotIndexed`]
-/// when it has none yet.
+/// Opens a project's index for reading: the local one, else the published
+/// generation of its shared index ([`Project::shared`]). Errors:
+/// [`IndexError::NotIndexed`] when it has neither yet.
 pub async fn open_index(project: &Project) -> Result<Store, IndexError> {
-    Store::open_existing(project.index_dir())
-        .await?
-        .ok_or_else(|| IndexError::NotIndexed(project.root().to_path_buf()))
+    if let Some(store) = Store::open_existing(project.index_dir()).await? {
+        return Ok(store);
+    }
+    if let Some(shared) = project.shared()
+        && let Some(store) = shared.open_reader().await?
+    {
+        return Ok(store);
+    }
+    Err(IndexError::NotIndexed(project.root().to_path_buf()))
 }
 
 /// Opens the project's store for vectors of `model_id` (`dimension`

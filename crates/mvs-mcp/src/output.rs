@@ -110,6 +110,7 @@ pub fn status() -> Arc<JsonObject> {
             "chunks": {"type": "integer", "minimum": 0},
             "vectors": {"type": "integer", "minimum": 0},
             "model": {"type": ["string", "null"]},
+            "shared": {"type": "string"},
             "languages": {"type": "object"},
             "skipped": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
             "skipped_paths": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},

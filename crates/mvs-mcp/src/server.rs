@@ -7,7 +7,7 @@ use std::sync::Arc;
 use mvs_embed::{Embedder, ProvisionReporter};
 use mvs_index::Progress;
 use mvs_index::{IndexError, IndexOptions, IndexReport, Project, Scope};
-use mvs_store::Store;
+use mvs_store::{SharedIndex, Store};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, ServiceExt, tool_handler};
@@ -43,6 +43,10 @@ pub struct ServerOptions {
     /// Keyword-lane weight of natural-language hybrid queries (the vector
     /// lane weighs 1); `None` keeps the store's tuned default.
     pub keyword_weight: Option<f32>,
+    /// The shared index (`MCP_VECTOR_SEARCH_INDEX_URI`): searched until the
+    /// project has a local index, and the start of its first indexing run
+    /// (see [`Project::with_shared`]). The server never publishes.
+    pub shared: Option<SharedIndex>,
 }
 
 const INSTRUCTIONS: &str = "Local semantic + keyword code search over this repository.\n\
@@ -83,8 +87,12 @@ impl Shared {
     /// index is [`ToolError::NotIndexed`].
     pub(crate) async fn store(&self) -> Result<Arc<Store>, ToolError> {
         let mut slot = self.store.lock().await;
-        if let Some(store) = slot.as_ref().filter(|store| store.is_current()) {
-            return Ok(Arc::clone(store));
+        if let Some(store) = slot.as_ref() {
+            // A shared index is read until the project has a local one.
+            let local_appeared = store.is_shared() && Store::exists_in(self.project()?.index_dir());
+            if !local_appeared && store.is_current().await {
+                return Ok(Arc::clone(store));
+            }
         }
         let store = Arc::new(mvs_index::open_index(self.project()?).await?);
         *slot = Some(Arc::clone(&store));
@@ -218,7 +226,7 @@ impl SearchServer {
     pub fn new(root: &ProjectRoot, loader: EmbedderLoader, options: ServerOptions) -> Self {
         Self {
             shared: Arc::new(Shared {
-                project: root.open(),
+                project: root.open().map(|project| project.with_shared(options.shared.clone())),
                 options,
                 loader,
                 embedder: OnceCell::new(),

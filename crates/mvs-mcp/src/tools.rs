@@ -321,6 +321,10 @@ impl SearchServer {
         {
             text = format!("{text}\nindexing: {summary}");
         }
+        if let Some(shared) = &status.shared {
+            text =
+                format!("{text}\nshared index {shared}: no local index yet, searches read it; index_project copies it");
+        }
         // What is wrong and the fix, for clients that show only the text.
         if let Some(reason) = status.incomplete.as_ref().or(status.damaged.as_ref()) {
             text = format!("{text}\n{reason}");

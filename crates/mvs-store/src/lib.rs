@@ -26,6 +26,7 @@ pub mod rank;
 mod read;
 pub mod schema;
 mod search;
+mod shared;
 mod sql;
 mod write;
 
@@ -41,6 +42,7 @@ pub use open::IndexMeta;
 pub use read::{DefinitionSpan, IndexStats};
 pub use schema::{ChunkPart, ChunkRecord, FileRecord, FileStatus, SCHEMA_VERSION};
 pub use search::{SearchHit, SearchMode, SearchRequest};
+pub use shared::{LOCK_WAIT, Published, SHARED_RECHECK, STALE_AFTER, SharedIndex};
 pub use write::COMPACT_AT_FRAGMENTS;
 
 /// Errors of the store; messages say what to do.
@@ -71,6 +73,33 @@ pub enum StoreError {
     /// Bad data handed to the store.
     #[error("{0}")]
     Invalid(String),
+    /// The shared index on object storage failed.
+    #[error(
+        "shared index {uri}: cannot {action}: {detail}. Check that the bucket exists and that AWS_ENDPOINT_URL, \
+         AWS_REGION and the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) are right; the local index \
+         is untouched, and the next run starts this step over"
+    )]
+    Shared {
+        /// The shared index's URI.
+        uri: String,
+        /// What was being done.
+        action: &'static str,
+        /// The object store's error.
+        detail: String,
+    },
+    /// Another publisher holds the shared index's writer lock.
+    #[error(
+        "shared index {uri} is being published by {holder} (heartbeat {heartbeat_s} s ago); try again when it \
+         is done (a lock whose holder died expires after 2 minutes)"
+    )]
+    SharedLockHeld {
+        /// The shared index's URI.
+        uri: String,
+        /// The holder (`host:pid`).
+        holder: String,
+        /// Seconds since the holder's last heartbeat.
+        heartbeat_s: u64,
+    },
     /// Filesystem error.
     #[error("{path}: {source}")]
     Io {
@@ -96,6 +125,9 @@ pub struct Store {
     /// `meta.json`'s modification time when opened: a rebuilt index (or a
     /// migrated one) has a newer one.
     opened_meta_mtime: Option<std::time::SystemTime>,
+    /// A store on a shared index's generation: the index, and when it was
+    /// last seen to be the published one (`None`: a local index).
+    shared: Option<(SharedIndex, std::sync::Mutex<std::time::Instant>)>,
     /// The files table by path, as of a table version.
     file_cache: FileCache,
     chunks: Table,

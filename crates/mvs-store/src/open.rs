@@ -18,6 +18,7 @@ use lancedb::{Connection, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{self, SCHEMA_VERSION};
+use crate::shared::{Published, SharedIndex, check_readable, copy_table};
 use crate::{FileCache, Result, Store, StoreError};
 
 /// What an index was built with (`meta.json` beside the tables).
@@ -100,17 +101,7 @@ impl Store {
     /// unpublished generation left by a failed rebuild is deleted by the
     /// writer's next open.
     pub async fn rebuild(dir: &Path, model_id: &str, dimension: usize) -> Result<Self> {
-        let live = match read_meta(dir) {
-            Ok(live) => live,
-            // Without a readable meta.json no reader sees an index: start
-            // over in place.
-            Err(StoreError::Damaged { .. }) => {
-                Self::remove(dir)?;
-                None
-            }
-            Err(err) => return Err(err),
-        };
-        let Some(live) = live else {
+        let Some(live) = live_meta_or_start_over(dir)? else {
             return Self::open(dir, model_id, dimension).await;
         };
         remove_stale_generations(dir, &live.tables)?;
@@ -120,6 +111,58 @@ impl Store {
         let files = open_or_create(dir, &db, schema::FILES_TABLE, schema::files_schema()).await?;
         let meta = new_meta(model_id, dimension, tables);
         Ok(Self::on_tables(dir, meta, db, chunks, files, true))
+    }
+
+    /// Starts the local index in `dir` as a copy of the shared index's
+    /// `published` generation: an unpublished rebuild (see
+    /// [`Store::rebuild`]) whose tables are the shared ones, so the run that
+    /// follows processes only the files that differ from the shared
+    /// snapshot, then publishes it locally. Only the writer (holding the
+    /// writer lock) may call this. Errors: [`StoreError::Shared`] when the
+    /// download fails; the live local index, if any, is untouched.
+    pub async fn seed(dir: &Path, shared: &SharedIndex, published: &Published) -> Result<Self> {
+        check_readable(shared, published)?;
+        let live = live_meta_or_start_over(dir)?;
+        remove_stale_generations(dir, live.as_ref().map_or("", |meta| meta.tables.as_str()))?;
+        let tables = format!("{TABLES_DIR}-{}", now_ms());
+        let copied = async {
+            let source = shared.connect(Some(&published.generation), CacheBudget::Writer).await?;
+            let db = connect(dir, &tables, CacheBudget::Writer).await?;
+            let mut copies = Vec::new();
+            for name in [schema::CHUNKS_TABLE, schema::FILES_TABLE] {
+                let from = source
+                    .open_table(name)
+                    .execute()
+                    .await
+                    .map_err(|err| shared.failed("open the published tables", err))?;
+                let copy = copy_table(&from, &db, name)
+                    .await
+                    .map_err(|err| shared.failed("download the published index", err))?;
+                copies.push(copy);
+            }
+            Ok::<_, StoreError>((db, copies))
+        };
+        match copied.await {
+            Ok((db, mut copies)) => {
+                let files = copies.pop().expect("two tables");
+                let chunks = copies.pop().expect("two tables");
+                let meta = IndexMeta {
+                    tables,
+                    ..published.meta.clone()
+                };
+                tracing::info!(
+                    uri = %shared.uri(),
+                    generation = %published.generation,
+                    chunks = published.chunks,
+                    "local index seeded from the shared index"
+                );
+                Ok(Self::on_tables(dir, meta, db, chunks, files, true))
+            }
+            Err(err) => {
+                remove_dir(&dir.join(&tables))?;
+                Err(err)
+            }
+        }
     }
 
     /// Makes a rebuild the live index: `meta.json` names its generation
@@ -184,10 +227,18 @@ impl Store {
 
     /// A handle on the opened tables of the index in `dir`, reading the
     /// `meta.json` there now (see [`Store::is_current`]).
-    fn on_tables(dir: &Path, meta: IndexMeta, db: Connection, chunks: Table, files: Table, unpublished: bool) -> Self {
+    pub(crate) fn on_tables(
+        dir: &Path,
+        meta: IndexMeta,
+        db: Connection,
+        chunks: Table,
+        files: Table,
+        unpublished: bool,
+    ) -> Self {
         Self {
             file_cache: FileCache::default(),
             opened_meta_mtime: meta_mtime(dir),
+            shared: None,
             dir: dir.to_path_buf(),
             meta,
             unpublished,
@@ -202,12 +253,46 @@ impl Store {
         self.dir.join(&self.meta.tables)
     }
 
-    /// Whether this handle still reads the index on disk: false once the
-    /// index was removed, rebuilt or its metadata rewritten since opening.
-    /// Long-lived readers keep one store (its caches hold index pages and
-    /// graphs, so queries stay fast) and reopen when this turns false.
-    pub fn is_current(&self) -> bool {
-        self.opened_meta_mtime.is_some() && meta_mtime(&self.dir) == self.opened_meta_mtime
+    /// Whether this handle still reads the live index: false once the
+    /// local index was removed, rebuilt or its metadata rewritten since
+    /// opening, or once a shared index published a newer generation (asked
+    /// of the store at most every [`crate::SHARED_RECHECK`]). Long-lived
+    /// readers keep one store (its caches hold index pages and graphs, so
+    /// queries stay fast) and reopen when this turns false.
+    pub async fn is_current(&self) -> bool {
+        let Some((shared, checked)) = &self.shared else {
+            return self.opened_meta_mtime.is_some() && meta_mtime(&self.dir) == self.opened_meta_mtime;
+        };
+        let due = checked
+            .lock()
+            .map_or(true, |checked| checked.elapsed() >= crate::SHARED_RECHECK);
+        if !due {
+            return true;
+        }
+        let current = match shared.published().await {
+            Ok(Some(published)) => published.generation == self.meta.tables,
+            Ok(None) => false,
+            // Unreachable for now: keep answering from the generation open.
+            Err(err) => {
+                tracing::warn!("{err}");
+                true
+            }
+        };
+        if let Ok(mut checked) = checked.lock() {
+            *checked = std::time::Instant::now();
+        }
+        current
+    }
+
+    /// Whether this store reads a shared index's generation (not a local
+    /// index).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Whether `dir` holds a local index (its `meta.json`), without opening it.
+    pub fn exists_in(dir: &Path) -> bool {
+        dir.join(META_FILE).is_file()
     }
 
     /// The index directory.
@@ -237,7 +322,7 @@ impl Store {
 /// index data, 1 GiB of metadata) let a long indexing run grow by hundreds of
 /// megabytes of per-version file metadata it never reads again.
 #[derive(Debug, Clone, Copy)]
-enum CacheBudget {
+pub(crate) enum CacheBudget {
     /// A writer reads little back: small caches keep its memory flat.
     Writer,
     /// A reader keeps search indices warm; metadata stays bounded.
@@ -247,7 +332,7 @@ enum CacheBudget {
 impl CacheBudget {
     const MIB: usize = 1024 * 1024;
 
-    fn session(self) -> Arc<lancedb::Session> {
+    pub(crate) fn session(self) -> Arc<lancedb::Session> {
         let (index_bytes, metadata_bytes) = match self {
             CacheBudget::Writer => (128 * Self::MIB, 64 * Self::MIB),
             // LanceDB's default: every index read stays warm (a million
@@ -293,6 +378,19 @@ async fn open_or_create(dir: &Path, db: &Connection, name: &str, schema: arrow_s
     }
 }
 
+/// The live index's metadata before a rebuild; `None` where there is no
+/// live index, or only a damaged one, which is removed (without a readable
+/// `meta.json` no reader sees an index: the rebuild starts over in place).
+fn live_meta_or_start_over(dir: &Path) -> Result<Option<IndexMeta>> {
+    match read_meta(dir) {
+        Err(StoreError::Damaged { .. }) => {
+            Store::remove(dir)?;
+            Ok(None)
+        }
+        live => live,
+    }
+}
+
 fn new_meta(model_id: &str, dimension: usize, tables: String) -> IndexMeta {
     IndexMeta {
         schema_version: SCHEMA_VERSION,
@@ -305,7 +403,7 @@ fn new_meta(model_id: &str, dimension: usize, tables: String) -> IndexMeta {
 }
 
 /// Milliseconds since the Unix epoch, naming a rebuild's generation.
-fn now_ms() -> u128 {
+pub(crate) fn now_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())

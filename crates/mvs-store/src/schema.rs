@@ -35,6 +35,44 @@ pub const CHUNKS_TABLE: &str = "chunks";
 /// Name of the files table.
 pub const FILES_TABLE: &str = "files";
 
+/// Name of a shared index's table naming its published generation (one
+/// row, replaced by one commit).
+pub const PUBLISHED_TABLE: &str = "published";
+/// Name of a shared index's table that exists while a publisher holds the
+/// writer lock (one row: the holder and its heartbeat).
+pub const WRITER_TABLE: &str = "writer";
+/// The one column of the shared index's `published` and `writer` tables:
+/// the JSON of a typed record ([`crate::Published`], the writer's claim).
+pub const RECORD_COL: &str = "record";
+
+/// Schema of the shared index's one-row tables ([`PUBLISHED_TABLE`],
+/// [`WRITER_TABLE`]).
+pub fn record_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![utf8(RECORD_COL, false)]))
+}
+
+/// One row holding `record` serialised as JSON.
+pub fn record_batch<T: Serialize>(record: &T) -> Result<RecordBatch, StoreError> {
+    let json = serde_json::to_string(record).map_err(|err| StoreError::Invalid(format!("record: {err}")))?;
+    Ok(RecordBatch::try_new(
+        record_schema(),
+        vec![strings(std::iter::once(json.as_str()))],
+    )?)
+}
+
+/// The record of the first row of `batches`, if any.
+pub fn record_from_batches<T: for<'de> Deserialize<'de>>(batches: &[RecordBatch]) -> Result<Option<T>, StoreError> {
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(None);
+    };
+    let Some(json) = Columns(batch).string(RECORD_COL, 0)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&json)
+        .map(Some)
+        .map_err(|err| StoreError::Invalid(format!("unreadable {RECORD_COL} row: {err}")))
+}
+
 /// Columns of the chunks table.
 pub mod chunk_col {
     /// Stable chunk id (primary key).

@@ -710,14 +710,14 @@ async fn a_rebuild_is_invisible_until_published() {
     rebuild.set_chunker_version(7).unwrap();
     assert_eq!(generations(dir.path()).len(), 2);
     for store in [&reader, &Store::open_existing(dir.path()).await.unwrap().unwrap()] {
-        assert!(store.is_current());
+        assert!(store.is_current().await);
         let paths = stored_paths(store).await;
         assert_eq!(paths, ["old.rs"], "readers see the live index during a rebuild");
         assert_eq!(store.meta().chunker_version, 0);
     }
 
     rebuild.publish().unwrap();
-    assert!(!reader.is_current(), "a long-lived reader learns it must reopen");
+    assert!(!reader.is_current().await, "a long-lived reader learns it must reopen");
     let reopened = Store::open_existing(dir.path()).await.unwrap().unwrap();
     let paths = stored_paths(&reopened).await;
     assert_eq!(paths, ["new.rs"]);

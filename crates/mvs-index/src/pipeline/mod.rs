@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mvs_parse::{CHUNKER_VERSION, ChunkOptions};
-use mvs_store::{Store, StoreError};
+use mvs_store::{Published, SCHEMA_VERSION, SharedIndex, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 
 use self::embed::{Embedded, EmbeddedBatch, embed_stage};
@@ -88,12 +88,21 @@ async fn index_with(
 ) -> Result<IndexReport, IndexError> {
     let started = Instant::now();
     let _lock = acquire_lock(project).await?;
-    let (store, rules) = open_for_run(project, &*embedder, options).await?;
+    if options.publish {
+        // A publisher fails before any work when the shared index is
+        // missing or unreachable.
+        publish_target(project)?.published().await?;
+    }
+    let (store, rules, seeded) = open_for_run(project, &*embedder, options).await?;
     progress.send_replace(Progress {
         phase: "discovering".into(),
         ..Progress::default()
     });
     let (plan, mut report, discovery) = plan_run(project, &store, &*embedder, options, rules).await?;
+    if let Some(published) = &seeded {
+        report.seeded_from = Some(published.generation.clone());
+        report.seeded_chunks = published.chunks;
+    }
     let reusable = reusable_vectors(&store, &plan).await?;
     store.delete_files(&plan.deleted).await?;
     if options.scope.is_some() && plan.is_empty() {
@@ -129,7 +138,7 @@ async fn index_with(
         released_mb = released / 1_000_000,
         "memory handed back before the index builds"
     );
-    if wrote_anything || written.pending_resumed > 0 {
+    if wrote_anything || written.pending_resumed > 0 || seeded.is_some() {
         finish_indices(&store, progress).await?;
     }
     let store = Arc::try_unwrap(store).map_err(|_| IndexError::Task("the store is still shared".into()))?;
@@ -140,6 +149,10 @@ async fn index_with(
         store.discard()?;
     } else {
         complete(store)?;
+        if options.publish && !report.cancelled {
+            progress.send_modify(|p| p.phase = "publishing".into());
+            report.published = Some(publish(project, &report).await?);
+        }
         run_record::save(project, &report, discovery)?;
     }
     progress.send_modify(|p| p.phase = "done".into());
@@ -158,14 +171,29 @@ async fn acquire_lock(project: &Project) -> Result<WriterLock, IndexError> {
 
 /// Opens the store for the embedder's model (with `force`, a rebuild beside
 /// the live index, which keeps answering until the run publishes the new
-/// one) and the change-detection rules against it.
+/// one; without a usable local index but with a shared one, a copy of the
+/// shared index's published generation) and the change-detection rules
+/// against it. Also returns the shared generation the store was seeded from.
 async fn open_for_run(
     project: &Project,
     embedder: &dyn TextEmbedder,
     options: &IndexOptions,
-) -> Result<(Store, Rules), IndexError> {
+) -> Result<(Store, Rules, Option<Published>), IndexError> {
     let (model_id, dimension) = (embedder.model_id(), embedder.dimension());
-    let opened = open_store_for(project, model_id, dimension, options.force).await;
+    let (opened, seeded) = match seed_source(project, model_id, dimension, options).await? {
+        Some((shared, published)) => {
+            project.ensure_index_dir()?;
+            match Store::seed(project.index_dir(), shared, &published).await {
+                Ok(store) => (Ok(store), Some(published)),
+                Err(err) if !options.publish => {
+                    tracing::warn!("{err}; indexing locally instead");
+                    (open_store_for(project, model_id, dimension, false).await, None)
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        None => (open_store_for(project, model_id, dimension, options.force).await, None),
+    };
     // A full run proves the index readable first (a scoped run, the
     // watcher's, stays cheap) and repairs a damaged one by rebuilding it.
     let mut store = if options.force || options.scope.is_some() {
@@ -189,7 +217,86 @@ async fn open_for_run(
         store.meta().chunker_version,
         options.chunk_options.include_generated,
     );
-    Ok((store, rules))
+    Ok((store, rules, seeded))
+}
+
+/// The shared generation a full run starts from: the project has a shared
+/// index with a published generation of the embedder's model, and no
+/// usable local index (none, empty, unreadable, or of another model). A
+/// shared index that cannot be read is an error for a publisher and a
+/// warning otherwise (the run indexes locally).
+async fn seed_source<'p>(
+    project: &'p Project,
+    model_id: &str,
+    dimension: usize,
+    options: &IndexOptions,
+) -> Result<Option<(&'p SharedIndex, Published)>, IndexError> {
+    let Some(shared) = project.shared() else {
+        return Ok(None);
+    };
+    if options.force || options.scope.is_some() {
+        return Ok(None);
+    }
+    if let Ok(Some(local)) = Store::open_existing(project.index_dir()).await {
+        let same_model = local.meta().model_id == model_id && local.meta().dimension == dimension;
+        if same_model && local.stats().await.is_ok_and(|stats| stats.chunks > 0) {
+            return Ok(None);
+        }
+    }
+    let published = match shared.published().await {
+        Ok(published) => published,
+        Err(err) if !options.publish => {
+            tracing::warn!("{err}; indexing locally instead");
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    Ok(published
+        .filter(|published| {
+            let meta = &published.meta;
+            let fits =
+                meta.model_id == model_id && meta.dimension == dimension && meta.schema_version == SCHEMA_VERSION;
+            if !fits {
+                tracing::warn!(
+                    "the shared index {} holds {} ({}-d, schema {}), not {model_id} ({dimension}-d, schema \
+                     {SCHEMA_VERSION}): indexing locally",
+                    shared.uri(),
+                    meta.model_id,
+                    meta.dimension,
+                    meta.schema_version
+                );
+            }
+            fits
+        })
+        .map(|published| (shared, published)))
+}
+
+/// The project's shared index, which a publishing run needs.
+fn publish_target(project: &Project) -> Result<&SharedIndex, IndexError> {
+    project.shared().ok_or_else(|| {
+        StoreError::Invalid("publishing needs a shared index: give --index-uri (or MCP_VECTOR_SEARCH_INDEX_URI)".into())
+            .into()
+    })
+}
+
+/// Publishes the completed local index to the shared one; returns the
+/// generation now published. A run that started from the published
+/// generation and changed nothing publishes nothing.
+async fn publish(project: &Project, report: &IndexReport) -> Result<String, IndexError> {
+    let shared = publish_target(project)?;
+    let unchanged = report.files_parsed == 0 && report.files_deleted == 0 && report.chunks_written == 0;
+    if let Some(seeded) = report.seeded_from.as_ref().filter(|_| unchanged) {
+        tracing::info!(generation = %seeded, "nothing changed since the published generation: not publishing");
+        return Ok(seeded.clone());
+    }
+    let store = Store::open_existing(project.index_dir())
+        .await?
+        .ok_or_else(|| IndexError::NotIndexed(project.root().to_path_buf()))?;
+    let host = sysinfo::System::host_name().unwrap_or_else(|_| "unknown-host".into());
+    let published = shared
+        .publish(&store, &format!("{host}:{}", std::process::id()))
+        .await?;
+    Ok(published.generation)
 }
 
 /// The opened store, once proven readable ([`Store::verify_readable`]).

@@ -1,0 +1,539 @@
+//! A shared index on object storage: complete generations of a project's
+//! tables that one publisher (a CI job) writes and other machines seed their
+//! local index from ([`Store::seed`]) or search directly
+//! ([`SharedIndex::open_reader`]).
+//!
+//! Layout under the shared index's URI (`s3://bucket/prefix`, or any URI
+//! LanceDB opens):
+//! * `published.lance`: one row, [`Published`]: the live generation and what
+//!   it was built with. Replacing it is one LanceDB commit, so a reader sees
+//!   the previous generation or the new one, never a mix, and a publisher
+//!   that dies before that commit leaves the previous one live.
+//! * `writer.lance`: exists while a publisher holds the writer lock. It is
+//!   created with the object store's conditional PUT, so of two publishers
+//!   starting at once exactly one creates it; the other waits up to
+//!   [`LOCK_WAIT`], then reports the holder. Its row names the holder, the
+//!   generation being written and a heartbeat: a lock whose heartbeat
+//!   stopped [`STALE_AFTER`] ago (a killed publisher) is broken and the
+//!   generation it was writing deleted.
+//! * `gen-<ms>-<random>/chunks.lance`, `.../files.lance`: a generation, written
+//!   completely (rows and search indices) before `published` names it and
+//!   never modified after. Publishing keeps the previous generation for
+//!   readers that opened it and deletes the one before.
+//!
+//! Endpoint, region and credentials come from the standard `AWS_*`
+//! variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP` for a plain-HTTP server), read
+//! by LanceDB's object store.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use futures::TryStreamExt;
+use lancedb::query::ExecutableQuery;
+use lancedb::table::AddDataMode;
+use lancedb::{Connection, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::open::{CacheBudget, IndexMeta, now_ms};
+use crate::schema::{self, CHUNKS_TABLE, FILES_TABLE, PUBLISHED_TABLE, SCHEMA_VERSION, WRITER_TABLE};
+use crate::{Result, Store, StoreError};
+
+/// How long a publisher waits for another one's lock before reporting it
+/// (default of [`SharedIndex::with_lock_wait`]).
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// A writer lock whose heartbeat is older than this was left by a publisher
+/// that died: it is broken.
+pub const STALE_AFTER: Duration = Duration::from_secs(120);
+/// How often a publisher renews its lock's heartbeat.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// How often a store opened on a shared index asks whether a newer
+/// generation was published ([`Store::is_current`]): a reader sees a new
+/// version within this.
+pub const SHARED_RECHECK: Duration = Duration::from_secs(30);
+
+/// A shared index: the URI of its tables on object storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedIndex {
+    uri: String,
+    lock_wait: Duration,
+}
+
+/// What a shared index serves now: the live generation and what built it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    /// The generation's directory under the shared index's URI
+    /// (`gen-<ms>-<random>`).
+    pub generation: String,
+    /// What the generation was built with (`tables` is the generation).
+    pub meta: IndexMeta,
+    /// Chunks in the generation.
+    pub chunks: u64,
+    /// File records in the generation.
+    pub files: u64,
+    /// When it was published, milliseconds since the Unix epoch.
+    pub published_at_ms: i64,
+    /// Who published it (`host:pid`).
+    pub publisher: String,
+    /// The generation it replaced, kept for readers that opened it.
+    pub previous: Option<String>,
+}
+
+/// The row of the writer lock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WriterClaim {
+    holder: String,
+    generation: String,
+    heartbeat_ms: i64,
+}
+
+impl SharedIndex {
+    /// A shared index at `uri` (`s3://bucket/prefix`; `file://` and other
+    /// URIs LanceDB opens work too). Errors: [`StoreError::Invalid`] for
+    /// anything that is not a `scheme://location` URI.
+    pub fn new(uri: &str) -> Result<Self> {
+        let uri = uri.trim().trim_end_matches('/');
+        match uri.split_once("://") {
+            Some((scheme, rest))
+                if !scheme.is_empty()
+                    && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+')
+                    && !rest.trim_matches('/').is_empty() =>
+            {
+                Ok(Self {
+                    uri: uri.to_string(),
+                    lock_wait: LOCK_WAIT,
+                })
+            }
+            _ => Err(StoreError::Invalid(format!(
+                "the index URI `{uri}` is not a URI; give one such as s3://bucket/prefix"
+            ))),
+        }
+    }
+
+    /// This shared index with publishers waiting up to `wait` for another
+    /// publisher's lock (default [`LOCK_WAIT`]).
+    pub fn with_lock_wait(self, wait: Duration) -> Self {
+        Self {
+            lock_wait: wait,
+            ..self
+        }
+    }
+
+    /// The URI, without a trailing `/`.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// What the shared index serves now; `None` before the first publish.
+    /// Errors: [`StoreError::Shared`] when the store cannot be read.
+    pub async fn published(&self) -> Result<Option<Published>> {
+        let root = self.connect(None, CacheBudget::Writer).await?;
+        read_record(&root, PUBLISHED_TABLE)
+            .await
+            .map_err(|err| self.failed("read what is published", err))
+    }
+
+    /// Publishes the tables of `local` (a complete local index: no pending
+    /// vectors) as a new generation, under the shared writer lock, then
+    /// deletes the generation before the previous one. `publisher` names
+    /// this process in the lock and the record (`host:pid`). Errors:
+    /// [`StoreError::SharedLockHeld`] when another publisher holds the lock
+    /// for longer than the lock wait, [`StoreError::Shared`] when the store
+    /// fails; on any error the previous generation stays live and the
+    /// partial one is deleted.
+    pub async fn publish(&self, local: &Store, publisher: &str) -> Result<Published> {
+        if local.vectors_pending() {
+            return Err(StoreError::Invalid(
+                "the local index still has chunks without vectors; let indexing finish before publishing".into(),
+            ));
+        }
+        let root = self.connect(None, CacheBudget::Writer).await?;
+        let generation = new_generation_name();
+        let lock = WriterLock::acquire(self, &root, publisher, &generation).await?;
+        let outcome = self.publish_locked(&root, local, publisher, &generation, &lock).await;
+        lock.release(&root).await;
+        if outcome.is_err() {
+            self.delete_generation(&generation).await;
+        }
+        outcome
+    }
+
+    async fn publish_locked(
+        &self,
+        root: &Connection,
+        local: &Store,
+        publisher: &str,
+        generation: &str,
+        lock: &WriterLock,
+    ) -> Result<Published> {
+        let previous: Option<Published> = read_record(root, PUBLISHED_TABLE)
+            .await
+            .map_err(|err| self.failed("read what is published", err))?;
+        let db = self.connect(Some(generation), CacheBudget::Writer).await?;
+        let copy = async {
+            let chunks = copy_table(&local.chunks, &db, CHUNKS_TABLE).await?;
+            let files = copy_table(&local.files, &db, FILES_TABLE).await?;
+            Ok::<_, StoreError>((chunks, files))
+        };
+        let (chunks, files) = copy.await.map_err(|err| self.failed("upload the index", err))?;
+        let meta = IndexMeta {
+            tables: generation.to_string(),
+            ..local.meta().clone()
+        };
+        let (chunk_rows, file_rows) = (chunks.count_rows(None).await?, files.count_rows(None).await?);
+        let remote = Store::on_shared(self, meta.clone(), db, chunks, files);
+        remote
+            .refresh_indices()
+            .await
+            .map_err(|err| self.failed("build the search indices", err))?;
+        let published = Published {
+            generation: generation.to_string(),
+            meta,
+            chunks: chunk_rows as u64,
+            files: file_rows as u64,
+            published_at_ms: now_ms() as i64,
+            publisher: publisher.to_string(),
+            previous: previous.as_ref().map(|p| p.generation.clone()),
+        };
+        lock.confirm(self, root).await?;
+        write_record(root, PUBLISHED_TABLE, &published)
+            .await
+            .map_err(|err| self.failed("record the new generation", err))?;
+        tracing::info!(uri = %self.uri, %generation, chunks = chunk_rows, "published the index");
+        if let Some(stale) = previous.and_then(|p| p.previous) {
+            self.delete_generation(&stale).await;
+        }
+        Ok(published)
+    }
+
+    /// Opens the published generation for reading (searching it directly);
+    /// `None` before the first publish. [`Store::is_current`] turns false
+    /// once a newer generation is published (checked every
+    /// [`SHARED_RECHECK`]).
+    pub async fn open_reader(&self) -> Result<Option<Store>> {
+        let Some(published) = self.published().await? else {
+            return Ok(None);
+        };
+        check_readable(self, &published)?;
+        let db = self.connect(Some(&published.generation), CacheBudget::Reader).await?;
+        let open = |name: &'static str| {
+            let db = &db;
+            async move { db.open_table(name).execute().await }
+        };
+        let chunks = open(CHUNKS_TABLE)
+            .await
+            .map_err(|err| self.failed("open the published chunks", err))?;
+        let files = open(FILES_TABLE)
+            .await
+            .map_err(|err| self.failed("open the published files", err))?;
+        Ok(Some(Store::on_shared(self, published.meta, db, chunks, files)))
+    }
+
+    /// The tables of `generation` (`None`: the root of the shared index).
+    pub(crate) async fn connect(&self, generation: Option<&str>, caches: CacheBudget) -> Result<Connection> {
+        let uri = self.generation_uri(generation);
+        lancedb::connect(&uri)
+            .session(caches.session())
+            .read_consistency_interval(Duration::ZERO)
+            .execute()
+            .await
+            .map_err(|err| self.failed("connect", err))
+    }
+
+    fn generation_uri(&self, generation: Option<&str>) -> String {
+        match generation {
+            Some(generation) => format!("{}/{generation}", self.uri),
+            None => self.uri.clone(),
+        }
+    }
+
+    /// Deletes a generation's tables; a failure only costs storage (warned).
+    async fn delete_generation(&self, generation: &str) {
+        let dropped = async {
+            let db = self.connect(Some(generation), CacheBudget::Writer).await?;
+            db.drop_all_tables(&[]).await?;
+            Ok::<_, StoreError>(())
+        };
+        match dropped.await {
+            Ok(()) => tracing::debug!(uri = %self.uri, %generation, "deleted a shared generation"),
+            Err(err) => tracing::warn!(uri = %self.uri, %generation, "could not delete a shared generation: {err}"),
+        }
+    }
+
+    /// An error of the object store while doing `action`, in a line (the
+    /// full error at debug level).
+    pub(crate) fn failed(&self, action: &'static str, err: impl std::fmt::Display) -> StoreError {
+        let detail = err.to_string();
+        tracing::debug!(uri = %self.uri, action, "object store error: {detail}");
+        StoreError::Shared {
+            uri: self.uri.clone(),
+            action,
+            detail: explain(&detail),
+        }
+    }
+}
+
+/// What an object-store error means, in a line: the S3 error code or the
+/// failed connection and the endpoint, instead of the client's nested debug
+/// output (shortened when nothing in it is recognised).
+fn explain(detail: &str) -> String {
+    const CODES: [(&str, &str); 6] = [
+        ("NoSuchBucket", "the bucket does not exist"),
+        ("SignatureDoesNotMatch", "the secret key is wrong"),
+        ("InvalidAccessKeyId", "the access key is unknown"),
+        ("AccessDenied", "access denied: these credentials may not do this"),
+        ("ExpiredToken", "the session token has expired"),
+        ("status: 403", "access denied"),
+    ];
+    let endpoint = ["http://", "https://"].iter().find_map(|scheme| {
+        let start = detail.find(scheme)?;
+        let rest = &detail[start + scheme.len()..];
+        let end = rest.find(['/', '?', ')', ' ', '"']).unwrap_or(rest.len());
+        Some(format!("{scheme}{}", &rest[..end]))
+    });
+    let at = endpoint.map(|e| format!(" ({e})")).unwrap_or_default();
+    if let Some((code, meaning)) = CODES.iter().find(|(code, _)| detail.contains(code)) {
+        return format!("{meaning}{at} [{}]", code.trim_start_matches("status: "));
+    }
+    let unreachable = [
+        "tcp connect error",
+        "dns error",
+        "error sending request",
+        "Connection refused",
+        "timed out",
+    ];
+    if unreachable.iter().any(|marker| detail.contains(marker)) {
+        return format!("the endpoint cannot be reached{at}");
+    }
+    const SHOWN: usize = 300;
+    match detail.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}...", &detail[..cut]),
+        None => detail.to_string(),
+    }
+}
+
+/// `gen-<ms>-<random>`: unique even for two publishers starting in the
+/// same millisecond (the random part is this process's hasher seed).
+fn new_generation_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(now_ms());
+    format!("gen-{}-{:08x}", now_ms(), hasher.finish() as u32)
+}
+
+/// Refuses a generation of a newer or older schema than this build reads.
+pub(crate) fn check_readable(shared: &SharedIndex, published: &Published) -> Result<()> {
+    if published.meta.schema_version != SCHEMA_VERSION {
+        return Err(StoreError::Incompatible(format!(
+            "the shared index {} has schema version {} and this build reads {SCHEMA_VERSION}; \
+             publish it again with this version (`mcp-vector-search index --index-uri {}`)",
+            shared.uri, published.meta.schema_version, shared.uri
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A store on a shared index's generation (read by
+    /// [`SharedIndex::open_reader`], or being published).
+    fn on_shared(shared: &SharedIndex, meta: IndexMeta, db: Connection, chunks: Table, files: Table) -> Self {
+        let mut store = Self::on_tables(
+            &PathBuf::from(shared.generation_uri(Some(&meta.tables))),
+            meta,
+            db,
+            chunks,
+            files,
+            false,
+        );
+        store.shared = Some((shared.clone(), std::sync::Mutex::new(Instant::now())));
+        store
+    }
+}
+
+/// Copies every row of `from` into a new table `name` of `into` (streamed:
+/// memory stays at a few batches whatever the table's size).
+pub(crate) async fn copy_table(from: &Table, into: &Connection, name: &str) -> Result<Table> {
+    if into.table_names().execute().await?.iter().any(|n| n == name) {
+        into.drop_table(name, &[]).await?;
+    }
+    let rows = from.query().execute().await?;
+    Ok(into.create_table(name, rows).execute().await?)
+}
+
+/// The record in the one-row table `name`; `None` when there is no such table.
+async fn read_record<T: for<'de> Deserialize<'de>>(db: &Connection, name: &str) -> Result<Option<T>> {
+    let table = match db.open_table(name).execute().await {
+        Ok(table) => table,
+        Err(lancedb::Error::TableNotFound { .. }) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    let batches: Vec<RecordBatch> = table.query().execute().await?.try_collect().await?;
+    schema::record_from_batches(&batches)
+}
+
+/// Replaces the one-row table `name` by `record` (one commit), creating it
+/// on first use.
+async fn write_record<T: Serialize>(db: &Connection, name: &str, record: &T) -> Result<()> {
+    let batch = schema::record_batch(record)?;
+    match db.open_table(name).execute().await {
+        Ok(table) => {
+            table.add(batch).mode(AddDataMode::Overwrite).execute().await?;
+        }
+        Err(lancedb::Error::TableNotFound { .. }) => {
+            db.create_table(name, batch).execute().await?;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    Ok(())
+}
+
+/// The shared writer lock held by this process, with its heartbeat task.
+struct WriterLock {
+    claim: WriterClaim,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl WriterLock {
+    async fn acquire(shared: &SharedIndex, root: &Connection, holder: &str, generation: &str) -> Result<Self> {
+        let waited = Instant::now();
+        loop {
+            let claim = WriterClaim {
+                holder: holder.to_string(),
+                generation: generation.to_string(),
+                heartbeat_ms: now_ms() as i64,
+            };
+            let created = root
+                .create_table(WRITER_TABLE, schema::record_batch(&claim)?)
+                .execute()
+                .await;
+            let error = match created {
+                Ok(table) => {
+                    tracing::debug!(uri = %shared.uri, "took the shared writer lock");
+                    let heartbeat = tokio::spawn(beat(table, claim.clone()));
+                    return Ok(Self { claim, heartbeat });
+                }
+                Err(err) => err,
+            };
+            // Of two creators at once, the loser's commit fails: whatever
+            // the error, an existing lock table means another holder.
+            let held = root
+                .table_names()
+                .execute()
+                .await
+                .map_err(|err| shared.failed("take the writer lock", err))?
+                .iter()
+                .any(|n| n == WRITER_TABLE);
+            if !held {
+                return Err(shared.failed("take the writer lock", error));
+            }
+            let other: Option<WriterClaim> = read_record(root, WRITER_TABLE).await.unwrap_or(None);
+            let age_ms = other.as_ref().map_or(i64::MAX, |c| now_ms() as i64 - c.heartbeat_ms);
+            if age_ms > STALE_AFTER.as_millis() as i64 {
+                if let Some(other) = &other {
+                    tracing::warn!(
+                        uri = %shared.uri,
+                        holder = %other.holder,
+                        "breaking a writer lock whose holder stopped {} s ago",
+                        age_ms / 1000
+                    );
+                }
+                root.drop_table(WRITER_TABLE, &[])
+                    .await
+                    .map_err(|err| shared.failed("break a stale writer lock", err))?;
+                if let Some(other) = other {
+                    shared.delete_generation(&other.generation).await;
+                }
+                continue;
+            }
+            if waited.elapsed() >= shared.lock_wait {
+                let other = other.expect("a fresh claim was read");
+                return Err(StoreError::SharedLockHeld {
+                    uri: shared.uri.clone(),
+                    holder: other.holder,
+                    heartbeat_s: (age_ms / 1000).max(0) as u64,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Errors unless the lock is still this process's (it was not broken
+    /// as stale while this publisher was stalled).
+    async fn confirm(&self, shared: &SharedIndex, root: &Connection) -> Result<()> {
+        let current: Option<WriterClaim> = read_record(root, WRITER_TABLE)
+            .await
+            .map_err(|err| shared.failed("check the writer lock", err))?;
+        match current {
+            Some(claim) if claim.holder == self.claim.holder && claim.generation == self.claim.generation => Ok(()),
+            other => Err(StoreError::SharedLockHeld {
+                uri: shared.uri.clone(),
+                holder: other.map_or_else(|| "nobody (it was broken as stale)".into(), |c| c.holder),
+                heartbeat_s: 0,
+            }),
+        }
+    }
+
+    /// Stops the heartbeat and deletes the lock; a failure leaves a lock
+    /// that turns stale after [`STALE_AFTER`] (warned).
+    async fn release(self, root: &Connection) {
+        self.heartbeat.abort();
+        match root.drop_table(WRITER_TABLE, &[]).await {
+            Ok(()) => tracing::debug!(holder = %self.claim.holder, "released the shared writer lock"),
+            Err(err) => tracing::warn!("could not release the shared writer lock (it expires by itself): {err}"),
+        }
+    }
+}
+
+/// Renews the lock's heartbeat until aborted.
+async fn beat(table: Table, mut claim: WriterClaim) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        claim.heartbeat_ms = now_ms() as i64;
+        let renewed = async {
+            let batch = schema::record_batch(&claim)?;
+            table.add(batch).mode(AddDataMode::Overwrite).execute().await?;
+            Ok::<_, StoreError>(())
+        };
+        if let Err(err) = renewed.await {
+            tracing::warn!("could not renew the shared writer lock's heartbeat: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_need_a_scheme_and_a_location() {
+        for bad in ["bucket/prefix", "s3://", "://x", "s3:///", "", "s 3://b"] {
+            assert!(SharedIndex::new(bad).is_err(), "{bad:?}");
+        }
+        let shared = SharedIndex::new(" s3://bucket/team/repo/ ").unwrap();
+        assert_eq!(shared.uri(), "s3://bucket/team/repo");
+        assert!(SharedIndex::new("file:///srv/shared/index").is_ok());
+    }
+
+    #[test]
+    fn object_store_errors_read_as_one_line() {
+        let refused = r#"IO { source: Generic { store: "S3", source: ListRequest { source: RetryError(RetryErrorImpl { method: GET, uri: Some(http://127.0.0.1:9/bench?list-type=2), retries: 3, inner: Http(HttpError { kind: Connect, source: reqwest::Error { kind: Request, source: hyper_util::client::legacy::Error(Connect, ConnectError("tcp connect error", 127.0.0.1:9, Os { code: 111 }))"#;
+        assert_eq!(explain(refused), "the endpoint cannot be reached (http://127.0.0.1:9)");
+        let signature = r#"uri: Some(https://s3.eu-west-1.amazonaws.com/b?list-type=2), inner: Status { status: 403, body: Some("<Error><Code>SignatureDoesNotMatch</Code>")"#;
+        assert_eq!(
+            explain(signature),
+            "the secret key is wrong (https://s3.eu-west-1.amazonaws.com) [SignatureDoesNotMatch]"
+        );
+        assert!(explain("status: 404 <Code>NoSuchBucket</Code>").starts_with("the bucket does not exist"));
+        assert_eq!(explain("status: 403 Forbidden"), "access denied [403]");
+        let long = "x".repeat(1000);
+        assert_eq!(explain(&long).len(), 303, "unknown errors are shortened");
+    }
+
+    #[test]
+    fn generation_names_are_unique() {
+        let names: std::collections::HashSet<String> = (0..100).map(|_| new_generation_name()).collect();
+        assert_eq!(names.len(), 100);
+        assert!(names.iter().all(|name| name.starts_with("gen-")));
+    }
+}
