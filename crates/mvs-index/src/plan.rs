@@ -108,6 +108,14 @@ impl Plan {
         self.deleted.iter().map(String::as_str).chain(replaced).collect()
     }
 
+    /// Paths this run reads (new and changed files).
+    pub fn work_paths(&self) -> Vec<&str> {
+        self.work
+            .iter()
+            .map(|candidate| candidate.file.rel_path.as_str())
+            .collect()
+    }
+
     /// Nothing to read and nothing to delete.
     pub fn is_empty(&self) -> bool {
         self.work.is_empty() && self.deleted.is_empty()

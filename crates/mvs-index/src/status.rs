@@ -113,7 +113,9 @@ pub async fn project_status(project: &Project) -> Result<ProjectStatus, IndexErr
             Some(shared) => match shared.open_reader().await {
                 Ok(Some(store)) => {
                     status.shared = Some(format!("{} ({})", shared.uri(), store.meta().tables));
-                    read_counts(&mut status, &store, true).await
+                    // A published generation was complete; reading every row
+                    // over the network on each status would not be cheap.
+                    read_counts(&mut status, &store, false).await
                 }
                 other => other.map(|_| ()),
             },

@@ -26,14 +26,18 @@ pub enum Origin {
     Client,
     /// The file watcher, after files changed.
     Watcher,
+    /// The server's start, in a project with a shared index and no local
+    /// one: the run that copies the shared index and indexes what differs.
+    SharedIndex,
 }
 
 impl Origin {
-    /// The name tools report: `client` or `watcher`.
+    /// The name tools report: `client`, `watcher` or `shared_index`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Client => "client",
             Self::Watcher => "watcher",
+            Self::SharedIndex => "shared_index",
         }
     }
 }
@@ -76,7 +80,7 @@ impl Job {
     }
 
     /// The job as tools report it: `job_id`, `origin` (`client`,
-    /// `watcher`), `state` (`running`, `done`, `failed`), `progress`, and
+    /// `watcher`, `shared_index`), `state` (`running`, `done`, `failed`), `progress`, and
     /// the `report` or `error` once it ended.
     pub fn describe(&self) -> Value {
         let (state, report, error) = match self.outcome() {

@@ -189,7 +189,7 @@ fn job() -> Value {
         "required": ["job_id", "origin", "state", "summary", "progress"],
         "properties": {
             "job_id": {"type": "string"},
-            "origin": {"enum": ["client", "watcher"]},
+            "origin": {"enum": ["client", "watcher", "shared_index"]},
             "state": {"enum": ["running", "done", "failed"]},
             "summary": {"type": "string", "description": "What search can do now, e.g. keyword search ready, vectors 40% (2180/5451 chunks), ETA 3 min"},
             "progress": {"type": "object"},

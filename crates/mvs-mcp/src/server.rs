@@ -181,7 +181,7 @@ impl Shared {
         });
         let embedder = match origin {
             Origin::Client => self.embedder().await,
-            Origin::Watcher => self.background_embedder().await,
+            Origin::Watcher | Origin::SharedIndex => self.background_embedder().await,
         };
         mirror.abort();
         embedder
@@ -286,6 +286,35 @@ impl SearchServer {
         });
     }
 
+    /// With a shared index and no local one, starts the run that copies the
+    /// shared index and indexes the files of this working tree that differ
+    /// from it (a background job; searches read the shared index until it
+    /// is done), so answers follow the working tree without a client asking.
+    pub fn seed_from_shared(&self) {
+        let Ok(project) = self.shared.project() else {
+            return;
+        };
+        let Some(index) = project.shared().cloned() else {
+            return;
+        };
+        if Store::exists_in(project.index_dir()) {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            // Nothing published (or unreachable): no full local run unasked.
+            match index.published().await {
+                Ok(Some(_)) => {}
+                Ok(None) => return,
+                Err(err) => return tracing::warn!("{err}"),
+            }
+            let options = shared.job_options(false, None);
+            if let Err(err) = shared.start_job(Origin::SharedIndex, options) {
+                tracing::warn!("could not start indexing from the shared index: {err}");
+            }
+        });
+    }
+
     /// Starts loading the model in the background so the first search does
     /// not wait for it.
     pub fn warm_up(&self) {
@@ -334,6 +363,9 @@ pub async fn serve_stdio(root: ProjectRoot, loader: EmbedderLoader, options: Ser
     } else {
         server.warm_up();
         if watch {
+            // Background indexing is the watcher's: without it the server
+            // only reads (the shared index, until index_project).
+            server.seed_from_shared();
             server.watch_changes();
         }
     }

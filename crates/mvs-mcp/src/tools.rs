@@ -322,8 +322,9 @@ impl SearchServer {
             text = format!("{text}\nindexing: {summary}");
         }
         if let Some(shared) = &status.shared {
-            text =
-                format!("{text}\nshared index {shared}: no local index yet, searches read it; index_project copies it");
+            text = format!(
+                "{text}\nshared index {shared}: no local index yet, searches read it; indexing (index_project, or the watcher at start) copies it and indexes what differs here"
+            );
         }
         // What is wrong and the fix, for clients that show only the text.
         if let Some(reason) = status.incomplete.as_ref().or(status.damaged.as_ref()) {

@@ -42,7 +42,7 @@ pub use open::IndexMeta;
 pub use read::{DefinitionSpan, IndexStats};
 pub use schema::{ChunkPart, ChunkRecord, FileRecord, FileStatus, SCHEMA_VERSION};
 pub use search::{SearchHit, SearchMode, SearchRequest};
-pub use shared::{LOCK_WAIT, Published, SHARED_RECHECK, STALE_AFTER, SharedIndex};
+pub use shared::{LOCK_WAIT, Published, RETIRED_KEPT, Retired, SHARED_RECHECK, STALE_AFTER, SharedIndex};
 pub use write::COMPACT_AT_FRAGMENTS;
 
 /// Errors of the store; messages say what to do.
@@ -89,15 +89,17 @@ pub enum StoreError {
     },
     /// Another publisher holds the shared index's writer lock.
     #[error(
-        "shared index {uri} is being published by {holder} (heartbeat {heartbeat_s} s ago); try again when it \
-         is done (a lock whose holder died expires after 2 minutes)"
+        "shared index {uri} is being published by {holder} (no new heartbeat seen for {heartbeat_s} s); run \
+         this again when it is done, or wait longer with MCP_VECTOR_SEARCH_LOCK_WAIT_SECONDS (a lock whose \
+         holder died is broken once its heartbeat stops for {} s)",
+        crate::STALE_AFTER.as_secs()
     )]
     SharedLockHeld {
         /// The shared index's URI.
         uri: String,
         /// The holder (`host:pid`).
         holder: String,
-        /// Seconds since the holder's last heartbeat.
+        /// Seconds this publisher saw no new heartbeat from the holder.
         heartbeat_s: u64,
     },
     /// Filesystem error.

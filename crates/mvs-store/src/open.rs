@@ -46,6 +46,9 @@ fn default_tables() -> String {
     TABLES_DIR.to_string()
 }
 
+/// How long [`Store::is_current`] waits for a shared index's answer.
+const SHARED_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The index's metadata file in its directory.
 pub(crate) const META_FILE: &str = "meta.json";
 /// The directory of the LanceDB tables of an index created in place; a
@@ -263,25 +266,26 @@ impl Store {
         let Some((shared, checked)) = &self.shared else {
             return self.opened_meta_mtime.is_some() && meta_mtime(&self.dir) == self.opened_meta_mtime;
         };
-        let due = checked
-            .lock()
-            .map_or(true, |checked| checked.elapsed() >= crate::SHARED_RECHECK);
-        if !due {
-            return true;
+        {
+            let Ok(mut checked) = checked.lock() else {
+                return true;
+            };
+            if checked.elapsed() < crate::SHARED_RECHECK {
+                return true;
+            }
+            *checked = std::time::Instant::now();
         }
-        let current = match shared.published().await {
-            Ok(Some(published)) => published.generation == self.meta.tables,
-            Ok(None) => false,
-            // Unreachable for now: keep answering from the generation open.
-            Err(err) => {
+        // A search never waits long on the store: slow or unreachable, the
+        // generation open keeps answering until the next check.
+        match tokio::time::timeout(SHARED_CHECK_TIMEOUT, shared.published()).await {
+            Ok(Ok(Some(published))) => published.generation == self.meta.tables,
+            Ok(Ok(None)) => false,
+            Ok(Err(err)) => {
                 tracing::warn!("{err}");
                 true
             }
-        };
-        if let Ok(mut checked) = checked.lock() {
-            *checked = std::time::Instant::now();
+            Err(_) => true,
         }
-        current
     }
 
     /// Whether this store reads a shared index's generation (not a local

@@ -250,6 +250,13 @@ impl Store {
     /// [`Store::verify_readable`] reproduces becomes [`StoreError::Damaged`]
     /// (which says how to repair it); anything else is returned as is.
     pub async fn diagnose(&self, err: StoreError) -> StoreError {
+        if let Some((shared, _)) = &self.shared {
+            // A remote generation is not repaired here: name the store.
+            return match err {
+                StoreError::Lance(err) => shared.failed("read the published index", err),
+                other => other,
+            };
+        }
         match err {
             StoreError::Lance(_) => match self.verify_readable().await {
                 Err(damaged @ StoreError::Damaged { .. }) => damaged,

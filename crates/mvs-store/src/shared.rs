@@ -13,13 +13,14 @@
 //!   created with the object store's conditional PUT, so of two publishers
 //!   starting at once exactly one creates it; the other waits up to
 //!   [`LOCK_WAIT`], then reports the holder. Its row names the holder, the
-//!   generation being written and a heartbeat: a lock whose heartbeat
-//!   stopped [`STALE_AFTER`] ago (a killed publisher) is broken and the
-//!   generation it was writing deleted.
+//!   generation being written and a heartbeat: a lock whose heartbeat a
+//!   waiting publisher sees unchanged for [`STALE_AFTER`] (a killed
+//!   publisher) is broken and the generation it was writing deleted, unless
+//!   it is live (the holder may have died after publishing it).
 //! * `gen-<ms>-<random>/chunks.lance`, `.../files.lance`: a generation, written
 //!   completely (rows and search indices) before `published` names it and
-//!   never modified after. Publishing keeps the previous generation for
-//!   readers that opened it and deletes the one before.
+//!   never modified after. A replaced generation is kept [`RETIRED_KEPT`]
+//!   for readers still on it, then deleted by the next publish.
 //!
 //! Endpoint, region and credentials come from the standard `AWS_*`
 //! variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
@@ -43,15 +44,25 @@ use crate::{Result, Store, StoreError};
 /// How long a publisher waits for another one's lock before reporting it
 /// (default of [`SharedIndex::with_lock_wait`]).
 pub const LOCK_WAIT: Duration = Duration::from_secs(60);
-/// A writer lock whose heartbeat is older than this was left by a publisher
-/// that died: it is broken.
-pub const STALE_AFTER: Duration = Duration::from_secs(120);
+/// A writer lock whose heartbeat a waiting publisher sees unchanged for
+/// this long (three beats missed, timed on the waiter's own clock, so
+/// clocks that disagree do not matter) was left by a publisher that died:
+/// it is broken.
+pub const STALE_AFTER: Duration = Duration::from_secs(45);
 /// How often a publisher renews its lock's heartbeat.
-const HEARTBEAT: Duration = Duration::from_secs(20);
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How long a replaced generation is kept for readers that opened it (a
+/// reader moves on within [`SHARED_RECHECK`]; a seed copies it in minutes).
+pub const RETIRED_KEPT: Duration = Duration::from_secs(3600);
 /// How often a store opened on a shared index asks whether a newer
 /// generation was published ([`Store::is_current`]): a reader sees a new
 /// version within this.
 pub const SHARED_RECHECK: Duration = Duration::from_secs(30);
+
+/// URI schemes whose stores commit with a conditional PUT (or a rename
+/// that fails when the target exists), which the writer lock and the
+/// one-commit switch rely on.
+const SCHEMES: [&str; 5] = ["s3", "gs", "az", "abfss", "file"];
 
 /// A shared index: the URI of its tables on object storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +87,21 @@ pub struct Published {
     pub published_at_ms: i64,
     /// Who published it (`host:pid`).
     pub publisher: String,
-    /// The generation it replaced, kept for readers that opened it.
+    /// The generation it replaced.
     pub previous: Option<String>,
+    /// Generations replaced less than [`RETIRED_KEPT`] ago, kept for
+    /// readers still on them; the next publish after that deletes them.
+    #[serde(default)]
+    pub retired: Vec<Retired>,
+}
+
+/// A replaced generation and when it was replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retired {
+    /// The generation's directory.
+    pub generation: String,
+    /// When it stopped being published, milliseconds since the Unix epoch.
+    pub since_ms: i64,
 }
 
 /// The row of the writer lock.
@@ -89,24 +113,28 @@ struct WriterClaim {
 }
 
 impl SharedIndex {
-    /// A shared index at `uri` (`s3://bucket/prefix`; `file://` and other
-    /// URIs LanceDB opens work too). Errors: [`StoreError::Invalid`] for
-    /// anything that is not a `scheme://location` URI.
+    /// A shared index at `uri` (`s3://bucket/prefix`; Google Cloud
+    /// Storage, Azure and `file://` URIs work too). Errors:
+    /// [`StoreError::Invalid`] for anything else.
     pub fn new(uri: &str) -> Result<Self> {
         let uri = uri.trim().trim_end_matches('/');
         match uri.split_once("://") {
-            Some((scheme, rest))
-                if !scheme.is_empty()
-                    && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+')
-                    && !rest.trim_matches('/').is_empty() =>
-            {
+            Some((scheme, rest)) if SCHEMES.contains(&scheme) && !rest.trim_matches('/').is_empty() => {
+                if scheme.starts_with("s3") && !cfg!(feature = "s3") {
+                    return Err(StoreError::Invalid(format!(
+                        "`{uri}`: this build has no S3 support; build mcp-vector-search with its default \
+                         features (or `--features s3`)"
+                    )));
+                }
                 Ok(Self {
                     uri: uri.to_string(),
                     lock_wait: LOCK_WAIT,
                 })
             }
             _ => Err(StoreError::Invalid(format!(
-                "the index URI `{uri}` is not a URI; give one such as s3://bucket/prefix"
+                "the index URI `{uri}` is not a URI of object storage; give one such as s3://bucket/prefix \
+                 (schemes: {})",
+                SCHEMES.join(", ")
             ))),
         }
     }
@@ -135,9 +163,10 @@ impl SharedIndex {
     }
 
     /// Publishes the tables of `local` (a complete local index: no pending
-    /// vectors) as a new generation, under the shared writer lock, then
-    /// deletes the generation before the previous one. `publisher` names
-    /// this process in the lock and the record (`host:pid`). Errors:
+    /// vectors) as a new generation, under the shared writer lock; the
+    /// generation it replaces is retired and deleted [`RETIRED_KEPT`] later
+    /// (readers may still be on it). `publisher` names this process in the
+    /// lock and the record (`host:pid`). Errors:
     /// [`StoreError::SharedLockHeld`] when another publisher holds the lock
     /// for longer than the lock wait, [`StoreError::Shared`] when the store
     /// fails; on any error the previous generation stays live and the
@@ -154,7 +183,12 @@ impl SharedIndex {
         let outcome = self.publish_locked(&root, local, publisher, &generation, &lock).await;
         lock.release(&root).await;
         if outcome.is_err() {
-            self.delete_generation(&generation).await;
+            // A commit that failed on the way back may still have landed:
+            // never delete the generation readers are sent to.
+            let live = matches!(self.published().await, Ok(Some(p)) if p.generation == generation);
+            if !live {
+                self.delete_generation(&generation).await;
+            }
         }
         outcome
     }
@@ -174,35 +208,48 @@ impl SharedIndex {
         let copy = async {
             let chunks = copy_table(&local.chunks, &db, CHUNKS_TABLE).await?;
             let files = copy_table(&local.files, &db, FILES_TABLE).await?;
-            Ok::<_, StoreError>((chunks, files))
+            let rows = (chunks.count_rows(None).await?, files.count_rows(None).await?);
+            Ok::<_, StoreError>((chunks, files, rows))
         };
-        let (chunks, files) = copy.await.map_err(|err| self.failed("upload the index", err))?;
+        let (chunks, files, (chunk_rows, file_rows)) =
+            copy.await.map_err(|err| self.failed("upload the index", err))?;
         let meta = IndexMeta {
             tables: generation.to_string(),
             ..local.meta().clone()
         };
-        let (chunk_rows, file_rows) = (chunks.count_rows(None).await?, files.count_rows(None).await?);
         let remote = Store::on_shared(self, meta.clone(), db, chunks, files);
         remote
             .refresh_indices()
             .await
             .map_err(|err| self.failed("build the search indices", err))?;
+        let now = now_ms() as i64;
+        // The replaced generation is retired now; those retired long enough
+        // ago that no reader can still be on them are deleted.
+        let mut retired = previous.as_ref().map(|p| p.retired.clone()).unwrap_or_default();
+        retired.extend(previous.as_ref().map(|p| Retired {
+            generation: p.generation.clone(),
+            since_ms: now,
+        }));
+        let (expired, retired): (Vec<Retired>, Vec<Retired>) = retired
+            .into_iter()
+            .partition(|r| now - r.since_ms > RETIRED_KEPT.as_millis() as i64);
         let published = Published {
             generation: generation.to_string(),
             meta,
             chunks: chunk_rows as u64,
             files: file_rows as u64,
-            published_at_ms: now_ms() as i64,
+            published_at_ms: now,
             publisher: publisher.to_string(),
             previous: previous.as_ref().map(|p| p.generation.clone()),
+            retired,
         };
         lock.confirm(self, root).await?;
         write_record(root, PUBLISHED_TABLE, &published)
             .await
             .map_err(|err| self.failed("record the new generation", err))?;
         tracing::info!(uri = %self.uri, %generation, chunks = chunk_rows, "published the index");
-        if let Some(stale) = previous.and_then(|p| p.previous) {
-            self.delete_generation(&stale).await;
+        for gone in expired {
+            self.delete_generation(&gone.generation).await;
         }
         Ok(published)
     }
@@ -233,12 +280,15 @@ impl SharedIndex {
     /// The tables of `generation` (`None`: the root of the shared index).
     pub(crate) async fn connect(&self, generation: Option<&str>, caches: CacheBudget) -> Result<Connection> {
         let uri = self.generation_uri(generation);
-        lancedb::connect(&uri)
-            .session(caches.session())
-            .read_consistency_interval(Duration::ZERO)
-            .execute()
-            .await
-            .map_err(|err| self.failed("connect", err))
+        let builder = lancedb::connect(&uri).session(caches.session());
+        // The root's one-row tables change under other processes: every read
+        // checks for a new version. A generation never changes once
+        // published: checking would cost object-store listings per query.
+        let builder = match generation {
+            None => builder.read_consistency_interval(Duration::ZERO),
+            Some(_) => builder,
+        };
+        builder.execute().await.map_err(|err| self.failed("connect", err))
     }
 
     fn generation_uri(&self, generation: Option<&str>) -> String {
@@ -391,12 +441,18 @@ async fn write_record<T: Serialize>(db: &Connection, name: &str, record: &T) -> 
 /// The shared writer lock held by this process, with its heartbeat task.
 struct WriterLock {
     claim: WriterClaim,
+    /// Set by the heartbeat when it finds the lock is no longer this
+    /// process's (broken by another publisher): nothing may be published.
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
 impl WriterLock {
     async fn acquire(shared: &SharedIndex, root: &Connection, holder: &str, generation: &str) -> Result<Self> {
         let waited = Instant::now();
+        // The other holder's heartbeat as last read, and since when (this
+        // process's clock) it has not changed; `None` for a lock not read.
+        let mut seen: Option<(Option<i64>, Instant)> = None;
         loop {
             let claim = WriterClaim {
                 holder: holder.to_string(),
@@ -408,10 +464,11 @@ impl WriterLock {
                 .execute()
                 .await;
             let error = match created {
-                Ok(table) => {
+                Ok(_) => {
                     tracing::debug!(uri = %shared.uri, "took the shared writer lock");
-                    let heartbeat = tokio::spawn(beat(table, claim.clone()));
-                    return Ok(Self { claim, heartbeat });
+                    let lost = std::sync::Arc::default();
+                    let heartbeat = tokio::spawn(beat(root.clone(), claim.clone(), std::sync::Arc::clone(&lost)));
+                    return Ok(Self { claim, lost, heartbeat });
                 }
                 Err(err) => err,
             };
@@ -427,76 +484,133 @@ impl WriterLock {
             if !held {
                 return Err(shared.failed("take the writer lock", error));
             }
-            let other: Option<WriterClaim> = read_record(root, WRITER_TABLE).await.unwrap_or(None);
-            let age_ms = other.as_ref().map_or(i64::MAX, |c| now_ms() as i64 - c.heartbeat_ms);
-            if age_ms > STALE_AFTER.as_millis() as i64 {
-                if let Some(other) = &other {
-                    tracing::warn!(
-                        uri = %shared.uri,
-                        holder = %other.holder,
-                        "breaking a writer lock whose holder stopped {} s ago",
-                        age_ms / 1000
-                    );
+            // A lock being created, or unreadable for a moment, is held too.
+            let other: Option<WriterClaim> = read_record(root, WRITER_TABLE).await.ok().flatten();
+            let beat_ms = other.as_ref().map(|c| c.heartbeat_ms);
+            match seen {
+                Some((last, since)) if last == beat_ms => {
+                    if since.elapsed() >= STALE_AFTER {
+                        break_stale_lock(shared, root, other.as_ref()).await?;
+                        seen = None;
+                        continue;
+                    }
                 }
-                root.drop_table(WRITER_TABLE, &[])
-                    .await
-                    .map_err(|err| shared.failed("break a stale writer lock", err))?;
-                if let Some(other) = other {
-                    shared.delete_generation(&other.generation).await;
-                }
-                continue;
+                _ => seen = Some((beat_ms, Instant::now())),
             }
             if waited.elapsed() >= shared.lock_wait {
-                let other = other.expect("a fresh claim was read");
                 return Err(StoreError::SharedLockHeld {
                     uri: shared.uri.clone(),
-                    holder: other.holder,
-                    heartbeat_s: (age_ms / 1000).max(0) as u64,
+                    holder: other.map_or_else(|| "a publisher starting now".into(), |c| c.holder),
+                    heartbeat_s: seen.map_or(0, |(_, since)| since.elapsed().as_secs()),
                 });
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
-    /// Errors unless the lock is still this process's (it was not broken
-    /// as stale while this publisher was stalled).
+    /// Errors unless the lock is still this process's (not broken as stale
+    /// while this publisher was stalled).
     async fn confirm(&self, shared: &SharedIndex, root: &Connection) -> Result<()> {
         let current: Option<WriterClaim> = read_record(root, WRITER_TABLE)
             .await
             .map_err(|err| shared.failed("check the writer lock", err))?;
         match current {
-            Some(claim) if claim.holder == self.claim.holder && claim.generation == self.claim.generation => Ok(()),
-            other => Err(StoreError::SharedLockHeld {
+            Some(claim) if self.owns(&claim) && !self.lost.load(std::sync::atomic::Ordering::Relaxed) => Ok(()),
+            _ => Err(StoreError::Shared {
                 uri: shared.uri.clone(),
-                holder: other.map_or_else(|| "nobody (it was broken as stale)".into(), |c| c.holder),
-                heartbeat_s: 0,
+                action: "publish",
+                detail: "this publisher stalled so long that another one took its lock over; nothing was \
+                         published, run it again"
+                    .into(),
             }),
         }
     }
 
-    /// Stops the heartbeat and deletes the lock; a failure leaves a lock
-    /// that turns stale after [`STALE_AFTER`] (warned).
+    fn owns(&self, claim: &WriterClaim) -> bool {
+        claim.holder == self.claim.holder && claim.generation == self.claim.generation
+    }
+
+    /// Stops the heartbeat and deletes the lock if it is still this
+    /// process's; a failure leaves a lock that turns stale by itself (warned).
     async fn release(self, root: &Connection) {
         self.heartbeat.abort();
+        let current: Option<WriterClaim> = read_record(root, WRITER_TABLE).await.ok().flatten();
+        if !current.as_ref().is_some_and(|claim| self.owns(claim)) {
+            return;
+        }
         match root.drop_table(WRITER_TABLE, &[]).await {
             Ok(()) => tracing::debug!(holder = %self.claim.holder, "released the shared writer lock"),
-            Err(err) => tracing::warn!("could not release the shared writer lock (it expires by itself): {err}"),
+            Err(err) => tracing::warn!("could not release the shared writer lock (it turns stale by itself): {err}"),
         }
     }
 }
 
-/// Renews the lock's heartbeat until aborted.
-async fn beat(table: Table, mut claim: WriterClaim) {
+impl Drop for WriterLock {
+    /// A publish abandoned midway (its future dropped) stops renewing the
+    /// lock, which then turns stale.
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// Deletes a lock whose holder stopped beating, and the generation it was
+/// writing unless that generation is live or kept for readers (the holder
+/// may have died after publishing it).
+async fn break_stale_lock(shared: &SharedIndex, root: &Connection, stale: Option<&WriterClaim>) -> Result<()> {
+    if let Some(stale) = stale {
+        tracing::warn!(
+            uri = %shared.uri,
+            holder = %stale.holder,
+            "breaking a writer lock whose holder stopped {} s ago",
+            STALE_AFTER.as_secs()
+        );
+    }
+    root.drop_table(WRITER_TABLE, &[])
+        .await
+        .map_err(|err| shared.failed("break a stale writer lock", err))?;
+    let Some(stale) = stale else {
+        return Ok(());
+    };
+    let published: Option<Published> = read_record(root, PUBLISHED_TABLE)
+        .await
+        .map_err(|err| shared.failed("read what is published", err))?;
+    let in_use = published.is_some_and(|p| {
+        p.generation == stale.generation || p.retired.iter().any(|r| r.generation == stale.generation)
+    });
+    if !in_use {
+        shared.delete_generation(&stale.generation).await;
+    }
+    Ok(())
+}
+
+/// Renews the lock's heartbeat until aborted, while the lock is this
+/// process's; once another publisher broke it, sets `lost` and stops (never
+/// writing over the new holder's claim).
+async fn beat(root: Connection, mut claim: WriterClaim, lost: std::sync::Arc<std::sync::atomic::AtomicBool>) {
     loop {
         tokio::time::sleep(HEARTBEAT).await;
-        claim.heartbeat_ms = now_ms() as i64;
         let renewed = async {
-            let batch = schema::record_batch(&claim)?;
-            table.add(batch).mode(AddDataMode::Overwrite).execute().await?;
-            Ok::<_, StoreError>(())
+            let table = root.open_table(WRITER_TABLE).execute().await?;
+            let current: Option<WriterClaim> = read_record(&root, WRITER_TABLE).await?;
+            if !current.is_some_and(|c| c.holder == claim.holder && c.generation == claim.generation) {
+                return Ok(false);
+            }
+            claim.heartbeat_ms = now_ms() as i64;
+            table
+                .add(schema::record_batch(&claim)?)
+                .mode(AddDataMode::Overwrite)
+                .execute()
+                .await?;
+            Ok::<_, StoreError>(true)
         };
-        if let Err(err) = renewed.await {
-            tracing::warn!("could not renew the shared writer lock's heartbeat: {err}");
+        match renewed.await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("the shared writer lock was taken over by another publisher");
+                lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            Err(err) => tracing::warn!("could not renew the shared writer lock's heartbeat: {err}"),
         }
     }
 }
@@ -507,7 +621,16 @@ mod tests {
 
     #[test]
     fn uris_need_a_scheme_and_a_location() {
-        for bad in ["bucket/prefix", "s3://", "://x", "s3:///", "", "s 3://b"] {
+        for bad in [
+            "bucket/prefix",
+            "s3://",
+            "://x",
+            "s3:///",
+            "",
+            "s 3://b",
+            "http://host/x",
+            "memory://x",
+        ] {
             assert!(SharedIndex::new(bad).is_err(), "{bad:?}");
         }
         let shared = SharedIndex::new(" s3://bucket/team/repo/ ").unwrap();

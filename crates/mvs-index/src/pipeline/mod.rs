@@ -49,6 +49,8 @@ const WRITE_BATCH_FILES: usize = 256;
 /// Above this many edited or deleted files, their stored vectors are not
 /// gathered for reuse (the persistent vector cache still applies).
 const REUSE_MAX_FILES: usize = 2000;
+/// Longest a run waits for the shared index's vectors of its files.
+const SHARED_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Table versions older than this are deleted after a run: long enough for
 /// any search that started on an older version to finish.
 const VERSION_RETENTION: Duration = Duration::from_secs(60);
@@ -93,7 +95,23 @@ async fn index_with(
         // missing or unreachable.
         publish_target(project)?.published().await?;
     }
+    // A run that starts the index (from nothing, or from a copy of the
+    // shared index, which differs from this working tree wherever the tree
+    // does) covers the whole tree, whatever scope it was asked for: a
+    // watcher's first run never makes an index of a few files.
+    let first_run = !mvs_store::Store::exists_in(project.index_dir());
     let (store, rules, seeded) = open_for_run(project, &*embedder, options).await?;
+    let whole_tree;
+    let options = match &options.scope {
+        Some(_) if first_run || seeded.is_some() => {
+            whole_tree = IndexOptions {
+                scope: None,
+                ..options.clone()
+            };
+            &whole_tree
+        }
+        _ => options,
+    };
     progress.send_replace(Progress {
         phase: "discovering".into(),
         ..Progress::default()
@@ -103,7 +121,10 @@ async fn index_with(
         report.seeded_from = Some(published.generation.clone());
         report.seeded_chunks = published.chunks;
     }
-    let reusable = reusable_vectors(&store, &plan).await?;
+    let mut reusable = reusable_vectors(&store, &plan).await?;
+    if seeded.is_none() {
+        reusable.extend(shared_vectors(project, &*embedder, &plan).await);
+    }
     store.delete_files(&plan.deleted).await?;
     if options.scope.is_some() && plan.is_empty() {
         // A watcher's no-op (an ignored or untouched path): nothing to
@@ -149,11 +170,13 @@ async fn index_with(
         store.discard()?;
     } else {
         complete(store)?;
+        // The local run is recorded whatever publishing does next.
+        run_record::save(project, &report, discovery.clone())?;
         if options.publish && !report.cancelled {
             progress.send_modify(|p| p.phase = "publishing".into());
             report.published = Some(publish(project, &report).await?);
+            run_record::save(project, &report, discovery)?;
         }
-        run_record::save(project, &report, discovery)?;
     }
     progress.send_modify(|p| p.phase = "done".into());
     log_report(&report);
@@ -180,7 +203,7 @@ async fn open_for_run(
     options: &IndexOptions,
 ) -> Result<(Store, Rules, Option<Published>), IndexError> {
     let (model_id, dimension) = (embedder.model_id(), embedder.dimension());
-    let (opened, seeded) = match seed_source(project, model_id, dimension, options).await? {
+    let (opened, mut seeded) = match seed_source(project, model_id, dimension, options).await? {
         Some((shared, published)) => {
             project.ensure_index_dir()?;
             match Store::seed(project.index_dir(), shared, &published).await {
@@ -202,6 +225,7 @@ async fn open_for_run(
         match readable(opened).await {
             Err(IndexError::Store(StoreError::Damaged { detail, .. })) => {
                 tracing::warn!("the index is damaged ({detail}): rebuilding it beside the damaged one");
+                seeded = None;
                 open_store_for(project, model_id, dimension, true).await?
             }
             other => other?,
@@ -220,9 +244,9 @@ async fn open_for_run(
     Ok((store, rules, seeded))
 }
 
-/// The shared generation a full run starts from: the project has a shared
-/// index with a published generation of the embedder's model, and no
-/// usable local index (none, empty, unreadable, or of another model). A
+/// The shared generation a run starts from: the project has a shared index
+/// with a published generation of the embedder's model, and no usable local
+/// index (none, unreadable, of an older schema or another model). A
 /// shared index that cannot be read is an error for a publisher and a
 /// warning otherwise (the run indexes locally).
 async fn seed_source<'p>(
@@ -234,14 +258,14 @@ async fn seed_source<'p>(
     let Some(shared) = project.shared() else {
         return Ok(None);
     };
-    if options.force || options.scope.is_some() {
+    if options.force {
         return Ok(None);
     }
-    if let Ok(Some(local)) = Store::open_existing(project.index_dir()).await {
-        let same_model = local.meta().model_id == model_id && local.meta().dimension == dimension;
-        if same_model && local.stats().await.is_ok_and(|stats| stats.chunks > 0) {
-            return Ok(None);
-        }
+    if let Ok(Some(local)) = Store::open_existing(project.index_dir()).await
+        && local.meta().model_id == model_id
+        && local.meta().dimension == dimension
+    {
+        return Ok(None);
     }
     let published = match shared.published().await {
         Ok(published) => published,
@@ -352,6 +376,50 @@ async fn reusable_vectors(store: &Store, plan: &Plan) -> Result<HashMap<String, 
         .into_iter()
         .map(|(chunk, vector)| (chunk.content_hash, vector))
         .collect())
+}
+
+/// Vectors the shared index's published generation holds for the files
+/// this run reads, by chunk content: a file pulled into this working tree
+/// after the publisher indexed it (or edited back) is not embedded again.
+/// Nothing without a shared index, for another model, or above
+/// [`REUSE_MAX_FILES`] files; a store that cannot be read is a warning.
+async fn shared_vectors(project: &Project, embedder: &dyn TextEmbedder, plan: &Plan) -> HashMap<String, Vec<f32>> {
+    let Some(shared) = project.shared() else {
+        return HashMap::new();
+    };
+    let paths = plan.work_paths();
+    if paths.is_empty() || paths.len() > REUSE_MAX_FILES {
+        return HashMap::new();
+    }
+    let found = async {
+        let Some(store) = shared.open_reader().await? else {
+            return Ok(Vec::new());
+        };
+        let meta = store.meta();
+        // Vectors of other chunking rules embedded other texts.
+        let same = meta.model_id == embedder.model_id()
+            && meta.dimension == embedder.dimension()
+            && meta.chunker_version == CHUNKER_VERSION;
+        if !same {
+            return Ok(Vec::new());
+        }
+        store.chunks_of_files(&paths).await
+    };
+    // A slow or unreachable store costs this run at most a few seconds.
+    match tokio::time::timeout(SHARED_LOOKUP_TIMEOUT, found).await {
+        Ok(Ok(chunks)) => chunks
+            .into_iter()
+            .map(|(chunk, vector)| (chunk.content_hash, vector))
+            .collect(),
+        Ok(Err(err)) => {
+            tracing::warn!("vectors of the shared index unavailable ({err}); embedding here");
+            HashMap::new()
+        }
+        Err(_) => {
+            tracing::warn!("the shared index did not answer within {SHARED_LOOKUP_TIMEOUT:?}; embedding here");
+            HashMap::new()
+        }
+    }
 }
 
 /// Brings the search indices up to the run's rows, then drops old table
