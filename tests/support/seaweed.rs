@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,69 @@ pub const BUCKET: &str = "mvs-shared";
 /// A running `weed mini`, stopped on drop.
 pub struct Seaweed {
     child: Child,
-    s3_port: u16,
+    weed: PathBuf,
+    ports: Vec<u16>,
     _dir: tempfile::TempDir,
+}
+
+/// `weed mini`'s port flags, each given a free port.
+const FLAGS: [&str; 14] = [
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+    "webdav.port",
+    "admin.port",
+    "admin.port.grpc",
+    "debug.port",
+    "s3.port.iceberg",
+    "s3.port.lance",
+];
+/// Where `s3.port` is in [`FLAGS`].
+const S3_PORT: usize = 6;
+
+/// Starts `weed mini` on `dir` and `ports`, and waits until it is ready.
+fn spawn(weed: &Path, dir: &Path, ports: &[u16]) -> Child {
+    let mut command = Command::new(weed);
+    command
+        .arg("mini")
+        .arg(format!("-dir={}", dir.display()))
+        .args([
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-admin.ui=false",
+            "-webdav=false",
+        ])
+        .arg(format!("-bucket={BUCKET}"))
+        .args(FLAGS.iter().zip(ports).map(|(flag, port)| format!("-{flag}={port}")))
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().expect("weed starts");
+    // Ready once it prints its banner (the bucket exists by then).
+    let stdout = child.stdout.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut ready = Some(ready_tx);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // Keeps reading after that: a full pipe would stall the server.
+            if line.contains("running and ready")
+                && let Some(tx) = ready.take()
+            {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let started = Instant::now();
+    ready_rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("weed mini not ready after {:?}", started.elapsed()));
+    child
 }
 
 impl Seaweed {
@@ -30,63 +91,26 @@ impl Seaweed {
     pub fn start() -> Option<Self> {
         let weed = install()?;
         let dir = tempfile::tempdir().unwrap();
-        let ports = free_ports(14);
-        let flags = [
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port",
-            "s3.port.grpc",
-            "webdav.port",
-            "admin.port",
-            "admin.port.grpc",
-            "debug.port",
-            "s3.port.iceberg",
-            "s3.port.lance",
-        ];
-        let mut command = Command::new(weed);
-        command
-            .arg("mini")
-            .arg(format!("-dir={}", dir.path().display()))
-            .args([
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
-                "-admin.ui=false",
-                "-webdav=false",
-            ])
-            .arg(format!("-bucket={BUCKET}"))
-            .args(flags.iter().zip(&ports).map(|(flag, port)| format!("-{flag}={port}")))
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = command.spawn().expect("weed starts");
-        // Ready once it prints its banner (the bucket exists by then).
-        let stdout = child.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut ready = Some(ready_tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // Keeps reading after that: a full pipe would stall the server.
-                if line.contains("running and ready")
-                    && let Some(tx) = ready.take()
-                {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let started = Instant::now();
-        ready_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("weed mini not ready after {:?}", started.elapsed()));
+        let ports = free_ports(FLAGS.len());
+        let child = spawn(&weed, dir.path(), &ports);
         Some(Self {
             child,
-            s3_port: ports[6],
+            weed,
+            ports,
             _dir: dir,
         })
+    }
+
+    /// Stops the server (the store becomes unreachable); its data stays.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the stopped server again on the same data and ports.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.weed, self._dir.path(), &self.ports);
     }
 
     /// `s3://<bucket>/<prefix>`.
@@ -97,7 +121,7 @@ impl Seaweed {
     /// The standard variables a client of this server sets.
     pub fn client_env(&self) -> Vec<(String, String)> {
         [
-            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.s3_port)),
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.ports[S3_PORT])),
             ("AWS_ALLOW_HTTP", "true".into()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),

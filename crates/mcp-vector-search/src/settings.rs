@@ -71,6 +71,10 @@ pub struct Settings {
     /// `MCP_VECTOR_SEARCH_LOCK_WAIT_SECONDS`: how long a publisher waits
     /// for another publisher's lock on the shared index (default 60).
     pub lock_wait_seconds: Option<usize>,
+    /// `MCP_VECTOR_SEARCH_SHARED_RECHECK_SECONDS`: how often a reader of the
+    /// shared index asks whether a newer generation was published (default
+    /// 30; LanceDB calls this the read consistency interval).
+    pub shared_recheck_seconds: Option<usize>,
 }
 
 impl Settings {
@@ -121,6 +125,7 @@ impl Settings {
             file_watching: env.flag("MCP_ENABLE_FILE_WATCHING").unwrap_or(true),
             log: env.text("MCP_VECTOR_SEARCH_LOG"),
             index_uri: env.text("MCP_VECTOR_SEARCH_INDEX_URI"),
+            shared_recheck_seconds: env.positive("MCP_VECTOR_SEARCH_SHARED_RECHECK_SECONDS"),
             lock_wait_seconds: env.parsed(
                 "MCP_VECTOR_SEARCH_LOCK_WAIT_SECONDS",
                 "a whole number of seconds",
@@ -163,11 +168,15 @@ impl Settings {
     /// The shared index at `uri` (`--index-uri`), with the configured lock
     /// wait. Errors: a value that is not a URI.
     pub fn shared_index_at(&self, uri: &str) -> Result<SharedIndex, mvs_store::StoreError> {
-        let shared = SharedIndex::new(uri)?;
-        Ok(match self.lock_wait_seconds {
-            Some(seconds) => shared.with_lock_wait(std::time::Duration::from_secs(seconds as u64)),
-            None => shared,
-        })
+        let seconds = |s: usize| std::time::Duration::from_secs(s as u64);
+        let mut shared = SharedIndex::new(uri)?;
+        if let Some(wait) = self.lock_wait_seconds {
+            shared = shared.with_lock_wait(seconds(wait));
+        }
+        if let Some(recheck) = self.shared_recheck_seconds {
+            shared = shared.with_recheck(seconds(recheck));
+        }
+        Ok(shared)
     }
 
     /// Options of an indexing run: the machine's defaults with the

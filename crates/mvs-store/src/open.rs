@@ -259,7 +259,7 @@ impl Store {
     /// Whether this handle still reads the live index: false once the
     /// local index was removed, rebuilt or its metadata rewritten since
     /// opening, or once a shared index published a newer generation (asked
-    /// of the store at most every [`crate::SHARED_RECHECK`]). Long-lived
+    /// of the store at most every [`SharedIndex::recheck`]). Long-lived
     /// readers keep one store (its caches hold index pages and graphs, so
     /// queries stay fast) and reopen when this turns false.
     pub async fn is_current(&self) -> bool {
@@ -270,7 +270,7 @@ impl Store {
             let Ok(mut checked) = checked.lock() else {
                 return true;
             };
-            if checked.elapsed() < crate::SHARED_RECHECK {
+            if checked.elapsed() < shared.recheck() {
                 return true;
             }
             *checked = std::time::Instant::now();

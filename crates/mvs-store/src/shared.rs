@@ -55,8 +55,8 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// reader moves on within [`SHARED_RECHECK`]; a seed copies it in minutes).
 pub const RETIRED_KEPT: Duration = Duration::from_secs(3600);
 /// How often a store opened on a shared index asks whether a newer
-/// generation was published ([`Store::is_current`]): a reader sees a new
-/// version within this.
+/// generation was published ([`Store::is_current`]), by default: a reader
+/// sees a new version within this ([`SharedIndex::with_recheck`]).
 pub const SHARED_RECHECK: Duration = Duration::from_secs(30);
 
 /// URI schemes whose stores commit with a conditional PUT (or a rename
@@ -69,6 +69,7 @@ const SCHEMES: [&str; 5] = ["s3", "gs", "az", "abfss", "file"];
 pub struct SharedIndex {
     uri: String,
     lock_wait: Duration,
+    recheck: Duration,
 }
 
 /// What a shared index serves now: the live generation and what built it.
@@ -129,6 +130,7 @@ impl SharedIndex {
                 Ok(Self {
                     uri: uri.to_string(),
                     lock_wait: LOCK_WAIT,
+                    recheck: SHARED_RECHECK,
                 })
             }
             _ => Err(StoreError::Invalid(format!(
@@ -146,6 +148,17 @@ impl SharedIndex {
             lock_wait: wait,
             ..self
         }
+    }
+
+    /// This shared index with readers asking every `recheck` whether a
+    /// newer generation was published (default [`SHARED_RECHECK`]).
+    pub fn with_recheck(self, recheck: Duration) -> Self {
+        Self { recheck, ..self }
+    }
+
+    /// How often readers ask whether a newer generation was published.
+    pub fn recheck(&self) -> Duration {
+        self.recheck
     }
 
     /// The URI, without a trailing `/`.
@@ -257,7 +270,7 @@ impl SharedIndex {
     /// Opens the published generation for reading (searching it directly);
     /// `None` before the first publish. [`Store::is_current`] turns false
     /// once a newer generation is published (checked every
-    /// [`SHARED_RECHECK`]).
+    /// [`SharedIndex::recheck`]).
     pub async fn open_reader(&self) -> Result<Option<Store>> {
         let Some(published) = self.published().await? else {
             return Ok(None);
