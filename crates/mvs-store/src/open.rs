@@ -18,7 +18,7 @@ use lancedb::{Connection, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{self, SCHEMA_VERSION};
-use crate::shared::{Published, SharedIndex, check_readable, copy_table};
+use crate::shared::{Published, SharedIndex, check_readable, copy_tables};
 use crate::{FileCache, Result, Store, StoreError};
 
 /// What an index was built with (`meta.json` beside the tables).
@@ -129,26 +129,17 @@ impl Store {
         remove_stale_generations(dir, live.as_ref().map_or("", |meta| meta.tables.as_str()))?;
         let tables = format!("{TABLES_DIR}-{}", now_ms());
         let copied = async {
-            let source = shared.connect(Some(&published.generation), CacheBudget::Writer).await?;
+            let (_source, from_chunks, from_files) = shared
+                .open_generation(&published.generation, CacheBudget::Writer)
+                .await?;
             let db = connect(dir, &tables, CacheBudget::Writer).await?;
-            let mut copies = Vec::new();
-            for name in [schema::CHUNKS_TABLE, schema::FILES_TABLE] {
-                let from = source
-                    .open_table(name)
-                    .execute()
-                    .await
-                    .map_err(|err| shared.failed("open the published tables", err))?;
-                let copy = copy_table(&from, &db, name)
-                    .await
-                    .map_err(|err| shared.failed("download the published index", err))?;
-                copies.push(copy);
-            }
-            Ok::<_, StoreError>((db, copies))
+            let (chunks, files) = copy_tables((&from_chunks, &from_files), &db)
+                .await
+                .map_err(|err| shared.failed("download the published index", err))?;
+            Ok::<_, StoreError>((db, chunks, files))
         };
         match copied.await {
-            Ok((db, mut copies)) => {
-                let files = copies.pop().expect("two tables");
-                let chunks = copies.pop().expect("two tables");
+            Ok((db, chunks, files)) => {
                 let meta = IndexMeta {
                     tables,
                     ..published.meta.clone()

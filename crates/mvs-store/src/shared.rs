@@ -219,8 +219,7 @@ impl SharedIndex {
             .map_err(|err| self.failed("read what is published", err))?;
         let db = self.connect(Some(generation), CacheBudget::Writer).await?;
         let copy = async {
-            let chunks = copy_table(&local.chunks, &db, CHUNKS_TABLE).await?;
-            let files = copy_table(&local.files, &db, FILES_TABLE).await?;
+            let (chunks, files) = copy_tables((&local.chunks, &local.files), &db).await?;
             let rows = (chunks.count_rows(None).await?, files.count_rows(None).await?);
             Ok::<_, StoreError>((chunks, files, rows))
         };
@@ -276,18 +275,28 @@ impl SharedIndex {
             return Ok(None);
         };
         check_readable(self, &published)?;
-        let db = self.connect(Some(&published.generation), CacheBudget::Reader).await?;
+        let (db, chunks, files) = self.open_generation(&published.generation, CacheBudget::Reader).await?;
+        Ok(Some(Store::on_shared(self, published.meta, db, chunks, files)))
+    }
+
+    /// The chunks and files tables of `generation`, with their connection.
+    pub(crate) async fn open_generation(
+        &self,
+        generation: &str,
+        caches: CacheBudget,
+    ) -> Result<(Connection, Table, Table)> {
+        let db = self.connect(Some(generation), caches).await?;
         let open = |name: &'static str| {
             let db = &db;
-            async move { db.open_table(name).execute().await }
+            async move {
+                db.open_table(name)
+                    .execute()
+                    .await
+                    .map_err(|err| self.failed("open the published tables", err))
+            }
         };
-        let chunks = open(CHUNKS_TABLE)
-            .await
-            .map_err(|err| self.failed("open the published chunks", err))?;
-        let files = open(FILES_TABLE)
-            .await
-            .map_err(|err| self.failed("open the published files", err))?;
-        Ok(Some(Store::on_shared(self, published.meta, db, chunks, files)))
+        let (chunks, files) = (open(CHUNKS_TABLE).await?, open(FILES_TABLE).await?);
+        Ok((db, chunks, files))
     }
 
     /// The tables of `generation` (`None`: the root of the shared index).
@@ -380,9 +389,10 @@ fn explain(detail: &str) -> String {
 /// same millisecond (the random part is this process's hasher seed).
 fn new_generation_name() -> String {
     use std::hash::{BuildHasher, Hasher};
+    let now = now_ms();
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(now_ms());
-    format!("gen-{}-{:08x}", now_ms(), hasher.finish() as u32)
+    hasher.write_u128(now);
+    format!("gen-{now}-{:08x}", hasher.finish() as u32)
 }
 
 /// Refuses a generation of a newer or older schema than this build reads.
@@ -414,9 +424,17 @@ impl Store {
     }
 }
 
+/// Copies an index's chunks and files tables into new tables of `into`.
+pub(crate) async fn copy_tables((chunks, files): (&Table, &Table), into: &Connection) -> Result<(Table, Table)> {
+    Ok((
+        copy_table(chunks, into, CHUNKS_TABLE).await?,
+        copy_table(files, into, FILES_TABLE).await?,
+    ))
+}
+
 /// Copies every row of `from` into a new table `name` of `into` (streamed:
 /// memory stays at a few batches whatever the table's size).
-pub(crate) async fn copy_table(from: &Table, into: &Connection, name: &str) -> Result<Table> {
+async fn copy_table(from: &Table, into: &Connection, name: &str) -> Result<Table> {
     if into.table_names().execute().await?.iter().any(|n| n == name) {
         into.drop_table(name, &[]).await?;
     }
