@@ -975,6 +975,13 @@ impl GeneratedMarks {
     }
 }
 
+/// A file's content hash as its record stores it (blake3, hex): what
+/// change detection compares, and what tells a file apart from a shared
+/// index's copy of it.
+pub(crate) fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
 /// Modification time in ns since the epoch (0 when the platform has none).
 pub fn mtime_ns(metadata: &std::fs::Metadata) -> i64 {
     metadata

@@ -237,9 +237,9 @@ async fn mark_stale(project: &Project, store: &Store, hits: &mut [SearchHit]) ->
             let path = project.root().join(&record.path);
             match std::fs::metadata(&path) {
                 Ok(metadata) if metadata.len() != record.size => true,
-                Ok(_) if store.is_shared() => std::fs::read(&path).map_or(true, |bytes| {
-                    blake3::hash(&bytes).to_hex().as_str() != record.content_hash
-                }),
+                Ok(_) if store.is_shared() => {
+                    std::fs::read(&path).map_or(true, |bytes| discovery::content_hash(&bytes) != record.content_hash)
+                }
                 Ok(metadata) => discovery::mtime_ns(&metadata) != record.mtime_ns,
                 Err(_) => true,
             }

@@ -96,7 +96,7 @@ fn parse_one(candidate: &Candidate, chunk_options: &ChunkOptions, rechunk: bool)
             return ParsedFile::new(record, Vec::new());
         }
     };
-    record.content_hash = blake3::hash(&bytes).to_hex().to_string();
+    record.content_hash = crate::discovery::content_hash(&bytes);
     if let Some(previous) = candidate.unchanged_content(&record.content_hash, rechunk) {
         record.status = previous.status;
         record.reason = previous.reason.clone();
