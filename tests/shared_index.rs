@@ -331,6 +331,39 @@ fn store_faults_name_what_failed_and_keep_the_local_index() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("s3://bucket/prefix"));
 }
 
+/// Starts `index --index-uri uri` in `root` and returns once the publisher
+/// holds the shared writer lock, with the thread collecting its log (read
+/// to the end, so the pipe never stalls it).
+fn publisher_holding_the_lock(
+    server: &Seaweed,
+    root: &Path,
+    uri: &str,
+    extra: &[(&str, &str)],
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let mut child = command(server, root, &["index", "--index-uri", uri], extra)
+        .env("MCP_VECTOR_SEARCH_LOG", "mvs_store=debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lock_tx, lock_rx) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("took the shared writer lock") {
+                let _ = lock_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    lock_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the publisher took the lock");
+    (child, log)
+}
+
 #[test]
 fn a_publisher_killed_mid_upload_leaves_the_previous_generation_live() {
     let Some(server) = Seaweed::start() else { return };
@@ -346,24 +379,7 @@ fn a_publisher_killed_mid_upload_leaves_the_previous_generation_live() {
         "def unpublished_change(x):\n    return x\n",
     )
     .unwrap();
-    let mut child = command(
-        &server,
-        ci.path(),
-        &["index", "--index-uri", &uri],
-        &[("MCP_VECTOR_SEARCH_LOG", "mvs_store=debug")],
-    )
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let took_lock = std::thread::spawn(move || {
-        use std::io::BufRead;
-        std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .any(|line| line.contains("took the shared writer lock"))
-    });
-    assert!(took_lock.join().unwrap(), "the publisher took the lock");
+    let (mut child, _log) = publisher_holding_the_lock(&server, ci.path(), &uri, &[]);
     assert!(child.try_wait().unwrap().is_none(), "killed while publishing");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -439,6 +455,40 @@ async fn serve(
     ().serve(transport).await.expect("initialize")
 }
 
+/// Polls `get_project_status` until the project has a local index that is
+/// ready (no longer reading the shared one); panics after `within`.
+async fn local_index_ready(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = call(client, "get_project_status", json!({})).await;
+        if status["shared"].is_null() && status["state"] == "ready" {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "no ready local index: {status:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Polls a keyword search for `query` until its top hit is in `path`;
+/// panics (saying `what` did not happen) after `within`.
+async fn until_found(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    query: &str,
+    path: &str,
+    within: Duration,
+    what: &str,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let found = call(client, "search_code", json!({"query": query, "search_mode": "keyword"})).await;
+        if found["results"][0]["file_path"] == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {found:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// A developer's MCP server without a local index answers from the shared
 /// index, sees a newly published generation without a restart, and its
 /// first `index_project` starts from the shared index.
@@ -464,36 +514,19 @@ async fn an_mcp_server_reads_the_shared_index_and_sees_new_generations() {
     )
     .unwrap();
     json(&server, ci.path(), &["index", "--json", "--index-uri", &uri], &[]);
-    let published = Instant::now();
-    loop {
-        let found = call(
-            &client,
-            "search_code",
-            json!({"query": "epsilon_published_while_serving", "search_mode": "keyword"}),
-        )
-        .await;
-        if found["results"][0]["file_path"] == "pkg/later.py" {
-            break;
-        }
-        assert!(
-            published.elapsed() < Duration::from_secs(15),
-            "the new generation is not seen: {found:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    until_found(
+        &client,
+        "epsilon_published_while_serving",
+        "pkg/later.py",
+        Duration::from_secs(15),
+        "the new generation is not seen",
+    )
+    .await;
 
     // The first index run copies the shared generation: nothing to embed
     // (the new file is not in this checkout), and the local index answers.
     call(&client, "index_project", json!({})).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        let status = call(&client, "get_project_status", json!({})).await;
-        if status["shared"].is_null() && status["state"] == "ready" {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "indexing did not finish: {status:#}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let status = local_index_ready(&client, Duration::from_secs(120)).await;
     let last_run = &status["last_run"];
     assert!(last_run.is_null() || last_run["tokens_embedded"] == 0, "{status:#}");
     let found = call(
@@ -519,18 +552,7 @@ async fn a_watching_server_starts_from_the_shared_index_by_itself() {
     json(&server, ci.path(), &["index", "--json", "--index-uri", &uri], &[]);
     let developer = checkout_of(ci.path());
     let client = serve(&server, developer.path(), &uri, true).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        let status = call(&client, "get_project_status", json!({})).await;
-        if status["shared"].is_null() && status["state"] == "ready" {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no local index from the shared one: {status:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let status = local_index_ready(&client, Duration::from_secs(120)).await;
     let run = &status["last_run"];
     assert!(
         run["seeded_from"].as_str().is_some_and(|g| g.starts_with("gen-")),
@@ -544,23 +566,14 @@ async fn a_watching_server_starts_from_the_shared_index_by_itself() {
         "def zeta_saved_after_start():\n    return 6\n",
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let found = call(
-            &client,
-            "search_code",
-            json!({"query": "zeta_saved_after_start", "search_mode": "keyword"}),
-        )
-        .await;
-        if found["results"][0]["file_path"] == "pkg/saved_now.py" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the watcher did not index the new file: {found:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    until_found(
+        &client,
+        "zeta_saved_after_start",
+        "pkg/saved_now.py",
+        Duration::from_secs(60),
+        "the watcher did not index the new file",
+    )
+    .await;
     client.cancel().await.unwrap();
 }
 
@@ -579,35 +592,9 @@ fn a_store_lost_mid_publish_fails_cleanly_and_the_next_run_publishes() {
         "def published_after_the_outage(x):\n    return x\n",
     )
     .unwrap();
-    let mut child = command(
-        &server,
-        ci.path(),
-        &["index", "--index-uri", &uri],
-        &[
-            ("MCP_VECTOR_SEARCH_LOG", "mvs_store=debug"),
-            ("OBJECT_STORE_CLIENT_MAX_RETRIES", "1"),
-        ],
-    )
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (lock_tx, lock_rx) = std::sync::mpsc::channel();
-    let log = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut rest = Vec::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("took the shared writer lock") {
-                let _ = lock_tx.send(());
-            }
-            rest.push(line);
-        }
-        rest.join("\n")
-    });
+    let (mut child, log) =
+        publisher_holding_the_lock(&server, ci.path(), &uri, &[("OBJECT_STORE_CLIENT_MAX_RETRIES", "1")]);
     // The store goes away as soon as the publisher holds the lock.
-    lock_rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the publisher took the lock");
     server.stop();
     let status = child.wait().unwrap();
     let stderr = log.join().unwrap();
