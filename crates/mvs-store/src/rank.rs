@@ -305,10 +305,10 @@ struct Ranked {
 /// Ranks the lanes' candidates for `request`: lane weights by mode, fusion
 /// (definitions found by name alone join with a fused score of 0), one
 /// candidate per definition (its best-ranked part), the code-aware factors,
-/// the exact-symbol boost, the best `limit`, their calibrated scores, then
-/// those at or above `request.min_score`. `chunks_by_id` holds the rows the
-/// lanes returned.
-pub(crate) fn hits(
+/// the exact-symbol boost, then the best `limit` in rank order.
+/// `chunks_by_id` holds the candidates the lanes returned (the ranking
+/// columns suffice); [`calibrate`] scores the page once its rows are whole.
+pub(crate) fn page(
     request: &SearchRequest,
     limit: usize,
     lanes: Lanes<'_>,
@@ -353,23 +353,33 @@ pub(crate) fn hits(
     if request.mode != SearchMode::Vector {
         exact_symbol_first(&request.text, &mut ranked);
     }
-    let vector_lane_ran = request.mode != SearchMode::Keyword;
     ranked
         .into_iter()
         .take(limit)
-        .map(|Ranked { fused, chunk, mut why }| {
-            why.query_coverage = calibration::query_coverage(&stems, &chunk);
-            let cosine = fused.vector.map(|h| h.score);
-            SearchHit {
-                score: calibration::relevance(why.query_coverage, cosine, vector_lane_ran),
-                chunk,
-                vector_rank: fused.vector.map(|h| h.rank),
-                vector_score: cosine,
-                keyword_rank: fused.keyword.map(|h| h.rank),
-                keyword_score: fused.keyword.map(|h| h.score),
-                stale: false,
-                why,
-            }
+        .map(|Ranked { fused, chunk, why }| SearchHit {
+            score: 0.0,
+            chunk,
+            vector_rank: fused.vector.map(|h| h.rank),
+            vector_score: fused.vector.map(|h| h.score),
+            keyword_rank: fused.keyword.map(|h| h.rank),
+            keyword_score: fused.keyword.map(|h| h.score),
+            stale: false,
+            why,
+        })
+        .collect()
+}
+
+/// Gives each hit of a [`page`] (its whole row read) its calibrated score
+/// from its cosine and the share of query words in its code, name and path,
+/// then keeps those at or above `request.min_score`, in page order.
+pub(crate) fn calibrate(request: &SearchRequest, page: Vec<SearchHit>) -> Vec<SearchHit> {
+    let stems = priors::query_stems(&request.text);
+    let vector_lane_ran = request.mode != SearchMode::Keyword;
+    page.into_iter()
+        .map(|mut hit| {
+            hit.why.query_coverage = calibration::query_coverage(&stems, &hit.chunk);
+            hit.score = calibration::relevance(hit.why.query_coverage, hit.vector_score, vector_lane_ran);
+            hit
         })
         .filter(|hit| hit.score >= request.min_score)
         .collect()
@@ -573,7 +583,7 @@ mod tests {
             keyword: &keyword,
             definitions: &["Transaction".to_string(), "impl".to_string()],
         };
-        let found = hits(&request, 2, lanes, chunks);
+        let found = page(&request, 2, lanes, chunks);
         assert_eq!(found[0].chunk.chunk_id, "Transaction", "found by name alone, first");
         assert!(found[0].why.factors.contains(&Factor::ExactSymbol));
     }
@@ -675,7 +685,7 @@ mod tests {
                 keyword: &[],
                 definitions: &lane.1,
             };
-            hits(&request, limit, lanes, by_id())
+            page(&request, limit, lanes, by_id())
         };
         let found = run(&vector_only(&ids), 3);
         let found: Vec<&str> = found.iter().map(|h| h.chunk.chunk_id.as_str()).collect();

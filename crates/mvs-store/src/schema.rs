@@ -150,7 +150,7 @@ pub mod file_col {
 }
 
 /// One chunk as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChunkRecord {
     /// Stable chunk id.
     pub chunk_id: String,
@@ -377,6 +377,41 @@ pub fn chunk_result_columns(score_column: Option<&str>) -> Vec<String> {
     .collect()
 }
 
+/// Columns a search lane reads for each candidate: what ranking looks at
+/// (id, path, kind, names, part) plus the lane's score column, if any. The rest of
+/// a row, its code above all, is read by row id for the page returned only:
+/// a lane's 150+ candidates with their code cost 7.6 MB of reads per search
+/// on object storage (docs/benchmarks.md).
+pub fn chunk_rank_columns(score_column: Option<&str>) -> Vec<String> {
+    use chunk_col::*;
+    [
+        ID,
+        FILE_PATH,
+        KIND,
+        NAME,
+        QUALIFIED_NAME,
+        DEFINITION_ID,
+        PART_INDEX,
+        PART_COUNT,
+    ]
+    .into_iter()
+    .chain(score_column)
+    .map(str::to_string)
+    .collect()
+}
+
+/// Reads candidate rows of [`chunk_rank_columns`] with their `_rowid`: the
+/// fields of other columns stay empty.
+pub fn chunk_candidates_from_batch(batch: &RecordBatch) -> Result<Vec<(ChunkRecord, u64)>, StoreError> {
+    let columns = Columns(batch);
+    (0..batch.num_rows())
+        .map(|row| Ok((columns.candidate(row)?, columns.u64(ROW_ID_COLUMN, row)?)))
+        .collect()
+}
+
+/// The row id column LanceDB adds on request (`with_row_id`).
+pub const ROW_ID_COLUMN: &str = "_rowid";
+
 fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     let mut builder = StringBuilder::new();
     values.for_each(|v| builder.append_value(v));
@@ -524,6 +559,20 @@ impl<'a> Columns<'a> {
         Ok((!column.is_null(row)).then(|| column.value(row)))
     }
 
+    /// The fields of a row in [`chunk_rank_columns`]; the others empty.
+    fn candidate(&self, row: usize) -> Result<ChunkRecord, StoreError> {
+        use chunk_col::*;
+        Ok(ChunkRecord {
+            chunk_id: self.required_string(ID, row)?,
+            file_path: self.required_string(FILE_PATH, row)?,
+            kind: self.required_string(KIND, row)?,
+            name: self.required_string(NAME, row)?,
+            qualified_name: self.required_string(QUALIFIED_NAME, row)?,
+            part: self.part(row)?,
+            ..ChunkRecord::default()
+        })
+    }
+
     /// The part columns of a row, when it is a part of a split definition.
     fn part(&self, row: usize) -> Result<Option<ChunkPart>, StoreError> {
         use chunk_col::*;
@@ -561,12 +610,7 @@ pub fn chunks_from_batch(batch: &RecordBatch) -> Result<Vec<ChunkRecord>, StoreE
     (0..batch.num_rows())
         .map(|row| {
             Ok(ChunkRecord {
-                chunk_id: columns.required_string(ID, row)?,
-                file_path: columns.required_string(FILE_PATH, row)?,
                 language: columns.required_string(LANGUAGE, row)?,
-                kind: columns.required_string(KIND, row)?,
-                name: columns.required_string(NAME, row)?,
-                qualified_name: columns.required_string(QUALIFIED_NAME, row)?,
                 signature: columns.required_string(SIGNATURE, row)?,
                 doc: columns.string(DOC, row)?,
                 parent_id: columns.string(PARENT_ID, row)?,
@@ -577,8 +621,8 @@ pub fn chunks_from_batch(batch: &RecordBatch) -> Result<Vec<ChunkRecord>, StoreE
                 content: columns.required_string(CONTENT, row)?,
                 content_hash: columns.required_string(CONTENT_HASH, row)?,
                 embedding_hash: columns.string(EMBEDDING_HASH, row)?,
-                part: columns.part(row)?,
                 cell: columns.optional_u32(CELL, row)?,
+                ..columns.candidate(row)?
             })
         })
         .collect()

@@ -19,6 +19,9 @@ use crate::{Result, Store, StoreError, rank, sql};
 pub(crate) const DISTANCE_COLUMN: &str = "_distance";
 /// Column LanceDB adds to full-text results.
 pub(crate) const BM25_COLUMN: &str = "_score";
+/// A lane's candidates by chunk id: the ranking columns and the row id.
+type Candidates = HashMap<String, (ChunkRecord, u64)>;
+
 /// Most chunks the definition lane reads for a symbol query: a name
 /// defined more often than this is common enough for the lanes to find.
 const DEFINITION_LANE_DEPTH: usize = 20;
@@ -185,8 +188,10 @@ impl Store {
             Err(err) => return Err(err),
         };
         let definitions = definitions?;
-        let mut chunks_by_id: HashMap<String, ChunkRecord> = vector_rows;
-        for (id, chunk) in keyword_rows.into_iter().chain(definition_rows) {
+        let mut row_ids = HashMap::new();
+        let mut chunks_by_id = HashMap::new();
+        for (id, (chunk, row_id)) in vector_rows.into_iter().chain(keyword_rows).chain(definition_rows) {
+            row_ids.entry(id.clone()).or_insert(row_id);
             chunks_by_id.entry(id).or_insert(chunk);
         }
         let lanes = rank::Lanes {
@@ -194,7 +199,50 @@ impl Store {
             keyword: &keyword_lane,
             definitions: &definitions,
         };
-        Ok(rank::hits(request, limit, lanes, chunks_by_id))
+        let mut page = rank::page(request, limit, lanes, chunks_by_id);
+        self.read_page_rows(&mut page, &row_ids).await?;
+        Ok(rank::calibrate(request, page))
+    }
+
+    /// Replaces the candidate rows of `page` (ranking columns only) by the
+    /// whole rows, read by the row ids the lanes returned. A row moved since
+    /// (a commit replaced its file's rows or compacted the table) is looked
+    /// up by chunk id; one gone since leaves the page.
+    async fn read_page_rows(&self, page: &mut Vec<SearchHit>, row_ids: &HashMap<String, u64>) -> Result<()> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let wanted: Vec<u64> = page
+            .iter()
+            .filter_map(|hit| row_ids.get(&hit.chunk.chunk_id).copied())
+            .collect();
+        let mut rows = read_chunks(
+            self.chunks
+                .take_row_ids(wanted)
+                .select(Select::Columns(schema::chunk_result_columns(None))),
+        )
+        .await?;
+        let moved: Vec<&str> = page
+            .iter()
+            .map(|hit| hit.chunk.chunk_id.as_str())
+            .filter(|id| !rows.contains_key(*id))
+            .collect();
+        if !moved.is_empty() {
+            let query = self
+                .chunks
+                .query()
+                .only_if(sql::in_list(chunk_col::ID, &moved))
+                .select(Select::Columns(schema::chunk_result_columns(None)));
+            rows.extend(read_chunks(query).await?);
+        }
+        page.retain_mut(|hit| match rows.remove(&hit.chunk.chunk_id) {
+            Some(chunk) => {
+                hit.chunk = chunk;
+                true
+            }
+            None => false,
+        });
+        Ok(())
     }
 
     async fn vector_lane(
@@ -203,7 +251,7 @@ impl Store {
         predicate: Option<&str>,
         depth: usize,
         exact: bool,
-        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+        candidates: &mut Candidates,
     ) -> Result<Vec<(String, f32)>> {
         // Without an ANN index these knobs are ignored and the scan is exact.
         let query = self
@@ -217,7 +265,7 @@ impl Store {
             .refine_factor(ANN_REFINE_FACTOR);
         let query = if exact { query.bypass_vector_index() } else { query };
         let batches = run_lane(query, predicate, DISTANCE_COLUMN, depth).await?;
-        collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, chunks_by_id)
+        collect_lane(&batches, DISTANCE_COLUMN, |distance| 1.0 - distance, candidates)
     }
 
     /// Chunks named `name` (the last segment of a symbol query), at most
@@ -226,7 +274,7 @@ impl Store {
         &self,
         name: &str,
         predicate: Option<&str>,
-        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+        candidates: &mut Candidates,
     ) -> Result<Vec<String>> {
         let named = sql::equals(chunk_col::NAME, name);
         let predicate = match predicate {
@@ -237,7 +285,8 @@ impl Store {
             .chunks
             .query()
             .only_if(predicate)
-            .select(Select::Columns(schema::chunk_result_columns(None)))
+            .select(Select::Columns(schema::chunk_rank_columns(None)))
+            .with_row_id()
             .limit(DEFINITION_LANE_DEPTH)
             .execute()
             .await?
@@ -245,9 +294,9 @@ impl Store {
             .await?;
         let mut ids = Vec::new();
         for batch in &batches {
-            for chunk in schema::chunks_from_batch(batch)? {
+            for (chunk, row_id) in schema::chunk_candidates_from_batch(batch)? {
                 ids.push(chunk.chunk_id.clone());
-                chunks_by_id.entry(chunk.chunk_id.clone()).or_insert(chunk);
+                candidates.entry(chunk.chunk_id.clone()).or_insert((chunk, row_id));
             }
         }
         Ok(ids)
@@ -258,7 +307,7 @@ impl Store {
         text: &str,
         predicate: Option<&str>,
         depth: usize,
-        chunks_by_id: &mut HashMap<String, ChunkRecord>,
+        candidates: &mut Candidates,
     ) -> Result<Vec<(String, f32)>> {
         let query = FullTextSearchQuery::new(text.to_string())
             .with_column(chunk_col::SEARCH_TEXT.to_string())
@@ -270,28 +319,29 @@ impl Store {
             depth,
         )
         .await?;
-        let mut lane = collect_lane(&batches, BM25_COLUMN, |score| score, chunks_by_id)?;
+        let mut lane = collect_lane(&batches, BM25_COLUMN, |score| score, candidates)?;
         // LanceDB returns BM25 hits unordered across fragments.
         lane.sort_by(|a, b| b.1.total_cmp(&a.1));
         Ok(lane)
     }
 }
 
-/// Runs one lane's query for the result columns plus its score column,
-/// prefiltered by `predicate`.
+/// Runs one lane's query for the ranking columns, the row id and its score
+/// column, prefiltered by `predicate`.
 async fn run_lane<Q: ExecutableQuery + QueryBase>(
     query: Q,
     predicate: Option<&str>,
     score_column: &str,
     depth: usize,
 ) -> Result<Vec<RecordBatch>> {
-    let columns = Select::Columns(schema::chunk_result_columns(Some(score_column)));
+    let columns = Select::Columns(schema::chunk_rank_columns(Some(score_column)));
     let query = match predicate {
         Some(predicate) => query.only_if(predicate),
         None => query,
     };
     Ok(query
         .select(columns)
+        .with_row_id()
         .limit(depth)
         .execute()
         .await?
@@ -299,20 +349,33 @@ async fn run_lane<Q: ExecutableQuery + QueryBase>(
         .await?)
 }
 
-/// Turns result batches into `(id, score)` best-first and remembers the rows.
+/// Turns result batches into `(id, score)` best-first and remembers the
+/// candidates.
 fn collect_lane(
     batches: &[RecordBatch],
     score_column: &str,
     to_score: impl Fn(f32) -> f32,
-    chunks_by_id: &mut HashMap<String, ChunkRecord>,
+    candidates: &mut Candidates,
 ) -> Result<Vec<(String, f32)>> {
     let mut lane = Vec::new();
     for batch in batches {
         let scores = schema::score_column(batch, score_column);
-        for (chunk, score) in schema::chunks_from_batch(batch)?.into_iter().zip(scores) {
+        for ((chunk, row_id), score) in schema::chunk_candidates_from_batch(batch)?.into_iter().zip(scores) {
             lane.push((chunk.chunk_id.clone(), to_score(score.unwrap_or(0.0))));
-            chunks_by_id.entry(chunk.chunk_id.clone()).or_insert(chunk);
+            candidates.entry(chunk.chunk_id.clone()).or_insert((chunk, row_id));
         }
     }
     Ok(lane)
+}
+
+/// Whole chunk rows by id.
+async fn read_chunks(query: impl ExecutableQuery) -> Result<HashMap<String, ChunkRecord>> {
+    let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+    let mut rows = HashMap::new();
+    for batch in &batches {
+        for chunk in schema::chunks_from_batch(batch)? {
+            rows.insert(chunk.chunk_id.clone(), chunk);
+        }
+    }
+    Ok(rows)
 }
