@@ -125,6 +125,14 @@ fn a_published_index_seeds_other_checkouts_and_answers_directly() {
     let direct = search(&server, reader.path(), "alpha_handler_7", &with_uri);
     assert_eq!(paths(&direct)[0], "pkg/module_7.py", "{direct:#}");
     assert!(!reader.path().join(".mcp-vector-search/meta.json").exists());
+    // The generation carries its search indices, copied with the data.
+    let status = json(&server, reader.path(), &["status", "--json"], &with_uri);
+    let keyword = status["search_indices"]
+        .as_array()
+        .and_then(|indices| indices.iter().find(|index| index["purpose"] == "keyword"))
+        .unwrap_or_else(|| panic!("no keyword index in the generation: {status:#}"));
+    assert_eq!(keyword["indexed_rows"], status["chunks"], "{status:#}");
+    assert_eq!(keyword["unindexed_rows"], 0, "{status:#}");
 
     // Its first index run starts from the published generation: nothing is
     // embedded for files identical to the snapshot.

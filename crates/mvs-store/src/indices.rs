@@ -72,6 +72,24 @@ impl Store {
     /// affects speed.
     pub async fn refresh_indices(&self) -> Result<()> {
         let rows = self.chunks.count_rows(None).await?;
+        // Rows outside an index are scanned, so a few of them cost less than
+        // folding them in, which rewrites index files: an edit stays fast,
+        // and big changes are folded.
+        self.update_indices(rows, UNINDEXED_ROWS_FOLDED.max(rows / 20)).await
+    }
+
+    /// Brings every row into the search indices, as [`Store::refresh_indices`]
+    /// does with no rows left to scan: for an index many read and nobody
+    /// edits (a published generation, read over the network, where every
+    /// scanned row is a read).
+    pub async fn complete_indices(&self) -> Result<()> {
+        let rows = self.chunks.count_rows(None).await?;
+        self.update_indices(rows, 0).await
+    }
+
+    /// Builds missing indices and folds in the unindexed rows of any index
+    /// with more than `fold_above` of them.
+    async fn update_indices(&self, rows: usize, fold_above: usize) -> Result<()> {
         if rows == 0 {
             return Ok(());
         }
@@ -81,10 +99,6 @@ impl Store {
             IndexPurpose::Ann(kind) => Some((kind, index)),
             IndexPurpose::Keyword => None,
         });
-        // Rows outside an index are scanned, so a few of them cost less than
-        // folding them in, which rewrites index files: an edit stays fast,
-        // and big changes are folded.
-        let fold_above = UNINDEXED_ROWS_FOLDED.max(rows / 20);
         let mut fold = Vec::new();
         // Pending rows hold placeholder vectors: IVF partitions trained on
         // them would describe nothing, so the ANN index waits for the model.

@@ -231,7 +231,7 @@ impl SharedIndex {
         };
         let remote = Store::on_shared(self, meta.clone(), db, chunks, files);
         remote
-            .refresh_indices()
+            .complete_indices()
             .await
             .map_err(|err| self.failed("build the search indices", err))?;
         let now = now_ms() as i64;
@@ -424,7 +424,11 @@ impl Store {
     }
 }
 
-/// Copies an index's chunks and files tables into new tables of `into`.
+/// Copies an index's chunks and files tables into `into` (a new generation,
+/// shared or local), file by file: the data, deletion and search-index files
+/// of each table's current version (Lance's deep clone). The copy is
+/// searchable at once, with no index to rebuild, for what moving its bytes
+/// costs.
 pub(crate) async fn copy_tables((chunks, files): (&Table, &Table), into: &Connection) -> Result<(Table, Table)> {
     Ok((
         copy_table(chunks, into, CHUNKS_TABLE).await?,
@@ -432,14 +436,25 @@ pub(crate) async fn copy_tables((chunks, files): (&Table, &Table), into: &Connec
     ))
 }
 
-/// Copies every row of `from` into a new table `name` of `into` (streamed:
-/// memory stays at a few batches whatever the table's size).
+/// Copies `from`'s current version into the table `name` of `into`,
+/// replacing any table of that name.
 async fn copy_table(from: &Table, into: &Connection, name: &str) -> Result<Table> {
     if into.table_names().execute().await?.iter().any(|n| n == name) {
         into.drop_table(name, &[]).await?;
     }
-    let rows = from.query().execute().await?;
-    Ok(into.create_table(name, rows).execute().await?)
+    let source = from
+        .dataset()
+        .ok_or_else(|| StoreError::Invalid(format!("the {name} table is not a local Lance table")))?
+        .get()
+        .await?;
+    let mut source = (*source).clone();
+    let version = source.version().version;
+    let target = format!("{}/{name}.lance", into.uri().trim_end_matches('/'));
+    source
+        .deep_clone(&target, version, None)
+        .await
+        .map_err(lancedb::Error::from)?;
+    Ok(into.open_table(name).execute().await?)
 }
 
 /// The record in the one-row table `name`; `None` when there is no such table.
