@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use mvs_store::{AnnKind, ChunkRecord, FileRecord, FileStatus, SearchFilter, SearchMode, SearchRequest, Store};
+use mvs_store::{
+    AnnKind, ChunkRecord, FileRecord, FileStatus, SearchFilter, SearchMode, SearchRequest, SharedIndex, Store,
+};
 
 /// Arguments of `store`.
 #[derive(Debug, clap::Args)]
@@ -34,6 +36,12 @@ pub struct StoreArgs {
     /// every vector, bypassing any ANN index).
     #[arg(long, value_enum, default_value_t = AnnChoice::IvfHnswSq)]
     ann: AnnChoice,
+    /// Also publish the table to this shared index (`s3://bucket/prefix`;
+    /// endpoint and credentials from the `AWS_*` variables) and measure
+    /// searches reading it there, after the local ones, with the same
+    /// queries.
+    #[arg(long)]
+    index_uri: Option<String>,
 }
 
 /// The vector index a run measures.
@@ -109,15 +117,42 @@ pub async fn store(args: StoreArgs) -> anyhow::Result<()> {
         let recall = recall_at_10(&store, &queries).await?;
         println!("recall@10 of the ANN index against exact search: {recall:.3}");
     }
+    let exact = args.ann == AnnChoice::None;
+    println!("local disk:");
+    latencies(&store, &queries, exact).await?;
+    if let Some(uri) = &args.index_uri {
+        let shared = SharedIndex::new(uri)?;
+        let started = Instant::now();
+        let published = shared.publish(&store, "bench").await?;
+        println!(
+            "published to {uri} ({}) in {:.1} s",
+            published.generation,
+            started.elapsed().as_secs_f64()
+        );
+        let started = Instant::now();
+        let reader = shared
+            .open_reader()
+            .await?
+            .context("nothing published after publishing")?;
+        println!(
+            "reader opened in {:.2} s; shared index:",
+            started.elapsed().as_secs_f64()
+        );
+        latencies(&reader, &queries, exact).await?;
+    }
+    Ok(())
+}
+
+/// Prints warm search latency per mode: 5 warm-up queries (they load index
+/// pages and plan caches), then every query timed.
+async fn latencies(store: &Store, queries: &[BenchQuery], exact: bool) -> anyhow::Result<()> {
     println!("{:8} {:>8} {:>8} {:>8}", "mode", "p50 ms", "p95 ms", "max ms");
     for mode in [SearchMode::Vector, SearchMode::Keyword, SearchMode::Hybrid] {
         let mut times = Vec::with_capacity(queries.len());
-        // Warm-up: first queries load index pages and plan caches.
-        let exact = args.ann == AnnChoice::None;
         for query in queries.iter().take(5) {
             store.search(&request(query, mode, exact)).await?;
         }
-        for query in &queries {
+        for query in queries {
             let started = Instant::now();
             store.search(&request(query, mode, exact)).await?;
             times.push(started.elapsed().as_secs_f64() * 1e3);
