@@ -225,11 +225,13 @@ fn two_publishers_at_once_commit_one_after_the_other() {
     let mut held = Vec::new();
     for output in &outputs {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        // When the lock was taken and released (the log's timestamps).
+        // When the lock was taken and released (the log's timestamps; the
+        // last time: a lock that vanished as it was taken, deleted by the
+        // other's release, is taken again).
         let at = |event: &str| {
             stderr
                 .lines()
-                .find(|line| line.contains(event))
+                .rfind(|line| line.contains(event))
                 .map(|line| line.split_whitespace().next().unwrap().to_string())
         };
         if let (Some(took), Some(released)) = (at("took the shared writer lock"), at("released the shared writer lock"))

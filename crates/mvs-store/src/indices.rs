@@ -78,10 +78,11 @@ impl Store {
         self.update_indices(rows, UNINDEXED_ROWS_FOLDED.max(rows / 20)).await
     }
 
-    /// Brings every row into the search indices, as [`Store::refresh_indices`]
-    /// does with no rows left to scan: for an index many read and nobody
-    /// edits (a published generation, read over the network, where every
-    /// scanned row is a read).
+    /// [`Store::refresh_indices`] with nothing left outside an existing
+    /// index: every unindexed row is folded in. For an index many read and
+    /// nobody edits (a published generation, read over the network, where
+    /// every scanned row is a read). Below [`ANN_MIN_ROWS`] there is still
+    /// no ANN index: vector searches scan, as on local disk.
     pub async fn complete_indices(&self) -> Result<()> {
         let rows = self.chunks.count_rows(None).await?;
         self.update_indices(rows, 0).await

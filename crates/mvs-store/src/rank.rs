@@ -117,7 +117,7 @@ fn defines_symbol(chunk: &ChunkRecord, query: &str) -> bool {
     defining && chunk.name == name && path_matches
 }
 
-/// The ranked lists search hands to [`hits`].
+/// The ranked lists search hands to [`page`].
 pub(crate) struct Lanes<'a> {
     /// Vector lane: `(chunk id, cosine similarity)`, best first.
     pub vector: &'a [(String, f32)],

@@ -304,7 +304,10 @@ fn root_cause(err: &lancedb::Error) -> String {
 }
 
 /// Runs a query and converts every result batch with `read`.
-async fn read_rows<T>(query: impl ExecutableQuery, read: impl Fn(&RecordBatch) -> Result<Vec<T>>) -> Result<Vec<T>> {
+pub(crate) async fn read_rows<T>(
+    query: impl ExecutableQuery,
+    read: impl Fn(&RecordBatch) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
     let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
     let mut rows = Vec::new();
     for batch in &batches {

@@ -345,9 +345,9 @@ pub fn files_schema() -> SchemaRef {
     ]))
 }
 
-/// Columns read back for search results: everything but the vector and the
-/// keyword text, plus the lane's score column (`_distance`, `_score`), if any.
-pub fn chunk_result_columns(score_column: Option<&str>) -> Vec<String> {
+/// Columns of a whole chunk row as search returns it: everything but the
+/// vector and the keyword text.
+pub fn chunk_result_columns() -> Vec<String> {
     use chunk_col::*;
     [
         ID,
@@ -372,7 +372,6 @@ pub fn chunk_result_columns(score_column: Option<&str>) -> Vec<String> {
         CELL,
     ]
     .into_iter()
-    .chain(score_column)
     .map(str::to_string)
     .collect()
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::filter::SearchFilter;
 use crate::indices::{ANN_EF, ANN_NPROBES, ANN_REFINE_FACTOR};
 use crate::schema::{self, ChunkRecord, chunk_col};
-use crate::{Result, Store, StoreError, rank, sql};
+use crate::{Result, Store, StoreError, rank, read, sql};
 
 /// Column LanceDB adds to vector results.
 pub(crate) const DISTANCE_COLUMN: &str = "_distance";
@@ -200,15 +200,21 @@ impl Store {
             definitions: &definitions,
         };
         let mut page = rank::page(request, limit, lanes, chunks_by_id);
-        self.read_page_rows(&mut page, &row_ids).await?;
+        self.read_page_rows(&mut page, &row_ids, predicate.as_deref()).await?;
         Ok(rank::calibrate(request, page))
     }
 
     /// Replaces the candidate rows of `page` (ranking columns only) by the
     /// whole rows, read by the row ids the lanes returned. A row moved since
     /// (a commit replaced its file's rows or compacted the table) is looked
-    /// up by chunk id; one gone since leaves the page.
-    async fn read_page_rows(&self, page: &mut Vec<SearchHit>, row_ids: &HashMap<String, u64>) -> Result<()> {
+    /// up by chunk id among the rows `predicate` (the search's filter)
+    /// admits; one gone since leaves the page.
+    async fn read_page_rows(
+        &self,
+        page: &mut Vec<SearchHit>,
+        row_ids: &HashMap<String, u64>,
+        predicate: Option<&str>,
+    ) -> Result<()> {
         if page.is_empty() {
             return Ok(());
         }
@@ -219,7 +225,7 @@ impl Store {
         let mut rows = read_chunks(
             self.chunks
                 .take_row_ids(wanted)
-                .select(Select::Columns(schema::chunk_result_columns(None))),
+                .select(Select::Columns(schema::chunk_result_columns())),
         )
         .await?;
         let moved: Vec<&str> = page
@@ -228,11 +234,17 @@ impl Store {
             .filter(|id| !rows.contains_key(*id))
             .collect();
         if !moved.is_empty() {
+            // The new row must still pass the search's filter.
+            let ids = sql::in_list(chunk_col::ID, &moved);
+            let predicate = match predicate {
+                Some(predicate) => format!("({ids}) AND ({predicate})"),
+                None => ids,
+            };
             let query = self
                 .chunks
                 .query()
-                .only_if(sql::in_list(chunk_col::ID, &moved))
-                .select(Select::Columns(schema::chunk_result_columns(None)));
+                .only_if(predicate)
+                .select(Select::Columns(schema::chunk_result_columns()));
             rows.extend(read_chunks(query).await?);
         }
         page.retain_mut(|hit| match rows.remove(&hit.chunk.chunk_id) {
@@ -370,12 +382,9 @@ fn collect_lane(
 
 /// Whole chunk rows by id.
 async fn read_chunks(query: impl ExecutableQuery) -> Result<HashMap<String, ChunkRecord>> {
-    let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
-    let mut rows = HashMap::new();
-    for batch in &batches {
-        for chunk in schema::chunks_from_batch(batch)? {
-            rows.insert(chunk.chunk_id.clone(), chunk);
-        }
-    }
-    Ok(rows)
+    let chunks = read::read_rows(query, schema::chunks_from_batch).await?;
+    Ok(chunks
+        .into_iter()
+        .map(|chunk| (chunk.chunk_id.clone(), chunk))
+        .collect())
 }

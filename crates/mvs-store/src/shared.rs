@@ -51,6 +51,10 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 pub const STALE_AFTER: Duration = Duration::from_secs(45);
 /// How often a publisher renews its lock's heartbeat.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Publishes a run tries before giving up when its lock vanished before
+/// its commit (see `WriterLock::confirm`): a release and a creation racing,
+/// rare, and over at once.
+const LOCK_ATTEMPTS: usize = 3;
 /// How long a replaced generation is kept for readers that opened it (a
 /// reader moves on within [`SHARED_RECHECK`]; a seed copies it in minutes).
 pub const RETIRED_KEPT: Duration = Duration::from_secs(3600);
@@ -191,21 +195,43 @@ impl SharedIndex {
             ));
         }
         let root = self.connect(None, CacheBudget::Writer).await?;
-        let generation = new_generation_name();
-        let lock = WriterLock::acquire(self, &root, publisher, &generation).await?;
-        let outcome = self.publish_locked(&root, local, publisher, &generation, &lock).await;
-        lock.release(&root).await;
-        if outcome.is_err() {
-            // A commit that failed on the way back may still have landed:
-            // never delete the generation readers are sent to.
-            let live = matches!(self.published().await, Ok(Some(p)) if p.generation == generation);
-            if !live {
-                self.delete_generation(&generation).await;
+        let mut attempt = 1;
+        loop {
+            let generation = new_generation_name();
+            let lock = WriterLock::acquire(self, &root, publisher, &generation).await?;
+            let outcome = self.publish_locked(&root, local, publisher, &generation, &lock).await;
+            lock.release(&root).await;
+            if !matches!(outcome, Ok(Some(_))) {
+                // A commit that failed on the way back may still have landed:
+                // never delete the generation readers are sent to.
+                let live = matches!(self.published().await, Ok(Some(p)) if p.generation == generation);
+                if !live {
+                    self.delete_generation(&generation).await;
+                }
+            }
+            match outcome {
+                Ok(Some(published)) => return Ok(published),
+                Ok(None) if attempt < LOCK_ATTEMPTS => {
+                    tracing::debug!(uri = %self.uri, attempt, "the writer lock vanished before the commit: publishing again");
+                    attempt += 1;
+                }
+                Ok(None) => {
+                    return Err(StoreError::Shared {
+                        uri: self.uri.clone(),
+                        action: "publish",
+                        detail: format!(
+                            "the writer lock vanished before the commit {LOCK_ATTEMPTS} times (other publishers \
+                             releasing theirs); nothing was published, run it again"
+                        ),
+                    });
+                }
+                Err(err) => return Err(err),
             }
         }
-        outcome
     }
 
+    /// Writes `generation` and makes it the published one, under `lock`;
+    /// `None` when the lock vanished before the commit (nothing published).
     async fn publish_locked(
         &self,
         root: &Connection,
@@ -213,7 +239,7 @@ impl SharedIndex {
         publisher: &str,
         generation: &str,
         lock: &WriterLock,
-    ) -> Result<Published> {
+    ) -> Result<Option<Published>> {
         let previous: Option<Published> = read_record(root, PUBLISHED_TABLE)
             .await
             .map_err(|err| self.failed("read what is published", err))?;
@@ -255,7 +281,9 @@ impl SharedIndex {
             previous: previous.as_ref().map(|p| p.generation.clone()),
             retired,
         };
-        lock.confirm(self, root).await?;
+        if !lock.confirm(self, root).await? {
+            return Ok(None);
+        }
         write_record(root, PUBLISHED_TABLE, &published)
             .await
             .map_err(|err| self.failed("record the new generation", err))?;
@@ -263,7 +291,7 @@ impl SharedIndex {
         for gone in expired {
             self.delete_generation(&gone.generation).await;
         }
-        Ok(published)
+        Ok(Some(published))
     }
 
     /// Opens the published generation for reading (searching it directly);
@@ -444,7 +472,7 @@ async fn copy_table(from: &Table, into: &Connection, name: &str) -> Result<Table
     }
     let source = from
         .dataset()
-        .ok_or_else(|| StoreError::Invalid(format!("the {name} table is not a local Lance table")))?
+        .ok_or_else(|| StoreError::Invalid(format!("the {name} table is not a native Lance table")))?
         .get()
         .await?;
     let mut source = (*source).clone();
@@ -554,14 +582,17 @@ impl WriterLock {
         }
     }
 
-    /// Errors unless the lock is still this process's (not broken as stale
-    /// while this publisher was stalled).
-    async fn confirm(&self, shared: &SharedIndex, root: &Connection) -> Result<()> {
+    /// Whether the lock is still this process's: `false` when it vanished
+    /// (another publisher's release, deleting its lock file by file as this
+    /// one created its own, took this one's files too); an error when
+    /// another publisher holds it (broken as stale while this one stalled).
+    async fn confirm(&self, shared: &SharedIndex, root: &Connection) -> Result<bool> {
         let current: Option<WriterClaim> = read_record(root, WRITER_TABLE)
             .await
             .map_err(|err| shared.failed("check the writer lock", err))?;
         match current {
-            Some(claim) if self.owns(&claim) && !self.lost.load(std::sync::atomic::Ordering::Relaxed) => Ok(()),
+            None => Ok(false),
+            Some(claim) if self.owns(&claim) && !self.lost.load(std::sync::atomic::Ordering::Relaxed) => Ok(true),
             _ => Err(StoreError::Shared {
                 uri: shared.uri.clone(),
                 action: "publish",
