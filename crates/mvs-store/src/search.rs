@@ -388,3 +388,111 @@ async fn read_chunks(query: impl ExecutableQuery) -> Result<HashMap<String, Chun
         .map(|chunk| (chunk.chunk_id.clone(), chunk))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FileRecord, FileStatus};
+
+    fn chunk(file: &str, content: &str) -> ChunkRecord {
+        ChunkRecord {
+            chunk_id: format!("{file}#f"),
+            file_path: file.into(),
+            kind: "function".into(),
+            name: "f".into(),
+            qualified_name: "f".into(),
+            content: content.into(),
+            start_line: 1,
+            end_line: 1,
+            ..ChunkRecord::default()
+        }
+    }
+
+    fn file(path: &str) -> FileRecord {
+        FileRecord {
+            path: path.into(),
+            size: 1,
+            mtime_ns: 1,
+            content_hash: "h".into(),
+            language: None,
+            status: FileStatus::Indexed,
+            reason: None,
+            chunks: 1,
+            indexed_at_ms: 0,
+        }
+    }
+
+    /// A page entry as ranking leaves it: the chunk id, nothing read yet.
+    fn candidate(chunk_id: &str) -> SearchHit {
+        SearchHit {
+            chunk: ChunkRecord {
+                chunk_id: chunk_id.into(),
+                ..ChunkRecord::default()
+            },
+            score: 0.0,
+            vector_rank: None,
+            vector_score: None,
+            keyword_rank: None,
+            keyword_score: None,
+            stale: false,
+            why: rank::Why::default(),
+        }
+    }
+
+    async fn put(store: &Store, path: &str, content: &str) {
+        store
+            .replace_files(&[file(path)], &[chunk(path, content)], &[vec![1.0, 0.0]])
+            .await
+            .unwrap();
+    }
+
+    /// The row ids a lane sees now, by chunk id.
+    async fn row_ids(store: &Store) -> HashMap<String, u64> {
+        let batches: Vec<RecordBatch> = store
+            .chunks
+            .query()
+            .select(Select::Columns(schema::chunk_rank_columns(None)))
+            .with_row_id()
+            .execute()
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let mut ids = HashMap::new();
+        for batch in &batches {
+            for (chunk, row_id) in schema::chunk_candidates_from_batch(batch).unwrap() {
+                ids.insert(chunk.chunk_id, row_id);
+            }
+        }
+        ids
+    }
+
+    /// Between a search's lanes and the reading of its page, a commit may
+    /// replace or delete the rows the lanes saw: a replaced row is found by
+    /// chunk id (if the filter still admits it), a deleted one leaves the page.
+    #[tokio::test]
+    async fn page_rows_that_moved_are_found_by_id_and_deleted_ones_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), "test-model", 2).await.unwrap();
+        for path in ["a.rs", "b.rs", "c.rs"] {
+            put(&store, path, &format!("fn f() {{ {path} }}")).await;
+        }
+        let seen = row_ids(&store).await;
+        put(&store, "a.rs", "fn f() { edited }").await;
+        store.delete_files(&["b.rs".to_string()]).await.unwrap();
+
+        let mut page: Vec<SearchHit> = ["a.rs#f", "b.rs#f", "c.rs#f"].into_iter().map(candidate).collect();
+        store.read_page_rows(&mut page, &seen, None).await.unwrap();
+        let read: Vec<(&str, &str)> = page
+            .iter()
+            .map(|hit| (hit.chunk.chunk_id.as_str(), hit.chunk.content.as_str()))
+            .collect();
+        assert_eq!(read, [("a.rs#f", "fn f() { edited }"), ("c.rs#f", "fn f() { c.rs }")]);
+
+        let mut page = vec![candidate("a.rs#f")];
+        let not_a = sql::in_list(chunk_col::FILE_PATH, &["c.rs"]);
+        store.read_page_rows(&mut page, &seen, Some(&not_a)).await.unwrap();
+        assert!(page.is_empty(), "the moved row no longer passes the filter: {page:?}");
+    }
+}
