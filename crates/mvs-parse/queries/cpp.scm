@@ -6,8 +6,17 @@
 (function_definition
   declarator: (function_declarator
     declarator: (qualified_identifier scope: (_) @scope name: (_) @name))) @method
+; Returning a pointer or a reference (`const char* what()`, `T& get()`).
 (function_definition
-  declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))) @function
+  declarator: (pointer_declarator
+    declarator: (function_declarator declarator: [(identifier) (field_identifier)] @name))) @function
+(function_definition
+  declarator: (reference_declarator
+    (function_declarator declarator: [(identifier) (field_identifier)] @name))) @function
+(function_definition
+  declarator: (_
+    (function_declarator
+      declarator: (qualified_identifier scope: (_) @scope name: (_) @name)))) @method
 (class_specifier name: (_) @name body: (_)) @class
 (struct_specifier name: (_) @name body: (_)) @struct
 (enum_specifier name: (_) @name body: (_)) @enum

@@ -349,12 +349,101 @@ pub fn text_language_for_path(path: &str) -> Option<&'static str> {
         .map(|text| text.name)
 }
 
-/// Finds the language of a path by its extension.
+/// Finds the language of a path by its extension. A file whose extension
+/// several languages share (`.h`) gets the extension's default here;
+/// [`language_for_source`] reads its text to tell them apart.
 pub fn language_for_path(path: &str) -> Option<&'static LanguageSpec> {
     let ext = path.rsplit_once('.')?.1;
     LANGUAGES
         .iter()
         .find(|spec| spec.extensions.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+}
+
+/// A language that claims files of another's extension by their content:
+/// `.h` is C by default, but C++ and Objective-C headers use it too, and
+/// the C grammar turns their classes and templates into unnamed windows.
+struct Dialect {
+    /// The shared extension, without the dot.
+    extension: &'static str,
+    /// The registry name of the language that claims the file.
+    language: &'static str,
+    /// A line that starts so (after indentation) marks the language.
+    line_starts: &'static [&'static str],
+    /// Text found anywhere that marks the language.
+    anywhere: &'static [&'static str],
+}
+
+/// The claims on shared extensions, tried in order: GitHub Linguist's
+/// heuristics for `.h`, reduced to fixed strings. Objective-C first: its
+/// headers may hold C++ too (Objective-C++), and its markers are stronger.
+static DIALECTS: &[Dialect] = &[
+    Dialect {
+        extension: "h",
+        language: "objc",
+        line_starts: &[
+            "@interface",
+            "@implementation",
+            "@protocol",
+            "@property",
+            "@class ",
+            "@end",
+            "#import ",
+        ],
+        anywhere: &[],
+    },
+    Dialect {
+        extension: "h",
+        language: "cpp",
+        line_starts: &[
+            "template <",
+            "template<",
+            "namespace ",
+            "using namespace ",
+            "class ",
+            "public:",
+            "private:",
+            "protected:",
+            "#include <string>",
+            "#include <vector>",
+            "#include <memory>",
+            "#include <map>",
+            "#include <iostream>",
+            "#include <cstdint>",
+            "#include <cstddef>",
+        ],
+        anywhere: &["std::"],
+    },
+];
+
+/// How much of a file [`language_for_source`] reads: the markers of a
+/// header's language show early (includes, namespaces, first class).
+const DIALECT_SNIFF_BYTES: usize = 64 * 1024;
+
+/// The language of a file from its path and text: [`language_for_path`],
+/// unless another language claims the file's extension by its content (a
+/// `.h` file with `template <` or `namespace x` is C++, one with
+/// `@interface` Objective-C). Reads at most the first 64 KiB of `text`.
+pub fn language_for_source(path: &str, text: &str) -> Option<&'static LanguageSpec> {
+    let by_path = language_for_path(path)?;
+    let ext = path.rsplit_once('.').map_or("", |(_, ext)| ext);
+    let mut end = text.len().min(DIALECT_SNIFF_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    let claims = |dialect: &Dialect| {
+        dialect.anywhere.iter().any(|marker| head.contains(marker))
+            || head.lines().any(|line| {
+                let line = line.trim_start();
+                dialect.line_starts.iter().any(|marker| line.starts_with(marker))
+            })
+    };
+    let claimed = DIALECTS
+        .iter()
+        .filter(|dialect| dialect.extension.eq_ignore_ascii_case(ext))
+        .find(|dialect| claims(dialect))
+        .and_then(|dialect| LANGUAGES.iter().find(|spec| spec.name == dialect.language));
+    Some(claimed.unwrap_or(by_path))
 }
 
 /// Every language name a chunk can carry: the grammar languages, then the

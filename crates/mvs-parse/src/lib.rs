@@ -36,15 +36,15 @@ pub use chunk::{Chunk, ChunkKind, ChunkPart};
 pub use component::{COMPONENT_FORMATS, ComponentFormat, component_format_for_path};
 pub use encoding::{SourceText, TextEncoding, decode_source};
 pub use language::{
-    LANGUAGES, LanguageSpec, TEXT_LANGUAGES, TextLanguage, canonical_language, language_for_path, language_names,
-    text_language_for_path,
+    LANGUAGES, LanguageSpec, TEXT_LANGUAGES, TextLanguage, canonical_language, language_for_path, language_for_source,
+    language_names, text_language_for_path,
 };
 pub use notebook::{CellKind, NOTEBOOK_LANGUAGE, Notebook, NotebookCell, notebook_cell, read_notebook};
 use serde::{Deserialize, Serialize};
 
 /// Version of the chunking rules. Bump it whenever the same file would
 /// produce different chunks, so indexes re-chunk files that did not change.
-pub const CHUNKER_VERSION: u32 = 6;
+pub const CHUNKER_VERSION: u32 = 7;
 
 /// Limits applied before parsing.
 #[derive(Debug, Clone)]
@@ -230,6 +230,11 @@ pub fn chunk_file(rel_path: &str, bytes: &[u8], options: &ChunkOptions) -> FileC
     if source.as_bytes()[..source.len().min(BINARY_SNIFF_BYTES)].contains(&0) {
         return FileChunks::Skipped(SkipReason::Binary);
     }
+    // `.h` is C, C++ or Objective-C: the text tells.
+    let format = match format {
+        Format::Grammar(spec) => Format::Grammar(language_for_source(rel_path, &source).unwrap_or(spec)),
+        other => other,
+    };
     let notebook = match format {
         Format::Notebook => read_notebook(&source),
         _ => None,

@@ -95,6 +95,24 @@ const CASES: &[(&str, &str, &[&str])] = &[
             "constant BUFFER_CAP",
         ],
     ),
+    // `.h` is C, C++ or Objective-C by its content.
+    (
+        "languages/format_cpp.h",
+        "cpp",
+        &[
+            "module fmt",
+            "struct fmt::formatter",
+            "class fmt::format_error",
+            "method fmt::format_error::what",
+            "function fmt::default_locale",
+        ],
+    ),
+    (
+        "languages/shipment_objc.h",
+        "objc",
+        &["trait Trackable", "class Shipment", "method Shipment.isDelivered"],
+    ),
+    ("languages/buffer_c.h", "c", &["struct buffer", "constant BUFFER_CAP"]),
     (
         "languages/sample.cpp",
         "cpp",
