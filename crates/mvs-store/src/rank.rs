@@ -349,11 +349,7 @@ pub(crate) fn page(
         })
         .collect();
     let stems = priors::query_stems(&request.text);
-    let mut ranked = code_aware(request, &stems, candidates);
-    if request.mode != SearchMode::Vector {
-        exact_symbol_first(&request.text, &mut ranked);
-    }
-    ranked
+    code_aware(request, &stems, candidates)
         .into_iter()
         .take(limit)
         .map(|Ranked { fused, chunk, why }| SearchHit {
@@ -389,7 +385,10 @@ pub(crate) fn calibrate(request: &SearchRequest, page: Vec<SearchHit>) -> Vec<Se
 /// and files say (see [`priors`]), best first: the fused score times the
 /// path prior and the identifier-stem gain, then spread over files (file
 /// evidence, saturation); each factor applied is recorded in the
-/// candidate's [`Why`].
+/// candidate's [`Why`]. Outside vector mode, the definitions of the symbol
+/// the query names lead (see [`defines_symbol`]), and a file's further
+/// chunks saturate in that order: a file's other chunks, moved behind
+/// every definition, do not push its definitions down.
 fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ranked>) -> Vec<Ranked> {
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
     let file_name_words = priors::file_name_words(&request.text);
@@ -417,9 +416,16 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             why.rank_score *= 1.0 + gain;
         }
     }
-    let scored: Vec<(&str, f32)> = candidates
+    if request.mode != SearchMode::Vector {
+        for candidate in &mut candidates {
+            if defines_symbol(&candidate.chunk, &request.text) {
+                candidate.why.factors.push(Factor::ExactSymbol);
+            }
+        }
+    }
+    let scored: Vec<(&str, bool, f32)> = candidates
         .iter()
-        .map(|c| (c.chunk.file_path.as_str(), c.why.rank_score))
+        .map(|c| (c.chunk.file_path.as_str(), c.is_exact_symbol(), c.why.rank_score))
         .collect();
     let spread = priors::spread_over_files(&scored);
     for (candidate, (evidence, saturation)) in candidates.iter_mut().zip(spread) {
@@ -433,24 +439,20 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
         why.rank_score *= evidence * saturation;
     }
     candidates.sort_by(|a, b| {
-        b.why
-            .rank_score
-            .total_cmp(&a.why.rank_score)
+        b.is_exact_symbol()
+            .cmp(&a.is_exact_symbol())
+            .then_with(|| b.why.rank_score.total_cmp(&a.why.rank_score))
             .then_with(|| a.fused.id.cmp(&b.fused.id))
     });
     candidates
 }
 
-/// Exact-symbol boost: when `query` names a symbol, moves the candidates
-/// that define it (see [`defines_symbol`]) to the front, keeping the order
-/// within both groups, and records [`Factor::ExactSymbol`] on them.
-fn exact_symbol_first(query: &str, ranked: &mut [Ranked]) {
-    for candidate in ranked.iter_mut() {
-        if defines_symbol(&candidate.chunk, query) {
-            candidate.why.factors.push(Factor::ExactSymbol);
-        }
+impl Ranked {
+    /// Whether the candidate defines the symbol the query names (marked by
+    /// [`code_aware`] with [`Factor::ExactSymbol`]).
+    fn is_exact_symbol(&self) -> bool {
+        self.why.factors.contains(&Factor::ExactSymbol)
     }
-    ranked.sort_by_key(|c| !c.why.factors.contains(&Factor::ExactSymbol));
 }
 
 /// Merges the answers of several searches (say, one per aspect of a task)
@@ -586,6 +588,49 @@ mod tests {
         let found = page(&request, 2, lanes, chunks);
         assert_eq!(found[0].chunk.chunk_id, "Transaction", "found by name alone, first");
         assert!(found[0].why.factors.contains(&Factor::ExactSymbol));
+    }
+
+    /// fmtlib's "formatter": `format.h` holds a window that mentions the
+    /// name and, further down, a `struct formatter`; `std.h` holds another.
+    /// Saturation used to count the window first, so `format.h`'s
+    /// definition, moved behind no window but saturated by it, lost to
+    /// `std.h`'s; a file's definitions now saturate before its other chunks.
+    #[test]
+    fn a_files_other_chunks_do_not_saturate_its_definitions() {
+        let chunk = |id: &str, file: &str, kind: &str, name: &str| {
+            let mut chunk = hit(id, 0.0).chunk;
+            (chunk.file_path, chunk.kind, chunk.name, chunk.qualified_name) =
+                (file.into(), kind.into(), name.into(), name.into());
+            chunk
+        };
+        let chunks: HashMap<String, ChunkRecord> = [
+            chunk("window", "include/format.h", "window", ""),
+            chunk("format_def", "include/format.h", "struct", "formatter"),
+            chunk("std_def", "include/std.h", "struct", "formatter"),
+        ]
+        .into_iter()
+        .map(|c| (c.chunk_id.clone(), c))
+        .collect();
+        let request = SearchRequest {
+            text: "formatter".into(),
+            vector: None,
+            mode: SearchMode::Keyword,
+            limit: 3,
+            filter: crate::SearchFilter::default(),
+            exact: false,
+            keyword_weight: None,
+            min_score: 0.0,
+        };
+        // Ids missing from `chunks` stand for candidates of other files.
+        let keyword = lane(&["window", "std_def", "other1", "other2", "format_def"]);
+        let lanes = Lanes {
+            vector: &[],
+            keyword: &keyword,
+            definitions: &[],
+        };
+        let found = page(&request, 3, lanes, chunks);
+        let found: Vec<&str> = found.iter().map(|h| h.chunk.chunk_id.as_str()).collect();
+        assert_eq!(found, ["format_def", "std_def", "window"]);
     }
 
     #[test]

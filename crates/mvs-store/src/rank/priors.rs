@@ -294,21 +294,27 @@ pub(crate) fn share_found(stems: &[String], parts: &[String]) -> f32 {
     matched as f32 / stems.len() as f32
 }
 
-/// File evidence and saturation for `scored` (chunk file path and score, in
-/// any order): a file with n candidates gains [`FILE_EVIDENCE_GAIN`] times
-/// min(n - 1, [`FILE_EVIDENCE_COUNT`]) / [`FILE_EVIDENCE_COUNT`] on each,
-/// and the k-th best chunk of a file (0-based) counts [`SATURATION`]^k. Returns each chunk's (evidence, saturation) factors, in
-/// `scored`'s order; the adjusted score is their product with the score.
-pub(crate) fn spread_over_files(scored: &[(&str, f32)]) -> Vec<(f32, f32)> {
+/// File evidence and saturation for `scored` (chunk file path, whether it
+/// leads the page, score; in any order): a file with n candidates gains
+/// [`FILE_EVIDENCE_GAIN`] times min(n - 1, [`FILE_EVIDENCE_COUNT`]) /
+/// [`FILE_EVIDENCE_COUNT`] on each, and the k-th chunk of a file (0-based,
+/// leading chunks first, then by score) counts [`SATURATION`]^k. Returns
+/// each chunk's (evidence, saturation) factors, in `scored`'s order; the
+/// adjusted score is their product with the score.
+pub(crate) fn spread_over_files(scored: &[(&str, bool, f32)]) -> Vec<(f32, f32)> {
     let mut per_file: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (index, (file, _)) in scored.iter().enumerate() {
+    for (index, (file, ..)) in scored.iter().enumerate() {
         per_file.entry(file).or_default().push(index);
     }
     let mut factors = vec![(1.0, 1.0); scored.len()];
     for indices in per_file.values_mut() {
         let further = (indices.len() - 1).min(FILE_EVIDENCE_COUNT);
         let evidence = 1.0 + FILE_EVIDENCE_GAIN * further as f32 / FILE_EVIDENCE_COUNT as f32;
-        indices.sort_by(|&a, &b| scored[b].1.total_cmp(&scored[a].1));
+        indices.sort_by(|&a, &b| {
+            let (_, a_leads, a_score) = scored[a];
+            let (_, b_leads, b_score) = scored[b];
+            b_leads.cmp(&a_leads).then_with(|| b_score.total_cmp(&a_score))
+        });
         for (k, &index) in indices.iter().enumerate() {
             factors[index] = (evidence, SATURATION.powi(k as i32));
         }
@@ -416,23 +422,32 @@ mod tests {
 
     #[test]
     fn a_file_is_spread_over_the_page() {
-        let scored = [("a.rs", 1.0), ("a.rs", 0.7), ("b.rs", 0.8), ("a.rs", 0.6)];
+        let scored = [
+            ("a.rs", false, 1.0),
+            ("a.rs", false, 0.7),
+            ("b.rs", false, 0.8),
+            ("a.rs", false, 0.6),
+        ];
         let adjusted: Vec<f32> = spread_over_files(&scored)
             .iter()
             .zip(scored)
-            .map(|((evidence, saturation), (_, score))| score * evidence * saturation)
+            .map(|((evidence, saturation), (.., score))| score * evidence * saturation)
             .collect();
         assert!(
             adjusted[2] > adjusted[1],
             "b's only chunk beats a's second: {adjusted:?}"
         );
         assert!(adjusted[0] > 1.0, "a has several candidates: {adjusted:?}");
-        let evidence = |n: usize| spread_over_files(&vec![("a.rs", 1.0); n])[0].0;
+        let evidence = |n: usize| spread_over_files(&vec![("a.rs", false, 1.0); n])[0].0;
         assert!(evidence(1) == 1.0 && evidence(2) < evidence(3), "graded by count");
         assert_eq!(
             evidence(FILE_EVIDENCE_COUNT + 1),
             evidence(FILE_EVIDENCE_COUNT + 9),
             "capped"
         );
+        // A chunk that leads the page (it defines the symbol asked for)
+        // comes first in its file, whatever the file's other chunks score.
+        let factors = spread_over_files(&[("a.rs", false, 1.0), ("a.rs", true, 0.5)]);
+        assert_eq!((factors[1].1, factors[0].1), (1.0, SATURATION));
     }
 }
