@@ -5,7 +5,8 @@
 //! * Fusion ([`fuse`]): a weighted sum of each lane's scores normalised over
 //!   its candidates (cosine min-max, BM25 over its maximum).
 //! * Exact-symbol boost: for an identifier-like query, the definitions named
-//!   exactly so lead.
+//!   exactly so lead, unless they sit in tests, examples, old versions or
+//!   other files the path priors weigh down.
 //! * Code-aware priors ([`priors`]): tests, examples, docs, vendored code,
 //!   re-export and declaration files weigh less unless asked for; query
 //!   words in a chunk's name or file name raise it, and so does a file
@@ -386,9 +387,10 @@ pub(crate) fn calibrate(request: &SearchRequest, page: Vec<SearchHit>) -> Vec<Se
 /// path prior and the identifier-stem gain, then spread over files (file
 /// evidence, saturation); each factor applied is recorded in the
 /// candidate's [`Why`]. Outside vector mode, the definitions of the symbol
-/// the query names lead (see [`defines_symbol`]), and a file's further
-/// chunks saturate in that order: a file's other chunks, moved behind
-/// every definition, do not push its definitions down.
+/// the query names lead (see [`defines_symbol`]) unless a path prior weighs
+/// their file down (a test's mock of the trait, an old version's copy), and
+/// a file's further chunks saturate in that order: a file's other chunks,
+/// moved behind every definition, do not push its definitions down.
 fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ranked>) -> Vec<Ranked> {
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
     let file_name_words = priors::file_name_words(&request.text);
@@ -415,12 +417,10 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
-    }
-    if request.mode != SearchMode::Vector {
-        for candidate in &mut candidates {
-            if defines_symbol(&candidate.chunk, &request.text) {
-                candidate.why.factors.push(Factor::ExactSymbol);
-            }
+        // A test's stand-in or an old version's copy of the symbol does not
+        // lead; it keeps its (weighed down) place.
+        if request.mode != SearchMode::Vector && kind.is_none() && defines_symbol(&candidate.chunk, &request.text) {
+            why.factors.push(Factor::ExactSymbol);
         }
     }
     let scored: Vec<(&str, bool, f32)> = candidates
@@ -520,6 +520,20 @@ mod tests {
         }
     }
 
+    /// A search for `text` with no filter, vector or threshold.
+    fn request(text: &str, mode: SearchMode, limit: usize) -> SearchRequest {
+        SearchRequest {
+            text: text.into(),
+            vector: None,
+            mode,
+            limit,
+            filter: crate::SearchFilter::default(),
+            exact: false,
+            keyword_weight: None,
+            min_score: 0.0,
+        }
+    }
+
     /// A lane best first, scores falling by 0.1 per rank.
     fn lane(ids: &[&str]) -> Vec<(String, f32)> {
         ids.iter()
@@ -565,16 +579,7 @@ mod tests {
         assert!(defines_symbol(&method, "HttpClient.send") && defines_symbol(&method, "send"));
         assert!(!defines_symbol(&method, "Client.send"), "segments match whole");
 
-        let request = SearchRequest {
-            text: "Transaction".into(),
-            vector: None,
-            mode: SearchMode::Keyword,
-            limit: 2,
-            filter: crate::SearchFilter::default(),
-            exact: false,
-            keyword_weight: None,
-            min_score: 0.0,
-        };
+        let request = request("Transaction", SearchMode::Keyword, 2);
         let chunks: HashMap<String, ChunkRecord> = [class, user, impl_block]
             .into_iter()
             .map(|c| (c.chunk_id.clone(), c))
@@ -611,16 +616,7 @@ mod tests {
         .into_iter()
         .map(|c| (c.chunk_id.clone(), c))
         .collect();
-        let request = SearchRequest {
-            text: "formatter".into(),
-            vector: None,
-            mode: SearchMode::Keyword,
-            limit: 3,
-            filter: crate::SearchFilter::default(),
-            exact: false,
-            keyword_weight: None,
-            min_score: 0.0,
-        };
+        let request = request("formatter", SearchMode::Keyword, 3);
         // Ids missing from `chunks` stand for candidates of other files.
         let keyword = lane(&["window", "std_def", "other1", "other2", "format_def"]);
         let lanes = Lanes {
@@ -631,6 +627,64 @@ mod tests {
         let found = page(&request, 3, lanes, chunks);
         let found: Vec<&str> = found.iter().map(|h| h.chunk.chunk_id.as_str()).collect();
         assert_eq!(found, ["format_def", "std_def", "window"]);
+    }
+
+    /// serde's "Serialize": the trait, found by name alone (no lane score),
+    /// ranked behind a test's stand-in `trait Serialize {}` because both
+    /// led and the stand-in had a lane score. A definition in a file the
+    /// path priors weigh down does not lead.
+    #[test]
+    fn a_tests_stand_in_does_not_lead() {
+        let chunk = |id: &str, file: &str| {
+            let mut chunk = hit(id, 0.0).chunk;
+            (chunk.file_path, chunk.kind, chunk.name, chunk.qualified_name) =
+                (file.into(), "trait".into(), "Serialize".into(), "Serialize".into());
+            chunk
+        };
+        let chunks: HashMap<String, ChunkRecord> = [
+            chunk("stand_in", "test_suite/tests/test_serde_path.rs"),
+            chunk("trait", "serde_core/src/ser/mod.rs"),
+        ]
+        .into_iter()
+        .map(|c| (c.chunk_id.clone(), c))
+        .collect();
+        let request = request("Serialize", SearchMode::Hybrid, 2);
+        let keyword = lane(&["stand_in"]);
+        let lanes = Lanes {
+            vector: &[],
+            keyword: &keyword,
+            definitions: &["trait".to_string(), "stand_in".to_string()],
+        };
+        let found = page(&request, 2, lanes, chunks);
+        let found: Vec<(&str, bool)> = found
+            .iter()
+            .map(|h| (h.chunk.chunk_id.as_str(), h.why.factors.contains(&Factor::ExactSymbol)))
+            .collect();
+        assert_eq!(found, [("trait", true), ("stand_in", false)]);
+
+        // Asked for tests, the stand-in leads again.
+        let chunks: HashMap<String, ChunkRecord> = [chunk("stand_in", "test_suite/tests/test_serde_path.rs")]
+            .into_iter()
+            .map(|c| (c.chunk_id.clone(), c))
+            .collect();
+        let tests_only = SearchRequest {
+            filter: crate::SearchFilter {
+                tests: TestFilter::Only,
+                ..crate::SearchFilter::default()
+            },
+            ..request
+        };
+        let lanes = Lanes {
+            vector: &[],
+            keyword: &keyword,
+            definitions: &[],
+        };
+        assert!(
+            page(&tests_only, 1, lanes, chunks)[0]
+                .why
+                .factors
+                .contains(&Factor::ExactSymbol)
+        );
     }
 
     #[test]
@@ -712,16 +766,7 @@ mod tests {
             hit("sleep", 0.0).chunk,
         ];
         let ids: Vec<&str> = chunks.iter().map(|c| c.chunk_id.as_str()).collect();
-        let request = SearchRequest {
-            text: "retry with exponential backoff".into(),
-            vector: None,
-            mode: SearchMode::Vector,
-            limit: 3,
-            filter: crate::SearchFilter::default(),
-            exact: false,
-            keyword_weight: None,
-            min_score: 0.0,
-        };
+        let request = request("retry with exponential backoff", SearchMode::Vector, 3);
         let by_id = || chunks.iter().map(|c| (c.chunk_id.clone(), c.clone())).collect();
         let vector_only = |ids: &[&str]| (lane(ids), Vec::new());
         let run = |lane: &(Vec<(String, f32)>, Vec<String>), limit| {
