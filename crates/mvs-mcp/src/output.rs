@@ -161,7 +161,8 @@ fn why() -> Value {
                 "required": ["signal"],
                 "properties": {
                     "signal": {"enum": [
-                        "path_prior", "name_match", "file_name", "file_evidence", "saturation", "exact_symbol"
+                        "path_prior", "name_match", "file_name", "name_spelled", "file_evidence", "saturation",
+                        "exact_symbol"
                     ]},
                     "kind": {"enum": [
                         "test", "example", "benchmark", "vendored", "superseded", "documentation", "re_export", "declarations"

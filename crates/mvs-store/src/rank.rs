@@ -10,7 +10,7 @@
 //! * Code-aware priors ([`priors`]): tests, examples, docs, vendored code,
 //!   re-export and declaration files weigh less unless asked for; query
 //!   words in a chunk's name or file name raise it, and so does a file
-//!   name the query spells out; a file with several candidates gains;
+//!   name or a definition's name the query spells out; a file with several candidates gains;
 //!   each further chunk of a file counts less, so a page covers more files.
 //! * One result per definition: the parts of a definition split into
 //!   several chunks collapse to the best-ranked one ([`definition_key`]),
@@ -108,7 +108,7 @@ fn defines_symbol(chunk: &ChunkRecord, query: &str) -> bool {
         return false;
     };
     let path = query.trim().trim_end_matches("()");
-    let defining = !matches!(chunk.kind.as_str(), "impl" | "window" | "module-header" | "section");
+    let defining = names_a_definition(chunk);
     let qualified = &chunk.qualified_name;
     let path_matches = path == name
         || qualified == path
@@ -116,6 +116,12 @@ fn defines_symbol(chunk: &ChunkRecord, query: &str) -> bool {
             .strip_suffix(path)
             .is_some_and(|scope| scope.ends_with(['.', ':', '#']));
     defining && chunk.name == name && path_matches
+}
+
+/// Whether `chunk`'s name is that of a definition: not an impl block (it
+/// names the type it extends), a line window, a file's header or a section.
+fn names_a_definition(chunk: &ChunkRecord) -> bool {
+    !matches!(chunk.kind.as_str(), "impl" | "window" | "module-header" | "section")
 }
 
 /// The ranked lists search hands to [`page`].
@@ -279,6 +285,13 @@ pub enum Factor {
         #[serde(serialize_with = "rounded")]
         factor: f32,
     },
+    /// The query spells out the name of the definition: multiplied by
+    /// `factor` (> 1).
+    NameSpelled {
+        /// 1 plus the gain.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
     /// Several candidates in the chunk's file: multiplied by `factor` (> 1).
     FileEvidence {
         /// 1 plus the gain.
@@ -415,6 +428,15 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
         let gain = priors::file_name_gain(&candidate.chunk.file_path, &file_name_words);
         if gain > 0.0 {
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
+            why.rank_score *= 1.0 + gain;
+        }
+        let gain = if names_a_definition(&candidate.chunk) {
+            priors::name_spelled_gain(&candidate.chunk.name, &file_name_words)
+        } else {
+            0.0
+        };
+        if gain > 0.0 {
+            why.factors.push(Factor::NameSpelled { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
         // A test's stand-in or an old version's copy of the symbol does not
