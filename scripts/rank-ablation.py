@@ -5,7 +5,8 @@ Collects, for every semble-dev query, a 50-hit page with each hit's `why`
 (fused score and the factors applied) from a binary whose indexes a
 semble-dev run kept (`semblebench.py --keep-index`), then recomputes the rank
 with one signal off at a time (path priors, identifier stems, file names,
-file evidence, saturation, exact symbol + definition lane), keeps the top 10
+definition names, file evidence, saturation, exact symbol + definition
+lane), keeps the top 10
 and scores file-level NDCG@10 as semble does. A simulation over the lanes a
 limit-50 search runs (250 deep), so "none off" reads a little above the
 binary's own limit-10 number.
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import semble_dev
 
 FILE_EVIDENCE_GAIN, FILE_EVIDENCE_COUNT, SATURATION = 0.8, 4, 0.7
-SIGNALS = ["path_prior", "name_match", "file_name", "file_evidence", "saturation", "exact_symbol"]
+SIGNALS = ["path_prior", "name_match", "file_name", "name_spelled", "file_evidence", "saturation", "exact_symbol"]
 
 
 def collect(binary, work, out_path):
@@ -57,11 +58,15 @@ def ndcg_file(files, relevant, k=10):
 def rerank(hits, off):
     if off == "exact_symbol":  # the definition lane's own candidates go too
         hits = [h for h in hits if h["lanes"]]
+
+    def exact(h):
+        return off != "exact_symbol" and any(f["signal"] == "exact_symbol" for f in h["why"]["factors"])
+
     base = []
     for h in hits:
         score = h["why"]["fused"]
         for f in h["why"]["factors"]:
-            if f["signal"] in ("path_prior", "name_match", "file_name") and f["signal"] != off:
+            if f["signal"] in ("path_prior", "name_match", "file_name", "name_spelled") and f["signal"] != off:
                 score *= f["factor"]
         base.append(score)
     per_file = collections.defaultdict(list)
@@ -71,12 +76,9 @@ def rerank(hits, off):
     for indices in per_file.values():
         gain = 0.0 if off == "file_evidence" else FILE_EVIDENCE_GAIN
         evidence = 1 + gain * min(len(indices) - 1, FILE_EVIDENCE_COUNT) / FILE_EVIDENCE_COUNT
-        indices.sort(key=lambda i: -base[i])
+        indices.sort(key=lambda i: (not exact(hits[i]), -base[i]))  # definitions lead their file
         for k, i in enumerate(indices):
             adjusted[i] = base[i] * evidence * ((1.0 if off == "saturation" else SATURATION) ** k)
-
-    def exact(h):
-        return off != "exact_symbol" and any(f["signal"] == "exact_symbol" for f in h["why"]["factors"])
 
     order = sorted(range(len(hits)), key=lambda i: (not exact(hits[i]), -adjusted[i]))
     return [hits[i] for i in order[:10]]
