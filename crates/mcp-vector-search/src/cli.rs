@@ -157,10 +157,10 @@ pub struct FilterArgs {
     /// Only this class/type and what it contains.
     #[arg(long, visible_alias = "in", value_name = "TYPE")]
     pub class_name: Option<String>,
-    /// Only test files.
+    /// Only test code: test files and inline test modules (`mod tests`).
     #[arg(long, conflicts_with = "exclude_tests")]
     pub tests_only: bool,
-    /// Leave out test files.
+    /// Leave out test code: test files and inline test modules.
     #[arg(long)]
     pub exclude_tests: bool,
 }

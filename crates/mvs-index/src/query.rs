@@ -108,9 +108,10 @@ pub struct SearchArgs {
     pub function_name: Option<String>,
     /// Only this class or type and what it contains.
     pub class_name: Option<String>,
-    /// Only test files (wins over `exclude_tests`).
+    /// Only test code: test files and inline test modules (wins over
+    /// `exclude_tests`).
     pub tests_only: bool,
-    /// Leave out test files.
+    /// Leave out test code: test files and inline test modules.
     pub exclude_tests: bool,
 }
 

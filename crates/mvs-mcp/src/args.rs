@@ -78,11 +78,11 @@ pub struct SearchCodeArgs {
     /// Only this class/type and what it contains.
     #[serde(default, deserialize_with = "lenient::text")]
     pub class_name: Option<String>,
-    /// Only test files.
+    /// Only test code: test files and inline test modules (`mod tests`).
     #[serde(default, deserialize_with = "lenient::boolean")]
     #[schemars(extend("default" = false))]
     pub tests_only: Option<bool>,
-    /// Leave out test files.
+    /// Leave out test code: test files and inline test modules.
     #[serde(default, deserialize_with = "lenient::boolean")]
     #[schemars(extend("default" = false))]
     pub exclude_tests: Option<bool>,

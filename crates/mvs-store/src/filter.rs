@@ -47,9 +47,10 @@ pub enum TestFilter {
     /// Test and non-test code.
     #[default]
     Any,
-    /// Only files that look like tests.
+    /// Only test code: files that look like tests, and inline test modules
+    /// (a `tests` or `test` scope, Rust's `#[cfg(test)] mod tests`).
     Only,
-    /// No files that look like tests.
+    /// No test code (as [`TestFilter::Only`] tells it).
     Exclude,
 }
 
@@ -68,6 +69,18 @@ impl TestFilter {
 /// `__tests__/`, `spec/` directories, `test_*.py`, `*_test.go`, `*.test.ts`,
 /// `*.spec.js`, `*_spec.rb`, `FooTest.java`, `FooTests.cs`.
 const TEST_PATH_REGEX: &str = r"(^|/)(tests?|__tests__|specs?)/|(^|/)test_[^/]*$|_test\.[^/.]+$|\.(test|spec)\.[^/]+$|_spec\.[^/.]+$|Tests?\.(java|kt|cs|swift|scala|php)$";
+
+/// Chunks in an inline test module: a `tests` or `test` scope in the
+/// qualified name (`tests::parses_empty_input`, `parser::tests::fixture`),
+/// as `rank::priors::in_test_module` tells it.
+fn test_module_clause() -> String {
+    let like = |pattern: &str| format!("{} LIKE {}", chunk_col::QUALIFIED_NAME, quote(pattern));
+    let scopes: Vec<String> = ["tests::%", "%::tests::%", "test::%", "%::test::%"]
+        .into_iter()
+        .map(like)
+        .collect();
+    format!("({})", scopes.join(" OR "))
+}
 
 impl SearchFilter {
     /// Whether the filter lets everything through.
@@ -134,10 +147,11 @@ impl SearchFilter {
                 like(format!("%::{escaped}::%")),
             ));
         }
+        let test_code = || format!("({} OR {})", regex_clause(TEST_PATH_REGEX), test_module_clause());
         match self.tests {
             TestFilter::Any => {}
-            TestFilter::Only => clauses.push(regex_clause(TEST_PATH_REGEX)),
-            TestFilter::Exclude => clauses.push(format!("NOT {}", regex_clause(TEST_PATH_REGEX))),
+            TestFilter::Only => clauses.push(test_code()),
+            TestFilter::Exclude => clauses.push(format!("NOT {}", test_code())),
         }
         Ok((!clauses.is_empty()).then(|| clauses.join(" AND ")))
     }

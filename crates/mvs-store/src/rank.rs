@@ -412,6 +412,9 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
         let why = &mut candidate.why;
         let path = candidate.chunk.file_path.as_str();
         let kind = priors::path_kind(path, stems, tests_wanted)
+            .or_else(|| {
+                (!tests_wanted && priors::in_test_module(&candidate.chunk.qualified_name)).then_some(PathKind::Test)
+            })
             .or_else(|| priors::is_superseded(path, &newest_versions, &request.text).then_some(PathKind::Superseded));
         if let Some(kind) = kind {
             why.factors.push(Factor::PathPrior {

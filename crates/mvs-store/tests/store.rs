@@ -257,6 +257,15 @@ async fn filters_apply_in_every_lane_before_ranking() {
         .unwrap();
     store.refresh_indices().await.unwrap();
     let lone_id = "tests/test_alpha.py#check_alpha";
+    // An inline Rust test module beside library code is test code too.
+    let mut inline = chunk("src/small.rs", "alpha_works", "fn alpha_works() { alpha }");
+    inline.qualified_name = "tests::alpha_works".into();
+    store
+        .replace_files(&[file("src/small.rs", 1)], &[inline], &[vector(7)])
+        .await
+        .unwrap();
+    store.refresh_indices().await.unwrap();
+    let inline_id = "src/small.rs#alpha_works";
     let unfiltered = filtered(
         &store,
         "alpha",
@@ -292,10 +301,6 @@ async fn filters_apply_in_every_lane_before_ranking() {
             name: Some("AlphaTest.check_alpha".into()),
             ..SearchFilter::default()
         },
-        SearchFilter {
-            tests: TestFilter::Only,
-            ..SearchFilter::default()
-        },
     ];
     for filter in cases {
         for (mode, vector) in [
@@ -306,6 +311,21 @@ async fn filters_apply_in_every_lane_before_ranking() {
             let hits = filtered(&store, "alpha", vector, mode, filter.clone()).await;
             assert_eq!(hits, vec![lone_id], "{mode:?} with {filter:?}");
         }
+    }
+    // Test code only: the test file's method and the inline test module's
+    // function, in every mode.
+    for (mode, vector) in [
+        (SearchMode::Vector, Some(vector(0))),
+        (SearchMode::Keyword, None),
+        (SearchMode::Hybrid, Some(vector(0))),
+    ] {
+        let only_tests = SearchFilter {
+            tests: TestFilter::Only,
+            ..SearchFilter::default()
+        };
+        let mut hits = filtered(&store, "alpha", vector, mode, only_tests).await;
+        hits.sort();
+        assert_eq!(hits, vec![inline_id, lone_id], "{mode:?}");
     }
     // Excluding tests leaves only the crowd; a filter that matches nothing
     // returns nothing rather than unfiltered results.

@@ -37,7 +37,7 @@ use crate::schema::ChunkRecord;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PathKind {
-    /// Test code (see [`is_test_path`]).
+    /// Test code (see [`is_test_path`] and [`in_test_module`]).
     Test,
     /// An example, sample or demo.
     Example,
@@ -191,6 +191,15 @@ pub(crate) fn is_test_path(path: &str) -> bool {
         || (stem.len() > 4 && (stem.ends_with("Test") || stem.ends_with("Tests")))
         || file.contains(".test.")
         || file.contains(".spec.")
+}
+
+/// Whether a chunk sits in an inline test module: a `tests` or `test`
+/// scope in its qualified name (Rust's `#[cfg(test)] mod tests` beside the
+/// code it tests), the test filter's rule for chunks (`filter.rs`).
+pub(crate) fn in_test_module(qualified_name: &str) -> bool {
+    let mut scopes: Vec<&str> = qualified_name.split("::").collect();
+    scopes.pop();
+    scopes.iter().any(|scope| matches!(*scope, "tests" | "test"))
 }
 
 /// The words of a query worth matching against identifiers: lower case,
@@ -404,6 +413,15 @@ mod tests {
         assert!(PathKind::Documentation.weight() < PathKind::Declarations.weight());
         assert!(!is_test_path("src/latest.rs") && !is_test_path("src/contest.rs"));
         assert!(is_test_path("Tests/AlamofireTests/SessionTests.swift") && is_test_path("FooTests.cs"));
+
+        // Inline test modules, wherever the file is.
+        assert!(in_test_module("tests::a_definition_name_the_query_spells_out_gains"));
+        assert!(in_test_module("rank::priors::tests::helper") && in_test_module("test::fixture"));
+        assert!(
+            !in_test_module("tests") && !in_test_module("priors::tests"),
+            "the module itself"
+        );
+        assert!(!in_test_module("attests::verify") && !in_test_module("TestCase.run"));
     }
 
     #[test]
