@@ -246,25 +246,24 @@ async fn filters_apply_in_every_lane_before_ranking() {
         .replace_files(&[file("src/big.rs", 40)], &crowd, &crowd_vectors)
         .await
         .unwrap();
-    // ...and one distant Python test method.
+    // ...one distant Python test method, and an inline Rust test module
+    // beside library code (test code too).
     let mut lone = chunk("tests/test_alpha.py", "check_alpha", "def check_alpha(self): alpha");
     lone.language = "python".into();
     lone.kind = "method".into();
     lone.qualified_name = "AlphaTest.check_alpha".into();
+    let mut inline = chunk("src/small.rs", "alpha_works", "fn alpha_works() { alpha }");
+    inline.qualified_name = "tests::alpha_works".into();
     store
-        .replace_files(&[file("tests/test_alpha.py", 1)], &[lone], &[vector(5)])
+        .replace_files(
+            &[file("tests/test_alpha.py", 1), file("src/small.rs", 1)],
+            &[lone, inline],
+            &[vector(5), vector(7)],
+        )
         .await
         .unwrap();
     store.refresh_indices().await.unwrap();
     let lone_id = "tests/test_alpha.py#check_alpha";
-    // An inline Rust test module beside library code is test code too.
-    let mut inline = chunk("src/small.rs", "alpha_works", "fn alpha_works() { alpha }");
-    inline.qualified_name = "tests::alpha_works".into();
-    store
-        .replace_files(&[file("src/small.rs", 1)], &[inline], &[vector(7)])
-        .await
-        .unwrap();
-    store.refresh_indices().await.unwrap();
     let inline_id = "src/small.rs#alpha_works";
     let unfiltered = filtered(
         &store,
