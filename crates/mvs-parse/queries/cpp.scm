@@ -6,13 +6,10 @@
 (function_definition
   declarator: (function_declarator
     declarator: (qualified_identifier scope: (_) @scope name: (_) @name))) @method
-; Returning a pointer or a reference (`const char* what()`, `T& get()`).
+; Returning a pointer or a reference (`const char* what()`, `T& get()`,
+; `T* Pool::take()`): the function declarator sits one level down.
 (function_definition
-  declarator: (pointer_declarator
-    declarator: (function_declarator declarator: [(identifier) (field_identifier)] @name))) @function
-(function_definition
-  declarator: (reference_declarator
-    (function_declarator declarator: [(identifier) (field_identifier)] @name))) @function
+  declarator: (_ (function_declarator declarator: [(identifier) (field_identifier)] @name))) @function
 (function_definition
   declarator: (_
     (function_declarator
