@@ -285,8 +285,8 @@ pub enum Factor {
         #[serde(serialize_with = "rounded")]
         factor: f32,
     },
-    /// The query spells out the name of the definition: multiplied by
-    /// `factor` (> 1).
+    /// The query spells out the name of the definition, and the names of
+    /// few other candidate definitions: multiplied by `factor` (> 1).
     NameSpelled {
         /// 1 plus the gain.
         #[serde(serialize_with = "rounded")]
@@ -408,6 +408,13 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
     let file_name_words = priors::file_name_words(&request.text);
     let newest_versions = priors::newest_versions(candidates.iter().map(|c| c.chunk.file_path.as_str()));
+    let spelled_names_tell = priors::spelled_names_are_evidence(
+        candidates
+            .iter()
+            .filter(|c| names_a_definition(&c.chunk))
+            .map(|c| c.chunk.name.as_str()),
+        &file_name_words,
+    );
     for candidate in &mut candidates {
         let why = &mut candidate.why;
         let path = candidate.chunk.file_path.as_str();
@@ -433,7 +440,7 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
-        let gain = if names_a_definition(&candidate.chunk) {
+        let gain = if spelled_names_tell && names_a_definition(&candidate.chunk) {
             priors::name_spelled_gain(&candidate.chunk.name, &file_name_words)
         } else {
             0.0
@@ -652,6 +659,48 @@ mod tests {
         let found = page(&request, 3, lanes, chunks);
         let found: Vec<&str> = found.iter().map(|h| h.chunk.chunk_id.as_str()).collect();
         assert_eq!(found, ["format_def", "std_def", "window"]);
+    }
+
+    /// A description of one function lifts the definition it names; a
+    /// question about an area spells out many generic names and lifts none
+    /// (on freshly built semble-dev indexes that lift cost architecture
+    /// questions 0.010).
+    #[test]
+    fn names_spelled_out_count_only_when_few_are() {
+        let spelled = |query: &str, names: &[&str]| -> Vec<String> {
+            let chunks: HashMap<String, ChunkRecord> = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let mut chunk = hit(name, 0.0).chunk;
+                    chunk.file_path = format!("src/file{i}.kt");
+                    (chunk.chunk_id.clone(), chunk)
+                })
+                .collect();
+            let keyword = lane(names);
+            let lanes = Lanes {
+                vector: &[],
+                keyword: &keyword,
+                definitions: &[],
+            };
+            page(
+                &request(query, SearchMode::Hybrid, names.len()),
+                names.len(),
+                lanes,
+                chunks,
+            )
+            .into_iter()
+            .filter(|h| h.why.factors.iter().any(|f| matches!(f, Factor::NameSpelled { .. })))
+            .map(|h| h.chunk.chunk_id)
+            .collect()
+        };
+        assert_eq!(
+            spelled("flatten nested iterables", &["chain", "flatten", "repeat"]),
+            ["flatten"]
+        );
+        let area = "database connection configuration and dialect selection";
+        let generic = ["Database", "connect", "DatabaseConfig", "dialect", "selectAll"];
+        assert!(spelled(area, &generic).is_empty());
     }
 
     /// serde's "Serialize": the trait, found by name alone (no lane score),

@@ -75,6 +75,9 @@ const STEM_GAIN: f32 = 0.3;
 const FILE_NAME_GAIN: f32 = 0.4;
 /// Most a definition gains when every part of its own name is a query word.
 const NAME_SPELLED_GAIN: f32 = 0.3;
+/// Most distinct definition names among a search's candidates the query may
+/// spell out in full for those names to count as evidence.
+const NAME_SPELLED_MAX_NAMES: usize = 3;
 /// Most gain of every candidate of a file with several candidates, reached
 /// at [`FILE_EVIDENCE_COUNT`] further candidates.
 const FILE_EVIDENCE_GAIN: f32 = 0.8;
@@ -244,8 +247,32 @@ pub(crate) fn file_name_gain(path: &str, words: &[String]) -> f32 {
 /// [`stem_gain`] asks how much of the query a name holds, this asks how
 /// much of the name the query holds, which is what a description of one
 /// function does (on the CSN sets, MRR@10 0.321 -> 0.355 and 0.537 -> 0.591).
+/// Applied only where [`spelled_names_are_evidence`].
 pub(crate) fn name_spelled_gain(name: &str, words: &[String]) -> f32 {
     NAME_SPELLED_GAIN * share_spelled(name, words)
+}
+
+/// Whether definition names the query spells out are evidence in this
+/// search, given the names of its candidate definitions: a description of
+/// one function ("Flatten nested iterables") spells out the names of a few
+/// definitions; a question about an area ("database connection
+/// configuration and dialect selection") spells out many generic ones
+/// (`Database`, `connect`, `config`, `dialect`), none of them distinctive.
+/// True when at most [`NAME_SPELLED_MAX_NAMES`] distinct names (any case)
+/// are spelled out in full. Gated this way, the factor keeps most of its
+/// gain on the CSN sets and no longer costs architecture questions on
+/// freshly built indexes (docs/benchmarks.md, session 13).
+pub(crate) fn spelled_names_are_evidence<'a>(names: impl IntoIterator<Item = &'a str>, words: &[String]) -> bool {
+    let mut spelled = std::collections::HashSet::new();
+    for name in names {
+        if share_spelled(name, words) == 1.0
+            && spelled.insert(name.to_lowercase())
+            && spelled.len() > NAME_SPELLED_MAX_NAMES
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// The share (0-1) of the identifier parts of `name` (2+ characters) that
@@ -473,6 +500,31 @@ mod tests {
         assert_eq!(gain("fuseResults", query), NAME_SPELLED_GAIN);
         assert_eq!(gain("embed", query), 0.0);
         assert_eq!(gain("", query), 0.0);
+    }
+
+    /// On freshly built indexes the factor cost architecture questions 0.010
+    /// (semble-dev): their many words spell out many generic names.
+    #[test]
+    fn names_a_question_about_an_area_spells_out_are_not_evidence() {
+        let evidence =
+            |names: &[&str], query: &str| spelled_names_are_evidence(names.iter().copied(), &file_name_words(query));
+        let query = "fuse vector and keyword search results";
+        // Several definitions of one name count once; partly spelled names
+        // do not count.
+        assert!(evidence(
+            &["fuse", "fuse", "Fuse", "keyword_weight", "search", "embed"],
+            query
+        ));
+        let query = "Database connection configuration and dialect selection";
+        assert!(!evidence(
+            &["Database", "connect", "DatabaseConfig", "dialect", "DatabaseDialect"],
+            query
+        ));
+        assert!(evidence(
+            &["DatabaseConfig", "DatabaseDialect", "currentDialect"],
+            query
+        ));
+        assert!(evidence(&[], query));
     }
 
     #[test]
