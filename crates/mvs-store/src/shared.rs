@@ -212,7 +212,7 @@ impl SharedIndex {
             match outcome {
                 Ok(Some(published)) => return Ok(published),
                 Ok(None) if attempt < LOCK_ATTEMPTS => {
-                    tracing::debug!(uri = %self.uri, attempt, "the writer lock vanished before the commit: publishing again");
+                    tracing::debug!(uri = %self.uri, attempt, "the writer lock vanished or went to a racing publisher before the commit: publishing again");
                     attempt += 1;
                 }
                 Ok(None) => {
@@ -220,8 +220,8 @@ impl SharedIndex {
                         uri: self.uri.clone(),
                         action: "publish",
                         detail: format!(
-                            "the writer lock vanished before the commit {LOCK_ATTEMPTS} times (other publishers \
-                             releasing theirs); nothing was published, run it again"
+                            "the writer lock vanished or went to a racing publisher before the commit \
+                             {LOCK_ATTEMPTS} times; nothing was published, run it again"
                         ),
                     });
                 }
@@ -518,6 +518,10 @@ struct WriterLock {
     /// Set by the heartbeat when it finds the lock is no longer this
     /// process's (broken by another publisher): nothing may be published.
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// When the claim was last written (taken or renewed), ms since the
+    /// epoch: a holder whose claim is fresher than [`STALE_AFTER`] cannot
+    /// have been broken as stale.
+    renewed_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
@@ -541,8 +545,19 @@ impl WriterLock {
                 Ok(_) => {
                     tracing::debug!(uri = %shared.uri, "took the shared writer lock");
                     let lost = std::sync::Arc::default();
-                    let heartbeat = tokio::spawn(beat(root.clone(), claim.clone(), std::sync::Arc::clone(&lost)));
-                    return Ok(Self { claim, lost, heartbeat });
+                    let renewed_ms = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(claim.heartbeat_ms));
+                    let heartbeat = tokio::spawn(beat(
+                        root.clone(),
+                        claim.clone(),
+                        std::sync::Arc::clone(&lost),
+                        std::sync::Arc::clone(&renewed_ms),
+                    ));
+                    return Ok(Self {
+                        claim,
+                        lost,
+                        renewed_ms,
+                        heartbeat,
+                    });
                 }
                 Err(err) => err,
             };
@@ -583,16 +598,41 @@ impl WriterLock {
     }
 
     /// Whether the lock is still this process's: `false` when it vanished
-    /// (another publisher's release, deleting its lock file by file as this
-    /// one created its own, took this one's files too); an error when
-    /// another publisher holds it (broken as stale while this one stalled).
+    /// or cannot be read back (another publisher's release, deleting its
+    /// lock file by file as this one created its own, took this one's files
+    /// too) or when another
+    /// publisher's creation raced this one's and the store kept the other
+    /// claim (two creations at once can both report success on an S3
+    /// store); an error when another publisher holds it after breaking it
+    /// as stale while this one stalled.
     async fn confirm(&self, shared: &SharedIndex, root: &Connection) -> Result<bool> {
-        let current: Option<WriterClaim> = read_record(root, WRITER_TABLE)
-            .await
-            .map_err(|err| shared.failed("check the writer lock", err))?;
+        let current: Option<WriterClaim> = match read_record(root, WRITER_TABLE).await {
+            Ok(current) => current,
+            // A lock being deleted file by file (another publisher's
+            // release) fails a read for a moment; one whose files that
+            // release took keeps failing, and is not this process's to
+            // publish under: publish again once the lock is free (taken
+            // anew, or broken as stale).
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                match read_record(root, WRITER_TABLE).await {
+                    Ok(current) => current,
+                    Err(err) => {
+                        tracing::debug!(uri = %shared.uri, "the writer lock cannot be read back: {err}");
+                        return Ok(false);
+                    }
+                }
+            }
+        };
+        let fresh = (now_ms() as i64 - self.renewed_ms.load(std::sync::atomic::Ordering::Relaxed))
+            < STALE_AFTER.as_millis() as i64;
         match current {
             None => Ok(false),
             Some(claim) if self.owns(&claim) && !self.lost.load(std::sync::atomic::Ordering::Relaxed) => Ok(true),
+            Some(claim) if fresh => {
+                tracing::debug!(uri = %shared.uri, holder = %claim.holder, "lost a race to create the writer lock");
+                Ok(false)
+            }
             _ => Err(StoreError::Shared {
                 uri: shared.uri.clone(),
                 action: "publish",
@@ -663,7 +703,12 @@ async fn break_stale_lock(shared: &SharedIndex, root: &Connection, stale: Option
 /// Renews the lock's heartbeat until aborted, while the lock is this
 /// process's; once another publisher broke it, sets `lost` and stops (never
 /// writing over the new holder's claim).
-async fn beat(root: Connection, mut claim: WriterClaim, lost: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+async fn beat(
+    root: Connection,
+    mut claim: WriterClaim,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    renewed_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
+) {
     loop {
         tokio::time::sleep(HEARTBEAT).await;
         let renewed = async {
@@ -681,7 +726,7 @@ async fn beat(root: Connection, mut claim: WriterClaim, lost: std::sync::Arc<std
             Ok::<_, StoreError>(true)
         };
         match renewed.await {
-            Ok(true) => {}
+            Ok(true) => renewed_ms.store(claim.heartbeat_ms, std::sync::atomic::Ordering::Relaxed),
             Ok(false) => {
                 tracing::warn!("the shared writer lock was taken over by another publisher");
                 lost.store(true, std::sync::atomic::Ordering::Relaxed);
