@@ -775,6 +775,49 @@ mod tests {
         assert_eq!(explain(&long).len(), 303, "unknown errors are shortened");
     }
 
+    /// What `two_publishers_at_once_commit_one_after_the_other` met under
+    /// load, replayed on a local store: a creation race lost to another
+    /// claim and a lock whose files another publisher's release took are
+    /// published again; only a holder that went stale is told it stalled.
+    #[tokio::test]
+    async fn a_lost_lock_race_is_published_again_and_only_a_stall_is_an_error() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = SharedIndex::new(&format!("file://{}", dir.path().display())).unwrap();
+        let root = shared.connect(None, CacheBudget::Writer).await.unwrap();
+        let lock = WriterLock::acquire(&shared, &root, "a:1", "gen-a").await.unwrap();
+        assert!(lock.confirm(&shared, &root).await.unwrap());
+
+        let other = WriterClaim {
+            holder: "b:2".into(),
+            generation: "gen-b".into(),
+            heartbeat_ms: now_ms() as i64,
+        };
+        write_record(&root, WRITER_TABLE, &other).await.unwrap();
+        assert!(
+            !lock.confirm(&shared, &root).await.unwrap(),
+            "a fresh claim that lost a creation race publishes again"
+        );
+
+        lock.renewed_ms
+            .store(now_ms() as i64 - STALE_AFTER.as_millis() as i64 - 1, Relaxed);
+        let stalled = lock.confirm(&shared, &root).await.unwrap_err().to_string();
+        assert!(stalled.contains("stalled"), "{stalled}");
+
+        lock.renewed_ms.store(now_ms() as i64, Relaxed);
+        // The claim rewritten, then its files deleted before any read (a
+        // read would cache them).
+        write_record(&root, WRITER_TABLE, &lock.claim).await.unwrap();
+        let data = dir.path().join(format!("{WRITER_TABLE}.lance")).join("data");
+        for file in std::fs::read_dir(&data).unwrap() {
+            std::fs::remove_file(file.unwrap().path()).unwrap();
+        }
+        assert!(
+            !lock.confirm(&shared, &root).await.unwrap(),
+            "a lock that cannot be read back is not this process's"
+        );
+    }
+
     #[test]
     fn generation_names_are_unique() {
         let names: std::collections::HashSet<String> = (0..100).map(|_| new_generation_name()).collect();
