@@ -45,8 +45,9 @@ const FLAGS: [&str; 14] = [
 /// Where `s3.port` is in [`FLAGS`].
 const S3_PORT: usize = 6;
 
-/// Starts `weed mini` on `dir` and `ports`, and waits until it is ready.
-fn spawn(weed: &Path, dir: &Path, ports: &[u16]) -> Child {
+/// Starts `weed mini` on `dir` and `ports`, and waits until it is ready;
+/// the reason when it exits or stays silent for `wait` (it is killed then).
+fn spawn(weed: &Path, dir: &Path, ports: &[u16], wait: Duration) -> Result<Child, String> {
     let mut command = Command::new(weed);
     command
         .arg("mini")
@@ -79,10 +80,14 @@ fn spawn(weed: &Path, dir: &Path, ports: &[u16]) -> Child {
         }
     });
     let started = Instant::now();
-    ready_rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("weed mini not ready after {:?}", started.elapsed()));
-    child
+    match ready_rx.recv_timeout(wait) {
+        Ok(()) => Ok(child),
+        Err(err) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!("weed mini not ready after {:?} ({err})", started.elapsed()))
+        }
+    }
 }
 
 impl Seaweed {
@@ -91,14 +96,25 @@ impl Seaweed {
     pub fn start() -> Option<Self> {
         let weed = install()?;
         let dir = tempfile::tempdir().unwrap();
-        let ports = free_ports(FLAGS.len());
-        let child = spawn(&weed, dir.path(), &ports);
-        Some(Self {
-            child,
-            weed,
-            ports,
-            _dir: dir,
-        })
+        // Ports are free when picked, not when bound: a test starting its
+        // own server at the same moment can take one first (the server then
+        // exits or never gets ready). Fresh ports again, a few times.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let ports = free_ports(FLAGS.len());
+            match spawn(&weed, dir.path(), &ports, Duration::from_secs(30)) {
+                Ok(child) => {
+                    return Some(Self {
+                        child,
+                        weed,
+                        ports,
+                        _dir: dir,
+                    });
+                }
+                Err(reason) => failures.push(reason),
+            }
+        }
+        panic!("weed mini did not start: {failures:?}");
     }
 
     /// Stops the server (the store becomes unreachable); its data stays.
@@ -110,7 +126,7 @@ impl Seaweed {
     /// Starts the stopped server again on the same data and ports.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = spawn(&self.weed, self._dir.path(), &self.ports);
+        self.child = spawn(&self.weed, self._dir.path(), &self.ports, Duration::from_secs(60)).unwrap();
     }
 
     /// `s3://<bucket>/<prefix>`.
