@@ -95,12 +95,14 @@ impl Seaweed {
     /// available to install it. Any other failure panics.
     pub fn start() -> Option<Self> {
         let weed = install()?;
-        let dir = tempfile::tempdir().unwrap();
         // Ports are free when picked, not when bound: a test starting its
         // own server at the same moment can take one first (the server then
         // exits or never gets ready). Fresh ports again, a few times.
         let mut failures = Vec::new();
         for _ in 0..3 {
+            // A fresh directory too: a failed start leaves state recorded
+            // against its ports.
+            let dir = tempfile::tempdir().unwrap();
             let ports = free_ports(FLAGS.len());
             match spawn(&weed, dir.path(), &ports, Duration::from_secs(30)) {
                 Ok(child) => {

@@ -11,8 +11,11 @@
 //!   that dies before that commit leaves the previous one live.
 //! * `writer.lance`: exists while a publisher holds the writer lock. It is
 //!   created with the object store's conditional PUT, so of two publishers
-//!   starting at once exactly one creates it; the other waits up to
-//!   [`LOCK_WAIT`], then reports the holder. Its row names the holder, the
+//!   starting at once one creates it and the other waits up to
+//!   [`LOCK_WAIT`], then reports the holder. Under contention both
+//!   creations can report success (seen with SeaweedFS): a publisher reads
+//!   its claim back before it commits, and one that finds another claim
+//!   publishes again once the lock is free. Its row names the holder, the
 //!   generation being written and a heartbeat: a lock whose heartbeat a
 //!   waiting publisher sees unchanged for [`STALE_AFTER`] (a killed
 //!   publisher) is broken and the generation it was writing deleted, unless
@@ -51,9 +54,10 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(60);
 pub const STALE_AFTER: Duration = Duration::from_secs(45);
 /// How often a publisher renews its lock's heartbeat.
 const HEARTBEAT: Duration = Duration::from_secs(15);
-/// Publishes a run tries before giving up when its lock vanished before
-/// its commit (see `WriterLock::confirm`): a release and a creation racing,
-/// rare, and over at once.
+/// Publishes a run tries before giving up when its lock was not its own at
+/// its commit (see `WriterLock::confirm`: vanished, unreadable, or another
+/// claim kept by a racing creation): rare; the next try waits for the lock
+/// to be free, up to [`STALE_AFTER`] for a damaged one.
 const LOCK_ATTEMPTS: usize = 3;
 /// How long a replaced generation is kept for readers that opened it (a
 /// reader moves on within [`SHARED_RECHECK`]; a seed copies it in minutes).
@@ -231,7 +235,8 @@ impl SharedIndex {
     }
 
     /// Writes `generation` and makes it the published one, under `lock`;
-    /// `None` when the lock vanished before the commit (nothing published).
+    /// `None` when the lock was not this process's at the commit (vanished,
+    /// unreadable or another's after a racing creation; nothing published).
     async fn publish_locked(
         &self,
         root: &Connection,
@@ -519,8 +524,8 @@ struct WriterLock {
     /// process's (broken by another publisher): nothing may be published.
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// When the claim was last written (taken or renewed), ms since the
-    /// epoch: a holder whose claim is fresher than [`STALE_AFTER`] cannot
-    /// have been broken as stale.
+    /// epoch: another claim found while this one is fresher than
+    /// [`STALE_AFTER`] is read as a lost creation race, not as a stall.
     renewed_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
     heartbeat: tokio::task::JoinHandle<()>,
 }
@@ -600,11 +605,10 @@ impl WriterLock {
     /// Whether the lock is still this process's: `false` when it vanished
     /// or cannot be read back (another publisher's release, deleting its
     /// lock file by file as this one created its own, took this one's files
-    /// too) or when another
-    /// publisher's creation raced this one's and the store kept the other
-    /// claim (two creations at once can both report success on an S3
-    /// store); an error when another publisher holds it after breaking it
-    /// as stale while this one stalled.
+    /// too) or when another publisher's creation raced this one's and the
+    /// store kept the other claim (two creations at once can both report
+    /// success on an S3 store); an error when another publisher holds it
+    /// after breaking it as stale while this one stalled.
     async fn confirm(&self, shared: &SharedIndex, root: &Connection) -> Result<bool> {
         let current: Option<WriterClaim> = match read_record(root, WRITER_TABLE).await {
             Ok(current) => current,

@@ -258,10 +258,12 @@ pub(crate) fn name_spelled_gain(name: &str, words: &[String]) -> f32 {
 /// definitions; a question about an area ("database connection
 /// configuration and dialect selection") spells out many generic ones
 /// (`Database`, `connect`, `config`, `dialect`), none of them distinctive.
-/// True when at most [`NAME_SPELLED_MAX_NAMES`] distinct names (any case)
-/// are spelled out in full. Gated this way, the factor keeps most of its
-/// gain on the CSN sets and no longer costs architecture questions on
-/// freshly built indexes (docs/benchmarks.md, session 13).
+/// True when at most [`NAME_SPELLED_MAX_NAMES`] distinct names (case
+/// aside) are spelled out in full. Gated this way, the factor keeps two
+/// thirds of its gain on the CSN sets and costs semble-dev nothing overall
+/// on freshly built indexes, where it cost 0.006 ungated (docs/benchmarks.md,
+/// session 13). The candidates are the lanes' (deeper for pages over 30
+/// hits), so like file evidence the gate sees more names on larger pages.
 pub(crate) fn spelled_names_are_evidence<'a>(names: impl IntoIterator<Item = &'a str>, words: &[String]) -> bool {
     let mut spelled = std::collections::HashSet::new();
     for name in names {
