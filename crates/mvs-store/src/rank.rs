@@ -408,14 +408,26 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
     let file_name_words = priors::file_name_words(&request.text);
     let newest_versions = priors::newest_versions(candidates.iter().map(|c| c.chunk.file_path.as_str()));
+    // The share of each candidate definition's name the query spells out
+    // (0 for other chunks): read by the gate, then as each one's gain.
+    let name_shares: Vec<f32> = candidates
+        .iter()
+        .map(|c| {
+            if names_a_definition(&c.chunk) {
+                priors::share_spelled(&c.chunk.name, &file_name_words)
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let spelled_names_tell = priors::spelled_names_are_evidence(
         candidates
             .iter()
-            .filter(|c| names_a_definition(&c.chunk))
-            .map(|c| c.chunk.name.as_str()),
-        &file_name_words,
+            .zip(&name_shares)
+            .filter(|(_, share)| **share == 1.0)
+            .map(|(c, _)| c.chunk.name.as_str()),
     );
-    for candidate in &mut candidates {
+    for (candidate, &name_share) in candidates.iter_mut().zip(&name_shares) {
         let why = &mut candidate.why;
         let path = candidate.chunk.file_path.as_str();
         let kind = priors::path_kind(path, stems, tests_wanted)
@@ -440,8 +452,8 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
-        let gain = if spelled_names_tell && names_a_definition(&candidate.chunk) {
-            priors::name_spelled_gain(&candidate.chunk.name, &file_name_words)
+        let gain = if spelled_names_tell {
+            priors::name_spelled_gain(name_share)
         } else {
             0.0
         };

@@ -240,37 +240,36 @@ pub(crate) fn file_name_gain(path: &str, words: &[String]) -> f32 {
     FILE_NAME_GAIN * share_spelled(file.split('.').next().unwrap_or(file), words)
 }
 
-/// The gain of a definition whose own name the query spells out: up to
-/// [`NAME_SPELLED_GAIN`] when every part of `name` is one of `words` (the
-/// query's, from [`file_name_words`]): `fuse` for "fuse vector and keyword
-/// results", `flatten` for "Flatten nested iterables". Where
+/// The gain of a definition whose own name the query spells out, from the
+/// `share` of the name's parts that are query words ([`share_spelled`] over
+/// [`file_name_words`]): up to [`NAME_SPELLED_GAIN`] when all are: `fuse`
+/// for "fuse vector and keyword results", `flatten` for "Flatten nested
+/// iterables". Where
 /// [`stem_gain`] asks how much of the query a name holds, this asks how
 /// much of the name the query holds, which is what a description of one
 /// function does (on the CSN sets, MRR@10 0.321 -> 0.355 and 0.537 -> 0.591).
 /// Applied only where [`spelled_names_are_evidence`].
-pub(crate) fn name_spelled_gain(name: &str, words: &[String]) -> f32 {
-    NAME_SPELLED_GAIN * share_spelled(name, words)
+pub(crate) fn name_spelled_gain(share: f32) -> f32 {
+    NAME_SPELLED_GAIN * share
 }
 
 /// Whether definition names the query spells out are evidence in this
-/// search, given the names of its candidate definitions: a description of
+/// search, given the candidate definitions' names it spells out in full
+/// ([`share_spelled`] 1): a description of
 /// one function ("Flatten nested iterables") spells out the names of a few
 /// definitions; a question about an area ("database connection
 /// configuration and dialect selection") spells out many generic ones
 /// (`Database`, `connect`, `config`, `dialect`), none of them distinctive.
-/// True when at most [`NAME_SPELLED_MAX_NAMES`] distinct names (case
-/// aside) are spelled out in full. Gated this way, the factor keeps two
+/// True when they are at most [`NAME_SPELLED_MAX_NAMES`] distinct names
+/// (case aside). Gated this way, the factor keeps two
 /// thirds of its gain on the CSN sets and costs semble-dev nothing overall
 /// on freshly built indexes, where it cost 0.006 ungated (docs/benchmarks.md,
 /// session 13). The candidates are the lanes' (deeper for pages over 30
 /// hits), so like file evidence the gate sees more names on larger pages.
-pub(crate) fn spelled_names_are_evidence<'a>(names: impl IntoIterator<Item = &'a str>, words: &[String]) -> bool {
-    let mut spelled = std::collections::HashSet::new();
-    for name in names {
-        if share_spelled(name, words) == 1.0
-            && spelled.insert(name.to_lowercase())
-            && spelled.len() > NAME_SPELLED_MAX_NAMES
-        {
+pub(crate) fn spelled_names_are_evidence<'a>(spelled_in_full: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut distinct = std::collections::HashSet::new();
+    for name in spelled_in_full {
+        if distinct.insert(name.to_lowercase()) && distinct.len() > NAME_SPELLED_MAX_NAMES {
             return false;
         }
     }
@@ -280,7 +279,7 @@ pub(crate) fn spelled_names_are_evidence<'a>(names: impl IntoIterator<Item = &'a
 /// The share (0-1) of the identifier parts of `name` (2+ characters) that
 /// are among `words`: a part and a word match when the shorter starts the
 /// longer and has 4+ letters, or they are equal. 0 for a name without parts.
-fn share_spelled(name: &str, words: &[String]) -> f32 {
+pub(crate) fn share_spelled(name: &str, words: &[String]) -> f32 {
     let parts: Vec<String> = identifier_parts(name)
         .into_iter()
         .filter(|part| part.len() >= 2)
@@ -495,7 +494,7 @@ mod tests {
     /// name, but its whole name is in the query.
     #[test]
     fn a_definition_name_the_query_spells_out_gains() {
-        let gain = |name: &str, query: &str| name_spelled_gain(name, &file_name_words(query));
+        let gain = |name: &str, query: &str| name_spelled_gain(share_spelled(name, &file_name_words(query)));
         let query = "fuse vector and keyword search results";
         assert_eq!(gain("fuse", query), NAME_SPELLED_GAIN);
         assert_eq!(gain("keyword_weight", query), NAME_SPELLED_GAIN / 2.0);
@@ -508,8 +507,10 @@ mod tests {
     /// (semble-dev): their many words spell out many generic names.
     #[test]
     fn names_a_question_about_an_area_spells_out_are_not_evidence() {
-        let evidence =
-            |names: &[&str], query: &str| spelled_names_are_evidence(names.iter().copied(), &file_name_words(query));
+        let evidence = |names: &[&str], query: &str| {
+            let words = file_name_words(query);
+            spelled_names_are_evidence(names.iter().copied().filter(|name| share_spelled(name, &words) == 1.0))
+        };
         let query = "fuse vector and keyword search results";
         // Several definitions of one name count once; partly spelled names
         // do not count.
