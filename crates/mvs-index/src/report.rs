@@ -106,7 +106,8 @@ pub struct IndexReport {
     pub files_skipped: usize,
     /// Paths that could not be read, with reasons.
     pub unreadable: Vec<(String, String)>,
-    /// Chunks embedded and written.
+    /// Chunks the run committed, each counted once (a two-phase run commits
+    /// a file with pending vectors twice).
     pub chunks_written: usize,
     /// Chunks whose vector was taken from the index's own rows (unchanged
     /// code in an edited file, a renamed or moved file) instead of the model.

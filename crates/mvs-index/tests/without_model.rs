@@ -78,6 +78,54 @@ async fn two_phase_runs_end_with_every_vector() {
     assert_eq!((stats.chunks, stats.vectors), (6, 6));
 }
 
+/// The report counts each chunk the index holds once, however many times a
+/// run committed it. Regression: a rebuild whose vector cache knew some of a
+/// file's chunks (they land with vectors in the keywords phase, the file is
+/// committed whole again in the vectors phase) reported 7 chunks for 6.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_phase_run_counts_each_chunk_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root);
+    let project = Project::new(root).unwrap();
+    let embedder = Arc::new(HashedWords::remembering());
+    let options = IndexOptions {
+        two_phase_min_files: 2,
+        ..IndexOptions::default()
+    };
+    let first = run(&project, &embedder, &options).await;
+    assert_eq!((first.chunks_written, embedder.embedded()), (6, 6), "{first:?}");
+
+    // A rebuild from nothing with one function edited: m1.rs is partly
+    // known (one chunk cached, one new), m0.rs and m2.rs wholly.
+    std::fs::remove_dir_all(root.join(".mcp-vector-search")).unwrap();
+    replace_in(root, "src/m1.rs", "input.len() * 0 + 1", "input.len() * 100");
+    let rebuilt = run(&project, &embedder, &options).await;
+    assert_eq!(
+        embedder.embedded(),
+        7,
+        "only the edited function goes through the model"
+    );
+    assert_eq!(chunk_count(&project).await, 6);
+    assert_eq!((rebuilt.files_parsed, rebuilt.chunks_written), (3, 6), "{rebuilt:?}");
+
+    // Every file partly known: each is committed in both phases.
+    std::fs::remove_dir_all(root.join(".mcp-vector-search")).unwrap();
+    for i in 0..3 {
+        replace_in(
+            root,
+            &format!("src/m{i}.rs"),
+            &format!("input.len() * 1 + {i}"),
+            "input.len() * 7",
+        );
+    }
+    let again = run(&project, &embedder, &options).await;
+    assert_eq!(embedder.embedded(), 10);
+    assert_eq!((again.files_parsed, again.chunks_written), (3, 6), "{again:?}");
+    let store = mvs_index::open_index(&project).await.unwrap();
+    assert!(!store.vectors_pending());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validated_queries_search_through_the_seam() {
     let dir = tempfile::tempdir().unwrap();

@@ -611,8 +611,10 @@ impl Pass {
             let vectors = self
                 .run(pending, Some(pending_chunks), Phase::Vectors, &mut stages)
                 .await?;
+            // A file the first phase left partly pending (some vectors
+            // cached) is committed whole again: count its chunks once.
             Written {
-                chunks: first.chunks_with_vectors + vectors.chunks,
+                chunks: first.chunks - first.pending_file_chunks + vectors.chunks,
                 pending_resumed: vectors.parsed.saturating_sub(first.pending_files),
                 ..first
             }

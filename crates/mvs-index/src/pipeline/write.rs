@@ -1,6 +1,7 @@
 //! The write stage: commits embedded batches to the store in large groups
 //! (fewer, larger commits keep LanceDB fast) and reports progress.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,10 +25,11 @@ pub(super) struct Written {
     pub skipped: usize,
     /// Chunks committed.
     pub chunks: usize,
-    /// Of those, chunks committed with their vector.
-    pub chunks_with_vectors: usize,
     /// Files committed with pending vectors.
     pub pending_files: usize,
+    /// Chunks of those files, with a vector or not: the vectors phase
+    /// commits each of them again.
+    pub pending_file_chunks: usize,
     /// Files whose vectors an earlier, interrupted run left pending and
     /// this run computed (set over a run's passes, not by the writer).
     pub pending_resumed: usize,
@@ -68,16 +70,19 @@ pub(super) async fn write_stage(
             written.busy += started.elapsed();
             written.unchanged += batch.touched.len();
             written.chunks += batch.chunks.len();
-            written.chunks_with_vectors += batch.vectors.iter().filter(|v| v.is_some()).count();
-            let mut pending_paths: Vec<&str> = batch
+            let pending_paths: HashSet<&str> = batch
                 .chunks
                 .iter()
                 .zip(&batch.vectors)
                 .filter(|(_, v)| v.is_none())
                 .map(|(c, _)| c.file_path.as_str())
                 .collect();
-            pending_paths.dedup();
             written.pending_files += pending_paths.len();
+            written.pending_file_chunks += batch
+                .chunks
+                .iter()
+                .filter(|c| pending_paths.contains(c.file_path.as_str()))
+                .count();
             for file in &batch.files {
                 match file.status {
                     FileStatus::Indexed => written.parsed += 1,

@@ -4,9 +4,10 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mvs_embed::EmbedError;
 use mvs_index::{IndexOptions, IndexReport, Progress, Project, TextEmbedder};
@@ -86,8 +87,11 @@ pub async fn chunk_count(project: &Project) -> usize {
 #[derive(Debug)]
 pub struct HashedWords {
     model_id: &'static str,
-    /// Document texts embedded so far.
+    /// Document texts embedded so far (with a cache: those not cached).
     embedded: AtomicUsize,
+    /// `Some`: like the persistent vector cache, texts embedded before are
+    /// known without the model ([`TextEmbedder::cached_documents`]).
+    remembered: Option<Mutex<HashSet<String>>>,
 }
 
 impl Default for HashedWords {
@@ -107,6 +111,16 @@ impl HashedWords {
         Self {
             model_id,
             embedded: AtomicUsize::new(0),
+            remembered: None,
+        }
+    }
+
+    /// The default embedder with a vector cache: what it embedded once, it
+    /// knows without the model from then on, across indexes.
+    pub fn remembering() -> Self {
+        Self {
+            remembered: Some(Mutex::default()),
+            ..Self::default()
         }
     }
 
@@ -152,8 +166,27 @@ impl TextEmbedder for HashedWords {
     }
 
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.embedded.fetch_add(texts.len(), Ordering::Relaxed);
+        // Like the real embedder, a cache hit is not counted as embedded.
+        let new = match &self.remembered {
+            Some(remembered) => {
+                let mut remembered = remembered.lock().unwrap();
+                texts.iter().filter(|t| remembered.insert(t.to_string())).count()
+            }
+            None => texts.len(),
+        };
+        self.embedded.fetch_add(new, Ordering::Relaxed);
         Ok(texts.iter().map(|text| Self::vector(text)).collect())
+    }
+
+    fn cached_documents(&self, texts: &[&str]) -> Vec<Option<Vec<f32>>> {
+        let Some(remembered) = &self.remembered else {
+            return vec![None; texts.len()];
+        };
+        let remembered = remembered.lock().unwrap();
+        texts
+            .iter()
+            .map(|text| remembered.contains(*text).then(|| Self::vector(text)))
+            .collect()
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
