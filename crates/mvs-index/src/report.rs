@@ -106,8 +106,9 @@ pub struct IndexReport {
     pub files_skipped: usize,
     /// Paths that could not be read, with reasons.
     pub unreadable: Vec<(String, String)>,
-    /// Chunks the run committed, each counted once (a two-phase run commits
-    /// a file with pending vectors twice).
+    /// Chunks of the files the run completed, each counted once (a two-phase
+    /// run commits a file with pending vectors twice; a cancelled run leaves
+    /// out the files it left pending).
     pub chunks_written: usize,
     /// Chunks whose vector was taken from the index's own rows (unchanged
     /// code in an edited file, a renamed or moved file) instead of the model.

@@ -78,6 +78,21 @@ async fn two_phase_runs_end_with_every_vector() {
     assert_eq!((stats.chunks, stats.vectors), (6, 6));
 }
 
+/// [`tree`] under `root`, an embedder with a vector cache, and options that
+/// make every run of two or more files go in two phases.
+fn cached_two_phase(root: &std::path::Path) -> (Project, Arc<HashedWords>, IndexOptions) {
+    tree(root);
+    let options = IndexOptions {
+        two_phase_min_files: 2,
+        ..IndexOptions::default()
+    };
+    (
+        Project::new(root).unwrap(),
+        Arc::new(HashedWords::remembering()),
+        options,
+    )
+}
+
 /// The report counts each chunk the index holds once, however many times a
 /// run committed it. Regression: a rebuild whose vector cache knew some of a
 /// file's chunks (they land with vectors in the keywords phase, the file is
@@ -86,13 +101,7 @@ async fn two_phase_runs_end_with_every_vector() {
 async fn a_two_phase_run_counts_each_chunk_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    tree(root);
-    let project = Project::new(root).unwrap();
-    let embedder = Arc::new(HashedWords::remembering());
-    let options = IndexOptions {
-        two_phase_min_files: 2,
-        ..IndexOptions::default()
-    };
+    let (project, embedder, options) = cached_two_phase(root);
     let first = run(&project, &embedder, &options).await;
     assert_eq!((first.chunks_written, embedder.embedded()), (6, 6), "{first:?}");
 
@@ -122,8 +131,35 @@ async fn a_two_phase_run_counts_each_chunk_once() {
     let again = run(&project, &embedder, &options).await;
     assert_eq!(embedder.embedded(), 10);
     assert_eq!((again.files_parsed, again.chunks_written), (3, 6), "{again:?}");
+    assert_eq!(chunk_count(&project).await, 6);
     let store = mvs_index::open_index(&project).await.unwrap();
     assert!(!store.vectors_pending());
+}
+
+/// The same for vectors taken from the index's own rows: an edit of every
+/// file, big enough for two phases, reuses each unchanged function's vector
+/// once (it was counted in both phases: 6 for 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_phase_edit_counts_each_reused_vector_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (project, embedder, options) = cached_two_phase(root);
+    run(&project, &embedder, &options).await;
+    for i in 0..3 {
+        replace_in(
+            root,
+            &format!("src/m{i}.rs"),
+            &format!("input.len() * 1 + {i}"),
+            "input.len() * 9",
+        );
+    }
+    let edit = run(&project, &embedder, &options).await;
+    assert_eq!(
+        (edit.files_parsed, edit.chunks_written, edit.vectors_reused),
+        (3, 6, 3),
+        "{edit:?}"
+    );
+    assert_eq!(embedder.embedded(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -163,7 +163,21 @@ fn embed_files(
             None => embedded.next().expect("one vector per embedded text"),
         })
         .collect();
-    let reused = chunks.len() - fresh.len();
+    // A file left partly pending is committed whole again by the vectors
+    // phase, which counts its reused vectors then.
+    let mut reused = 0;
+    let mut file_vectors = vectors.as_slice();
+    for file in &files {
+        let (these, rest) = file_vectors.split_at(file.chunks.len());
+        file_vectors = rest;
+        if these.iter().all(Option::is_some) {
+            reused += file
+                .chunks
+                .iter()
+                .filter(|c| reusable.contains_key(&c.content_hash))
+                .count();
+        }
+    }
     let mut batch = EmbeddedBatch {
         vectors,
         ..EmbeddedBatch::default()

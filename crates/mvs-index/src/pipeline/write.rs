@@ -70,6 +70,8 @@ pub(super) async fn write_stage(
             written.busy += started.elapsed();
             written.unchanged += batch.touched.len();
             written.chunks += batch.chunks.len();
+            // A batch holds each of its files whole (`embed_files`,
+            // `EmbeddedBatch::append`), so these are all of their chunks.
             let pending_paths: HashSet<&str> = batch
                 .chunks
                 .iter()
