@@ -19,6 +19,11 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# The binary handed out in release archives (fat LTO; needs ~20 GB of memory):
+# target/dist/mcp-vector-search.
+dist:
+    cargo build --profile dist --locked --bin mcp-vector-search
+
 # Index this repository with a release build and record the numbers.
 bench:
     scripts/bench.sh
