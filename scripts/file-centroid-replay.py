@@ -87,17 +87,19 @@ def exact_symbol(hit):
     return any(f.get("signal") == "exact_symbol" for f in hit["why"].get("factors", []))
 
 
-def factor(form, strength, cosines, hits, path):
-    if path not in cosines:
-        return 1.0
-    cosine = cosines[path]
+def file_factors(form, strength, cosines, hits):
+    """The factor of each file on the page (files without vectors: none)."""
     on_page = [cosines[h["file_path"]] for h in hits if h["file_path"] in cosines]
     if form == "gap":
-        return float(np.exp(strength * (cosine - max(on_page))))
+        best = max(on_page, default=0.0)
+        return {path: float(np.exp(strength * (cosine - best))) for path, cosine in cosines.items()}
     if form == "z":
-        return float(np.exp(strength * (cosine - np.mean(on_page)) / (np.std(on_page) + 1e-6)))
-    rank = sorted(cosines.values(), reverse=True).index(cosine)
-    return 1 + strength / (1 + rank)
+        mean, spread = np.mean(on_page), np.std(on_page) + 1e-6
+        return {path: float(np.exp(strength * (cosine - mean) / spread)) for path, cosine in cosines.items()}
+    rank = {}
+    for i, cosine in enumerate(sorted(cosines.values(), reverse=True)):
+        rank.setdefault(cosine, i)
+    return {path: 1 + strength / (1 + rank[cosine]) for path, cosine in cosines.items()}
 
 
 def score(form, strength, normalised):
@@ -105,10 +107,10 @@ def score(form, strength, normalised):
     for root, queries in repos:
         values = []
         for task, hits, cosines in queries:
-            c = cosines[normalised]
+            factors = file_factors(form, strength, cosines[normalised], hits)
             front = [h for h in hits if exact_symbol(h)]
             rest = sorted((h for h in hits if not exact_symbol(h)),
-                          key=lambda h: -h["why"]["rank_score"] * factor(form, strength, c, hits, h["file_path"]))
+                          key=lambda h: -h["why"]["rank_score"] * factors.get(h["file_path"], 1.0))
             ndcg, _, _ = sb.score_file_level([Hit(h["file_path"]) for h in (front + rest)[:10]], task, root)
             values.append(ndcg)
             per_category[task.category].append(ndcg)
