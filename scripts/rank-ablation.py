@@ -5,11 +5,11 @@ Collects, for every semble-dev query, a 50-hit page with each hit's `why`
 (fused score and the factors applied) from a binary whose indexes a
 semble-dev run kept (`semblebench.py --keep-index`), then recomputes the rank
 with one signal off at a time (path priors, identifier stems, file names,
-definition names, file evidence, saturation, exact symbol + definition
-lane), keeps the top 10
-and scores file-level NDCG@10 as semble does. A simulation over the lanes a
-limit-50 search runs (250 deep), so "none off" reads a little above the
-binary's own limit-10 number.
+definition names, file evidence, saturation, file vectors, exact symbol +
+definition lane), keeps the top 10 and scores file-level NDCG@10 as semble
+does. A simulation over the lanes a limit-50 search runs (250 deep, where a
+limit-10 search's run 150), so "none off" reads a little above the binary's
+own limit-10 number.
 
 Usage: python3 scripts/rank-ablation.py BIN [--work $EVAL_WORK] [--pages pages.jsonl]
 Constants below mirror crates/mvs-store/src/rank/priors.rs.
@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 import semble_dev
 
 FILE_EVIDENCE_GAIN, FILE_EVIDENCE_COUNT, SATURATION = 0.8, 4, 0.7
-SIGNALS = ["path_prior", "name_match", "file_name", "name_spelled", "file_evidence", "saturation", "exact_symbol"]
+SIGNALS = ["path_prior", "name_match", "file_name", "name_spelled", "file_evidence", "saturation", "file_vector",
+           "exact_symbol"]
 
 
 def collect(binary, work, out_path):
@@ -79,6 +80,9 @@ def rerank(hits, off):
         indices.sort(key=lambda i: (not exact(hits[i]), -base[i]))  # definitions lead their file
         for k, i in enumerate(indices):
             adjusted[i] = base[i] * evidence * ((1.0 if off == "saturation" else SATURATION) ** k)
+    if off != "file_vector":  # the binary's own factor, weighed over this 50-hit page
+        for i, h in enumerate(hits):
+            adjusted[i] *= next((f["factor"] for f in h["why"]["factors"] if f["signal"] == "file_vector"), 1.0)
 
     order = sorted(range(len(hits)), key=lambda i: (not exact(hits[i]), -adjusted[i]))
     return [hits[i] for i in order[:10]]

@@ -162,12 +162,13 @@ fn why() -> Value {
                 "properties": {
                     "signal": {"enum": [
                         "path_prior", "name_match", "file_name", "name_spelled", "file_evidence", "saturation",
-                        "exact_symbol"
+                        "exact_symbol", "file_vector"
                     ]},
                     "kind": {"enum": [
                         "test", "example", "benchmark", "vendored", "superseded", "documentation", "re_export", "declarations"
                     ]},
-                    "factor": {"type": "number"}
+                    "factor": {"type": "number"},
+                    "cosine": {"type": "number"}
                 }
             }}
         }

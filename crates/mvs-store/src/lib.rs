@@ -117,6 +117,10 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// File records by path, with the files-table version they were read at.
 type FileCache = std::sync::Mutex<Option<(u64, Arc<HashMap<String, FileRecord>>)>>;
 
+/// Each file's centroid (see `rank::file_vector::centroids`; `None`: no
+/// vector ready) by path, with the chunks-table version it was read at.
+type CentroidCache = std::sync::Mutex<Option<(u64, HashMap<String, Option<Vec<f32>>>)>>;
+
 /// An open index.
 pub struct Store {
     /// The index directory.
@@ -132,6 +136,8 @@ pub struct Store {
     shared: Option<(SharedIndex, std::sync::Mutex<std::time::Instant>)>,
     /// The files table by path, as of a table version.
     file_cache: FileCache,
+    /// File centroids read so far, as of a chunks-table version.
+    centroid_cache: CentroidCache,
     chunks: Table,
     files: Table,
     _db: Connection,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::{self, SCHEMA_VERSION};
 use crate::shared::{Published, SharedIndex, check_readable, copy_tables};
-use crate::{FileCache, Result, Store, StoreError};
+use crate::{CentroidCache, FileCache, Result, Store, StoreError};
 
 /// What an index was built with (`meta.json` beside the tables).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +231,7 @@ impl Store {
     ) -> Self {
         Self {
             file_cache: FileCache::default(),
+            centroid_cache: CentroidCache::default(),
             opened_meta_mtime: meta_mtime(dir),
             shared: None,
             dir: dir.to_path_buf(),

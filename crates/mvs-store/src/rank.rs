@@ -12,6 +12,10 @@
 //!   words in a chunk's name or file name raise it, and so does a file
 //!   name or a definition's name the query spells out; a file with several candidates gains;
 //!   each further chunk of a file counts less, so a page covers more files.
+//! * File vectors ([`file_vector`]): the top of the page is weighed by how
+//!   close the query is to each candidate's whole file (the centroid of
+//!   its chunk vectors), so a file about the question gains on one that
+//!   merely mentions it.
 //! * One result per definition: the parts of a definition split into
 //!   several chunks collapse to the best-ranked one ([`definition_key`]),
 //!   and the page fills up from further candidates.
@@ -32,6 +36,7 @@
 //! also lacks lane weights and per-lane ranks, which callers need.
 
 mod calibration;
+pub(crate) mod file_vector;
 mod priors;
 
 use std::collections::{HashMap, HashSet};
@@ -307,6 +312,17 @@ pub enum Factor {
     },
     /// The chunk defines the symbol the query names: moved to the front.
     ExactSymbol,
+    /// How close the query is to the chunk's whole file (the centroid of
+    /// its chunk vectors) compared with the page's other candidates:
+    /// multiplied by `factor` (around 1).
+    FileVector {
+        /// Cosine similarity of the query and the file's centroid.
+        #[serde(serialize_with = "rounded")]
+        cosine: f32,
+        /// `exp(0.1 z)`, `z` the cosine standardised over the page's top.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
 }
 
 /// A candidate on its way to the page.

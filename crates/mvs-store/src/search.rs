@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::filter::SearchFilter;
 use crate::indices::{ANN_EF, ANN_NPROBES, ANN_REFINE_FACTOR};
+use crate::rank::file_vector;
 use crate::schema::{self, ChunkRecord, chunk_col};
 use crate::{Result, Store, StoreError, rank, read, sql};
 
@@ -95,6 +96,23 @@ pub struct SearchHit {
     pub why: rank::Why,
 }
 
+#[cfg(test)]
+impl SearchHit {
+    /// `chunk` as a hit no lane or rule has scored yet (tests).
+    pub(crate) fn unranked(chunk: ChunkRecord) -> Self {
+        Self {
+            chunk,
+            score: 0.0,
+            vector_rank: None,
+            vector_score: None,
+            keyword_rank: None,
+            keyword_score: None,
+            stale: false,
+            why: rank::Why::default(),
+        }
+    }
+}
+
 impl Store {
     /// Runs a search.
     pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
@@ -115,7 +133,9 @@ impl Store {
         // Each lane contributes more candidates than asked for, so fusion can
         // promote a result that only one lane ranks highly, and a file's
         // evidence (how many of its chunks are candidates) counts: 50 -> 150
-        // gained 0.008 NDCG@10 on semble-dev, 250 no more (docs/benchmarks.md).
+        // gained 0.008 NDCG@10 on semble-dev. 250 gains 0.004 more with the
+        // file-vector factor, at 4-7 ms per search, past issue 16's latency
+        // bound (docs/benchmarks.md, "Ranking: file vectors").
         let depth = (limit * 5).max(150);
         let predicate = request.filter.to_sql()?;
         let (want_vector, want_keyword) = match request.mode {
@@ -133,19 +153,21 @@ impl Store {
         };
         let vector_lane = async {
             if !want_vector {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             }
             let vector = vector
                 .await
                 .ok_or_else(|| StoreError::Invalid("a vector or hybrid search needs the query embedding".into()))?;
-            self.vector_lane(
-                &vector,
-                vector_predicate.as_deref(),
-                depth,
-                request.exact,
-                &mut vector_rows,
-            )
-            .await
+            let lane = self
+                .vector_lane(
+                    &vector,
+                    vector_predicate.as_deref(),
+                    depth,
+                    request.exact,
+                    &mut vector_rows,
+                )
+                .await?;
+            Result::Ok((lane, Some(vector)))
         };
         let keyword_lane = async {
             if !want_keyword || request.text.trim().is_empty() {
@@ -172,7 +194,7 @@ impl Store {
             }
         };
         let (vector_lane, keyword_lane, definitions) = futures::join!(vector_lane, keyword_lane, definition_lane);
-        let vector_lane = vector_lane?;
+        let (vector_lane, query_vector) = vector_lane?;
         let keyword_lane = match keyword_lane {
             Ok(lane) => lane,
             // The keyword lane must not take the vector lane down with it
@@ -199,7 +221,15 @@ impl Store {
             keyword: &keyword_lane,
             definitions: &definitions,
         };
-        let mut page = rank::page(request, limit, lanes, chunks_by_id);
+        let mut page = rank::page(request, limit.max(file_vector::POOL), lanes, chunks_by_id);
+        if let Some(query) = &query_vector {
+            match self.file_centroid_cosines(query, &page).await {
+                Ok(cosines) => file_vector::weigh(&mut page, &cosines),
+                // A nudge to the order must not cost the answer.
+                Err(err) => tracing::warn!("file vectors unavailable, ranking without them: {err}"),
+            }
+        }
+        page.truncate(limit);
         self.read_page_rows(&mut page, &row_ids, predicate.as_deref()).await?;
         Ok(rank::calibrate(request, page))
     }
@@ -255,6 +285,86 @@ impl Store {
             None => false,
         });
         Ok(())
+    }
+
+    /// The cosine between `query` and the centroid of each file of the
+    /// first [`file_vector::POOL`] hits of `page`, from all of the file's
+    /// chunks whose vectors are ready (see [`file_vector::centroids`]).
+    /// Centroids are kept per chunks-table version: a warm search reads the
+    /// vectors only of files it has not weighed since the last write.
+    async fn file_centroid_cosines(&self, query: &[f32], page: &[SearchHit]) -> Result<HashMap<String, f32>> {
+        let mut paths: Vec<&str> = page
+            .iter()
+            .take(file_vector::POOL)
+            .map(|hit| hit.chunk.file_path.as_str())
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        if paths.len() < 2 {
+            // One file has nothing to be compared with.
+            return Ok(HashMap::new());
+        }
+        let version = self.chunks.version().await?;
+        let mut cosines = HashMap::new();
+        let mut unread = Vec::new();
+        if let Ok(mut cache) = self.centroid_cache.lock() {
+            let (_, centroids) = match &mut *cache {
+                Some(cached) if cached.0 == version => cached,
+                stale => stale.insert((version, HashMap::new())),
+            };
+            for path in paths {
+                match centroids.get(path) {
+                    Some(Some(centroid)) => {
+                        cosines.insert(path.to_string(), file_vector::cosine(query, centroid));
+                    }
+                    Some(None) => {}
+                    None => unread.push(path),
+                }
+            }
+        }
+        if unread.is_empty() {
+            return Ok(cosines);
+        }
+        let files = sql::in_list(chunk_col::FILE_PATH, &unread);
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .only_if(sql::vector_ready(Some(&files)))
+            .select(Select::Columns(vec![
+                chunk_col::FILE_PATH.to_string(),
+                chunk_col::VECTOR.to_string(),
+            ]))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut chunk_vectors = Vec::new();
+        for batch in &batches {
+            chunk_vectors.extend(
+                schema::file_paths_from_batch(batch)
+                    .into_iter()
+                    .zip(schema::vectors_from_batch(batch)?),
+            );
+        }
+        let mut read = file_vector::centroids(
+            chunk_vectors
+                .iter()
+                .map(|(path, vector)| (path.as_str(), vector.as_slice())),
+        );
+        let mut cache = self.centroid_cache.lock().ok();
+        for path in unread {
+            let centroid = read.remove(path);
+            if let Some(centroid) = &centroid {
+                cosines.insert(path.to_string(), file_vector::cosine(query, centroid));
+            }
+            // Unless a newer search moved the cache to a newer version.
+            if let Some(Some((cached_at, centroids))) = cache.as_deref_mut()
+                && *cached_at == version
+            {
+                centroids.insert(path.to_string(), centroid);
+            }
+        }
+        Ok(cosines)
     }
 
     async fn vector_lane(
@@ -424,19 +534,10 @@ mod tests {
 
     /// A page entry as ranking leaves it: the chunk id, nothing read yet.
     fn candidate(chunk_id: &str) -> SearchHit {
-        SearchHit {
-            chunk: ChunkRecord {
-                chunk_id: chunk_id.into(),
-                ..ChunkRecord::default()
-            },
-            score: 0.0,
-            vector_rank: None,
-            vector_score: None,
-            keyword_rank: None,
-            keyword_score: None,
-            stale: false,
-            why: rank::Why::default(),
-        }
+        SearchHit::unranked(ChunkRecord {
+            chunk_id: chunk_id.into(),
+            ..ChunkRecord::default()
+        })
     }
 
     async fn put(store: &Store, path: &str, content: &str) {

@@ -906,3 +906,66 @@ async fn a_schema_3_index_gains_the_cell_column_in_place() {
         vec!["nb/analysis.ipynb#fit_trend"]
     );
 }
+
+/// `vector(a)` leaning a tenth towards `vector(b)`, normalised.
+fn leaning(a: usize, b: usize) -> Vec<f32> {
+    let v: Vec<f32> = vector(a)
+        .iter()
+        .zip(vector(b))
+        .map(|(x, y)| 0.9 * x + 0.1 * y)
+        .collect();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / norm).collect()
+}
+
+#[tokio::test]
+async fn a_file_about_the_query_outranks_a_stray_chunk_that_matches_it_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "test-model", DIM).await.unwrap();
+    // util.rs has the single closest chunk, but is about other things;
+    // every chunk of pool.rs is close to the query.
+    let util = [("stray", vector(0)), ("format_date", vector(3)), ("slugify", vector(4))];
+    let pool = [
+        ("acquire", leaning(0, 1)),
+        ("release", leaning(0, 2)),
+        ("evict", leaning(0, 5)),
+    ];
+    for (path, chunks) in [("src/util.rs", &util), ("src/pool.rs", &pool)] {
+        let records: Vec<ChunkRecord> = chunks
+            .iter()
+            .map(|(name, _)| chunk(path, name, &format!("fn {name}() {{ connection pool }}")))
+            .collect();
+        let vectors: Vec<Vec<f32>> = chunks.iter().map(|(_, v)| v.clone()).collect();
+        store.replace_files(&[file(path, 3)], &records, &vectors).await.unwrap();
+    }
+    store.refresh_indices().await.unwrap();
+    let request = |mode| SearchRequest {
+        text: "connection pool".into(),
+        vector: Some(vector(0)),
+        mode,
+        limit: 3,
+        filter: SearchFilter::default(),
+        exact: false,
+        keyword_weight: None,
+        min_score: 0.0,
+    };
+    let hits = store.search(&request(SearchMode::Vector)).await.unwrap();
+    assert_eq!(hits[0].chunk.chunk_id, "src/pool.rs#acquire", "{hits:#?}");
+    let file_vector = |hit: &mvs_store::SearchHit| {
+        hit.why.factors.iter().find_map(|f| match f {
+            mvs_store::rank::Factor::FileVector { cosine, factor } => Some((*cosine, *factor)),
+            _ => None,
+        })
+    };
+    let (pool_cosine, pool_factor) = file_vector(&hits[0]).expect("the factor is in `why`");
+    let stray = hits.iter().find(|h| h.chunk.chunk_id == "src/util.rs#stray").unwrap();
+    let (util_cosine, util_factor) = file_vector(stray).unwrap();
+    assert!(pool_cosine > util_cosine && pool_factor > 1.0 && util_factor < 1.0);
+    assert!(
+        stray.vector_score > hits[0].vector_score,
+        "the stray chunk is the closest one"
+    );
+    // Without a query vector there is nothing to compare files with.
+    let keyword = store.search(&request(SearchMode::Keyword)).await.unwrap();
+    assert!(!keyword.is_empty() && keyword.iter().all(|hit| file_vector(hit).is_none()));
+}
