@@ -133,10 +133,13 @@ impl Store {
         // Each lane contributes more candidates than asked for, so fusion can
         // promote a result that only one lane ranks highly, and a file's
         // evidence (how many of its chunks are candidates) counts: 50 -> 150
-        // gained 0.008 NDCG@10 on semble-dev. 250 gains 0.004 more with the
-        // file-vector factor, at 4-7 ms per search, past issue 16's latency
-        // bound (docs/benchmarks.md, "Ranking: file vectors").
+        // gained 0.008 NDCG@10 on semble-dev. The keyword lane goes 250 deep,
+        // which gives the file-vector factor a better pool (+0.001-0.003) and
+        // costs little, as it runs while the query is embedded; a 250-deep
+        // vector lane would add 0.002-0.003 more at 4-8 ms per search, past
+        // issue 16's latency bound (docs/benchmarks.md, "Ranking: file vectors").
         let depth = (limit * 5).max(150);
+        let keyword_depth = depth.max(250);
         let predicate = request.filter.to_sql()?;
         let (want_vector, want_keyword) = match request.mode {
             SearchMode::Hybrid => (true, true),
@@ -173,7 +176,7 @@ impl Store {
             if !want_keyword || request.text.trim().is_empty() {
                 return Ok(Vec::new());
             }
-            self.keyword_lane(&request.text, predicate.as_deref(), depth, &mut keyword_rows)
+            self.keyword_lane(&request.text, predicate.as_deref(), keyword_depth, &mut keyword_rows)
                 .await
         };
         // A query naming a symbol also looks the definition up by name: in a
