@@ -329,26 +329,21 @@ impl Store {
             return Ok(cosines);
         }
         let files = sql::in_list(chunk_col::FILE_PATH, &unread);
-        let batches: Vec<RecordBatch> = self
+        let vectors_of_files = self
             .chunks
             .query()
             .only_if(sql::vector_ready(Some(&files)))
             .select(Select::Columns(vec![
                 chunk_col::FILE_PATH.to_string(),
                 chunk_col::VECTOR.to_string(),
-            ]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        let mut chunk_vectors = Vec::new();
-        for batch in &batches {
-            chunk_vectors.extend(
-                schema::file_paths_from_batch(batch)
-                    .into_iter()
-                    .zip(schema::vectors_from_batch(batch)?),
-            );
-        }
+            ]));
+        let chunk_vectors = read::read_rows(vectors_of_files, |batch| {
+            Ok(schema::file_paths_from_batch(batch)
+                .into_iter()
+                .zip(schema::vectors_from_batch(batch)?)
+                .collect())
+        })
+        .await?;
         let mut read = file_vector::centroids(
             chunk_vectors
                 .iter()
