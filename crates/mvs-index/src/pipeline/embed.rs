@@ -28,6 +28,11 @@ pub(super) struct EmbeddedBatch {
     pub vectors: Vec<Option<Vec<f32>>>,
     /// Files whose stored chunks stay; only their records are refreshed.
     pub touched: Vec<FileRecord>,
+    /// Files of `files` committed with some vectors pending: the vectors
+    /// phase commits each of them whole again.
+    pub pending_files: usize,
+    /// Chunks of those files, with a vector or not.
+    pub pending_file_chunks: usize,
 }
 
 impl EmbeddedBatch {
@@ -37,6 +42,8 @@ impl EmbeddedBatch {
         self.chunks.append(&mut other.chunks);
         self.vectors.append(&mut other.vectors);
         self.touched.append(&mut other.touched);
+        self.pending_files += other.pending_files;
+        self.pending_file_chunks += other.pending_file_chunks;
     }
 
     /// Files committed by this batch.
@@ -165,6 +172,7 @@ fn embed_files(
         .collect();
     // A file left partly pending is committed whole again by the vectors
     // phase, which counts its reused vectors then.
+    let mut batch = EmbeddedBatch::default();
     let mut reused = 0;
     let mut file_vectors = vectors.as_slice();
     for file in &files {
@@ -176,12 +184,12 @@ fn embed_files(
                 .iter()
                 .filter(|c| reusable.contains_key(&c.content_hash))
                 .count();
+        } else {
+            batch.pending_files += 1;
+            batch.pending_file_chunks += file.chunks.len();
         }
     }
-    let mut batch = EmbeddedBatch {
-        vectors,
-        ..EmbeddedBatch::default()
-    };
+    batch.vectors = vectors;
     for file in files {
         if file.unchanged_content {
             batch.touched.push(file.record);

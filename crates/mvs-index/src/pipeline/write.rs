@@ -1,7 +1,6 @@
 //! The write stage: commits embedded batches to the store in large groups
 //! (fewer, larger commits keep LanceDB fast) and reports progress.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,21 +69,8 @@ pub(super) async fn write_stage(
             written.busy += started.elapsed();
             written.unchanged += batch.touched.len();
             written.chunks += batch.chunks.len();
-            // A batch holds each of its files whole (`embed_files`,
-            // `EmbeddedBatch::append`), so these are all of their chunks.
-            let pending_paths: HashSet<&str> = batch
-                .chunks
-                .iter()
-                .zip(&batch.vectors)
-                .filter(|(_, v)| v.is_none())
-                .map(|(c, _)| c.file_path.as_str())
-                .collect();
-            written.pending_files += pending_paths.len();
-            written.pending_file_chunks += batch
-                .chunks
-                .iter()
-                .filter(|c| pending_paths.contains(c.file_path.as_str()))
-                .count();
+            written.pending_files += batch.pending_files;
+            written.pending_file_chunks += batch.pending_file_chunks;
             for file in &batch.files {
                 match file.status {
                     FileStatus::Indexed => written.parsed += 1,
