@@ -344,14 +344,14 @@ impl Store {
                 .collect())
         })
         .await?;
-        let mut read = file_vector::centroids(
+        let mut centroids_read = file_vector::centroids(
             chunk_vectors
                 .iter()
                 .map(|(path, vector)| (path.as_str(), vector.as_slice())),
         );
         let mut cache = self.centroid_cache.lock().ok();
         for path in unread {
-            let centroid = read.remove(path);
+            let centroid = centroids_read.remove(path);
             if let Some(centroid) = &centroid {
                 cosines.insert(path.to_string(), file_vector::cosine(query, centroid));
             }
