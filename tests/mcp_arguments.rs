@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-vector-search");
 
-/// A small polyglot project: `src/api` (Python), `src/core` (Rust), `web`
-/// (TypeScript), a shell script and a test.
+/// A small polyglot project: `src/api` (Python), `src/core` (Rust, with
+/// its module root `mod.rs`), `web` (TypeScript), a shell script and a
+/// test.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (path, content) in [
@@ -36,6 +37,10 @@ fn project() -> tempfile::TempDir {
         (
             "web/app.ts",
             "export function renderPage(title: string): string {\n  return `<h1>${title}</h1>`;\n}\n",
+        ),
+        (
+            "src/core/mod.rs",
+            "pub mod engine;\n\n/// Settings of the order engine.\npub struct Settings {\n    pub limit: u32,\n}\n",
         ),
         ("scripts/deploy.sh", "deploy_release() {\n  echo \"deploying $1\"\n}\n"),
         (
@@ -577,6 +582,17 @@ fn mcp_arguments_answers_conform_to_the_output_schemas() {
     };
     let found = check(&mut server, "search_code", json!({"query": "compute the order total"}));
     let id = found["results"][0]["chunk_id"].as_str().unwrap().to_string();
+    // Every factor a hit can carry is one the schema names: here the module
+    // root's (`src/core/mod.rs`).
+    let roots = check(&mut server, "search_code", json!({"query": "order engine settings"}));
+    let signals: Vec<&Value> = roots["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|hit| hit["why"]["factors"].as_array().unwrap())
+        .map(|factor| &factor["signal"])
+        .collect();
+    assert!(signals.contains(&&json!("module_root")), "{roots}");
     for detail in ["signatures", "snippets", "full"] {
         check(
             &mut server,

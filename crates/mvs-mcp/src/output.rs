@@ -161,8 +161,8 @@ fn why() -> Value {
                 "required": ["signal"],
                 "properties": {
                     "signal": {"enum": [
-                        "path_prior", "name_match", "file_name", "name_spelled", "file_evidence", "saturation",
-                        "exact_symbol", "file_vector"
+                        "path_prior", "name_match", "file_name", "module_root", "name_spelled", "file_evidence",
+                        "saturation", "exact_symbol", "file_vector"
                     ]},
                     "kind": {"enum": [
                         "test", "example", "benchmark", "vendored", "superseded", "documentation", "re_export", "declarations"

@@ -290,6 +290,14 @@ pub enum Factor {
         #[serde(serialize_with = "rounded")]
         factor: f32,
     },
+    /// The chunk's file roots a module among the candidates (named after its
+    /// directory, beside a directory of its name, a Rust `mod.rs`):
+    /// multiplied by `factor` (> 1).
+    ModuleRoot {
+        /// 1 plus the gain.
+        #[serde(serialize_with = "rounded")]
+        factor: f32,
+    },
     /// The query spells out the name of the definition, and the names of
     /// few other candidate definitions: multiplied by `factor` (> 1).
     NameSpelled {
@@ -424,6 +432,7 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
     let tests_wanted = request.filter.tests == TestFilter::Only || stems.iter().any(|w| w.starts_with("test"));
     let file_name_words = priors::file_name_words(&request.text);
     let newest_versions = priors::newest_versions(candidates.iter().map(|c| c.chunk.file_path.as_str()));
+    let candidate_dirs = priors::candidate_dirs(candidates.iter().map(|c| c.chunk.file_path.as_str()));
     // The share of each candidate definition's name the query spells out
     // (0 for other chunks): read by the gate, then as each one's gain.
     let name_shares: Vec<f32> = candidates
@@ -466,6 +475,16 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
         let gain = priors::file_name_gain(&candidate.chunk.file_path, &file_name_words);
         if gain > 0.0 {
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
+            why.rank_score *= 1.0 + gain;
+        }
+        // A test or an example named after its directory roots nothing.
+        let gain = if kind.is_none() {
+            priors::module_root_gain(path, &candidate_dirs)
+        } else {
+            0.0
+        };
+        if gain > 0.0 {
+            why.factors.push(Factor::ModuleRoot { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
         let gain = if spelled_names_tell {

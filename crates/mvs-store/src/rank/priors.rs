@@ -13,6 +13,10 @@
 //!   for "Transaction", `InsertStatement.kt` for "insert statements") is
 //!   the likely home of what is asked; the share of the name's parts found
 //!   among the query's words raises its chunks.
+//! * Module roots: the file that roots a module among the candidates
+//!   (`gson/Gson.java`, `ecto/query.ex` beside `ecto/query/`, Rust's
+//!   `de.rs` or `de/mod.rs`) holds the module's public types, traits and
+//!   docs, where questions about the module's area land.
 //! * Definition names: a definition whose own name the query spells out
 //!   (`fuse` for "fuse vector and keyword results") is likely what a
 //!   description of one function describes.
@@ -22,11 +26,11 @@
 //!   so a page covers more files.
 //!
 //! The path priors, stems and saturation follow the published design of
-//! semble's ranker (reciprocal ranks aside); file and definition names and
-//! graded file evidence are ours. Values were tuned on the semble-dev set and checked
+//! semble's ranker (reciprocal ranks aside); file and definition names,
+//! module roots and graded file evidence are ours. Values were tuned on the semble-dev set and checked
 //! on the CSN dev sets (docs/benchmarks.md has the ablation).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -73,6 +77,8 @@ impl PathKind {
 const STEM_GAIN: f32 = 0.3;
 /// Most a chunk gains when every part of its file's name is a query word.
 const FILE_NAME_GAIN: f32 = 0.4;
+/// What a chunk of a module's root file gains (see [`is_module_root`]).
+const MODULE_ROOT_GAIN: f32 = 0.2;
 /// Most a definition gains when every part of its own name is a query word.
 const NAME_SPELLED_GAIN: f32 = 0.3;
 /// Most distinct definition names among a search's candidates the query may
@@ -238,6 +244,48 @@ pub(crate) fn file_name_words(query: &str) -> Vec<String> {
 pub(crate) fn file_name_gain(path: &str, words: &[String]) -> f32 {
     let file = path.rsplit('/').next().unwrap_or(path);
     FILE_NAME_GAIN * share_spelled(file.split('.').next().unwrap_or(file), words)
+}
+
+/// The directories holding `paths`, every ancestor of each, lower case and
+/// without a trailing `/` (`a/b/c.rs` gives `a` and `a/b`): what
+/// [`module_root_gain`] looks for a file's module directory in. Computed once
+/// per search over its candidates' paths.
+pub(crate) fn candidate_dirs<'a>(paths: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+    let mut dirs = HashSet::new();
+    for path in paths {
+        let lower = path.to_lowercase();
+        for (end, _) in lower.match_indices('/') {
+            dirs.insert(lower[..end].to_string());
+        }
+    }
+    dirs
+}
+
+/// The gain of a chunk whose file roots a module among the candidates
+/// ([`MODULE_ROOT_GAIN`], else 0): a file named after its directory
+/// (`gson/Gson.java`, `cobra/cobra.go`), a file beside a directory of its
+/// name that holds other candidates (`ecto/query.ex` and `ecto/query/`,
+/// `src/de.rs` and `src/de/`; `dirs` from [`candidate_dirs`]), or a Rust
+/// `mod.rs`. Names compare without case and up to the file name's first
+/// `.`. Re-export files (`__init__.py`) are not roots here: their path
+/// prior says they hold little.
+pub(crate) fn module_root_gain(path: &str, dirs: &HashSet<String>) -> f32 {
+    let lower = path.to_lowercase();
+    let (parent, file) = match lower.rsplit_once('/') {
+        Some((parent, file)) => (Some(parent), file),
+        None => (None, lower.as_str()),
+    };
+    let stem = file.split('.').next().unwrap_or(file);
+    let own_dir = parent.is_some_and(|parent| parent.rsplit('/').next() == Some(stem));
+    let beside_dir = match parent {
+        Some(parent) => dirs.contains(&format!("{parent}/{stem}")),
+        None => dirs.contains(stem),
+    };
+    if own_dir || beside_dir || file == "mod.rs" {
+        MODULE_ROOT_GAIN
+    } else {
+        0.0
+    }
 }
 
 /// The gain of a definition whose own name the query spells out, from the
@@ -492,6 +540,40 @@ mod tests {
     /// This repository's demo query, "fuse vector and keyword search
     /// results", ranked `rank::fuse` 16th: one query stem of five is in its
     /// name, but its whole name is in the query.
+    #[test]
+    fn the_file_that_roots_a_module_gains() {
+        let candidates = [
+            "gson/src/main/java/com/google/gson/Gson.java",
+            "gson/src/main/java/com/google/gson/JsonElement.java",
+            "lib/ecto/query.ex",
+            "lib/ecto/query/builder.ex",
+            "lib/ecto/queryable.ex",
+            "serde_derive/src/de.rs",
+            "serde_derive/src/de/struct_.rs",
+            "serde_core/src/ser/mod.rs",
+            "cobra.go",
+            "cobra/doc.go",
+            "command.go",
+        ];
+        let dirs = candidate_dirs(candidates);
+        let gain = |path: &str| module_root_gain(path, &dirs);
+        // Named after its directory, whatever the case.
+        assert_eq!(gain("gson/src/main/java/com/google/gson/Gson.java"), MODULE_ROOT_GAIN);
+        // Beside a directory of its name that holds other candidates, also
+        // at the top of the tree.
+        assert_eq!(gain("lib/ecto/query.ex"), MODULE_ROOT_GAIN);
+        assert_eq!(gain("serde_derive/src/de.rs"), MODULE_ROOT_GAIN);
+        assert_eq!(gain("cobra.go"), MODULE_ROOT_GAIN);
+        assert_eq!(gain("serde_core/src/ser/mod.rs"), MODULE_ROOT_GAIN);
+        // A module's other files, a name that only starts like a directory's,
+        // a file with no directory of its name among the candidates.
+        assert_eq!(gain("gson/src/main/java/com/google/gson/JsonElement.java"), 0.0);
+        assert_eq!(gain("lib/ecto/query/builder.ex"), 0.0);
+        assert_eq!(gain("lib/ecto/queryable.ex"), 0.0);
+        assert_eq!(gain("command.go"), 0.0);
+        assert_eq!(gain("serde_core/src/de.rs"), 0.0);
+    }
+
     #[test]
     fn a_definition_name_the_query_spells_out_gains() {
         let gain = |name: &str, query: &str| name_spelled_gain(share_spelled(name, &file_name_words(query)));
