@@ -6,8 +6,8 @@ Collects, for every semble-dev query, a 50-hit page with each hit's `why`
 semble-dev run kept (`semblebench.py --keep-index`), then recomputes the rank
 with one signal off at a time (path priors, identifier stems, file names,
 module roots, definition names, file evidence, saturation, file vectors,
-exact symbol + definition lane), keeps the top 10 and scores file-level NDCG@10 as semble
-does. A simulation over the lanes a limit-50 search runs (250 deep, where a
+exact symbol + definition lane), keeps the top 10 and scores file-level
+NDCG@10 as semble does. A simulation over the lanes a limit-50 search runs (250 deep, where a
 limit-10 search's run 150), so "none off" reads a little above the binary's
 own limit-10 number.
 
@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 import semble_dev
 
 FILE_EVIDENCE_GAIN, FILE_EVIDENCE_COUNT, SATURATION = 0.8, 4, 0.7
+# The factors that multiply a candidate's fused score before it is spread over files.
+MULTIPLIERS = ("path_prior", "name_match", "file_name", "module_root", "name_spelled")
 SIGNALS = ["path_prior", "name_match", "file_name", "module_root", "name_spelled", "file_evidence", "saturation",
            "file_vector", "exact_symbol"]
 
@@ -67,7 +69,7 @@ def rerank(hits, off):
     for h in hits:
         score = h["why"]["fused"]
         for f in h["why"]["factors"]:
-            if f["signal"] in ("path_prior", "name_match", "file_name", "module_root", "name_spelled") and f["signal"] != off:
+            if f["signal"] in MULTIPLIERS and f["signal"] != off:
                 score *= f["factor"]
         base.append(score)
     per_file = collections.defaultdict(list)

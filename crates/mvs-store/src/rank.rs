@@ -10,8 +10,10 @@
 //! * Code-aware priors ([`priors`]): tests, examples, docs, vendored code,
 //!   re-export and declaration files weigh less unless asked for; query
 //!   words in a chunk's name or file name raise it, and so does a file
-//!   name or a definition's name the query spells out; a file with several candidates gains;
-//!   each further chunk of a file counts less, so a page covers more files.
+//!   name or a definition's name the query spells out, and the file that
+//!   roots a module among the candidates; a file with several candidates
+//!   gains; each further chunk of a file counts less, so a page covers more
+//!   files.
 //! * File vectors ([`file_vector`]): the top of the page is weighed by how
 //!   close the query is to each candidate's whole file (the centroid of
 //!   its chunk vectors), so a file about the question gains on one that
@@ -421,8 +423,9 @@ pub(crate) fn calibrate(request: &SearchRequest, page: Vec<SearchHit>) -> Vec<Se
 
 /// The candidates (one per definition) rescored by what their paths, names
 /// and files say (see [`priors`]), best first: the fused score times the
-/// path prior and the identifier-stem gain, then spread over files (file
-/// evidence, saturation); each factor applied is recorded in the
+/// path prior and the gains of identifier stems, file names, module roots
+/// and definition names, then spread over files (file evidence,
+/// saturation); each factor applied is recorded in the
 /// candidate's [`Why`]. Outside vector mode, the definitions of the symbol
 /// the query names lead (see [`defines_symbol`]) unless a path prior weighs
 /// their file down (a test's mock of the trait, an old version's copy), and
@@ -477,7 +480,8 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             why.factors.push(Factor::FileName { factor: 1.0 + gain });
             why.rank_score *= 1.0 + gain;
         }
-        // A test or an example named after its directory roots nothing.
+        // A file a path prior weighs down (a test or an example named after
+        // its directory, say) roots nothing.
         let gain = if kind.is_none() {
             priors::module_root_gain(path, &candidate_dirs)
         } else {
@@ -806,6 +810,56 @@ mod tests {
                 .factors
                 .contains(&Factor::ExactSymbol)
         );
+    }
+
+    #[test]
+    fn a_module_root_gains_unless_a_path_prior_weighs_it_down() {
+        let files = [
+            ("root", "src/engine.rs"),
+            ("part", "src/engine/part.rs"),
+            ("tests", "tests/tests.rs"),
+            ("helper", "tests/helper.rs"),
+        ];
+        let chunks = || -> HashMap<String, ChunkRecord> {
+            files
+                .iter()
+                .map(|(id, file)| {
+                    let mut chunk = hit(id, 0.0).chunk;
+                    chunk.file_path = file.to_string();
+                    (chunk.chunk_id.clone(), chunk)
+                })
+                .collect()
+        };
+        let keyword = lane(&["root", "part", "tests", "helper"]);
+        let lanes = || Lanes {
+            vector: &[],
+            keyword: &keyword,
+            definitions: &[],
+        };
+        let roots = |request: &SearchRequest| -> Vec<String> {
+            let mut roots: Vec<String> = page(request, 4, lanes(), chunks())
+                .into_iter()
+                .filter(|h| h.why.factors.iter().any(|f| matches!(f, Factor::ModuleRoot { .. })))
+                .map(|h| h.chunk.chunk_id)
+                .collect();
+            roots.sort();
+            roots
+        };
+        let request = request("engine", SearchMode::Hybrid, 4);
+        assert_eq!(
+            roots(&request),
+            ["root"],
+            "a test named after its directory roots nothing"
+        );
+        // Asked for tests, the test directory's root is one too.
+        let tests_only = SearchRequest {
+            filter: crate::SearchFilter {
+                tests: TestFilter::Only,
+                ..crate::SearchFilter::default()
+            },
+            ..request
+        };
+        assert_eq!(roots(&tests_only), ["root", "tests"]);
     }
 
     #[test]

@@ -27,8 +27,9 @@
 //!
 //! The path priors, stems and saturation follow the published design of
 //! semble's ranker (reciprocal ranks aside); file and definition names,
-//! module roots and graded file evidence are ours. Values were tuned on the semble-dev set and checked
-//! on the CSN dev sets (docs/benchmarks.md has the ablation).
+//! module roots and graded file evidence are ours. Values were tuned on
+//! the semble-dev set and checked on the CSN dev sets (docs/benchmarks.md
+//! has the ablation).
 
 use std::collections::{HashMap, HashSet};
 
@@ -77,7 +78,7 @@ impl PathKind {
 const STEM_GAIN: f32 = 0.3;
 /// Most a chunk gains when every part of its file's name is a query word.
 const FILE_NAME_GAIN: f32 = 0.4;
-/// What a chunk of a module's root file gains (see [`is_module_root`]).
+/// What a chunk of a module's root file gains (see [`module_root_gain`]).
 const MODULE_ROOT_GAIN: f32 = 0.2;
 /// Most a definition gains when every part of its own name is a query word.
 const NAME_SPELLED_GAIN: f32 = 0.3;
@@ -246,14 +247,14 @@ pub(crate) fn file_name_gain(path: &str, words: &[String]) -> f32 {
     FILE_NAME_GAIN * share_spelled(file.split('.').next().unwrap_or(file), words)
 }
 
-/// The directories holding `paths`, every ancestor of each, lower case and
-/// without a trailing `/` (`a/b/c.rs` gives `a` and `a/b`): what
+/// The directories holding `paths`, every ancestor of each, in ASCII lower
+/// case and without a trailing `/` (`a/b/c.rs` gives `a` and `a/b`): what
 /// [`module_root_gain`] looks for a file's module directory in. Computed once
 /// per search over its candidates' paths.
 pub(crate) fn candidate_dirs<'a>(paths: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
     let mut dirs = HashSet::new();
     for path in paths {
-        let lower = path.to_lowercase();
+        let lower = path.to_ascii_lowercase();
         for (end, _) in lower.match_indices('/') {
             dirs.insert(lower[..end].to_string());
         }
@@ -266,16 +267,19 @@ pub(crate) fn candidate_dirs<'a>(paths: impl IntoIterator<Item = &'a str>) -> Ha
 /// (`gson/Gson.java`, `cobra/cobra.go`), a file beside a directory of its
 /// name that holds other candidates (`ecto/query.ex` and `ecto/query/`,
 /// `src/de.rs` and `src/de/`; `dirs` from [`candidate_dirs`]), or a Rust
-/// `mod.rs`. Names compare without case and up to the file name's first
-/// `.`. Re-export files (`__init__.py`) are not roots here: their path
-/// prior says they hold little.
+/// `mod.rs`. Names compare without ASCII case and up to the file name's
+/// first `.` (`webpack/webpack.config.js` roots `webpack/`; a dotfile's
+/// empty stem names nothing).
 pub(crate) fn module_root_gain(path: &str, dirs: &HashSet<String>) -> f32 {
-    let lower = path.to_lowercase();
+    let lower = path.to_ascii_lowercase();
     let (parent, file) = match lower.rsplit_once('/') {
         Some((parent, file)) => (Some(parent), file),
         None => (None, lower.as_str()),
     };
     let stem = file.split('.').next().unwrap_or(file);
+    if stem.is_empty() {
+        return 0.0;
+    }
     let own_dir = parent.is_some_and(|parent| parent.rsplit('/').next() == Some(stem));
     let beside_dir = match parent {
         Some(parent) => dirs.contains(&format!("{parent}/{stem}")),
@@ -537,9 +541,6 @@ mod tests {
         assert_eq!(file_name_gain("Makefile", "build"), 0.0);
     }
 
-    /// This repository's demo query, "fuse vector and keyword search
-    /// results", ranked `rank::fuse` 16th: one query stem of five is in its
-    /// name, but its whole name is in the query.
     #[test]
     fn the_file_that_roots_a_module_gains() {
         let candidates = [
@@ -564,6 +565,7 @@ mod tests {
         assert_eq!(gain("lib/ecto/query.ex"), MODULE_ROOT_GAIN);
         assert_eq!(gain("serde_derive/src/de.rs"), MODULE_ROOT_GAIN);
         assert_eq!(gain("cobra.go"), MODULE_ROOT_GAIN);
+        // A Rust `mod.rs`.
         assert_eq!(gain("serde_core/src/ser/mod.rs"), MODULE_ROOT_GAIN);
         // A module's other files, a name that only starts like a directory's,
         // a file with no directory of its name among the candidates.
@@ -572,8 +574,13 @@ mod tests {
         assert_eq!(gain("lib/ecto/queryable.ex"), 0.0);
         assert_eq!(gain("command.go"), 0.0);
         assert_eq!(gain("serde_core/src/de.rs"), 0.0);
+        // A dotfile's empty stem names no directory.
+        assert_eq!(gain("cobra/.golangci.yml"), 0.0);
     }
 
+    /// This repository's demo query, "fuse vector and keyword search
+    /// results", ranked `rank::fuse` 16th: one query stem of five is in its
+    /// name, but its whole name is in the query.
     #[test]
     fn a_definition_name_the_query_spells_out_gains() {
         let gain = |name: &str, query: &str| name_spelled_gain(share_spelled(name, &file_name_words(query)));
