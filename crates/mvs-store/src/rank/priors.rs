@@ -189,7 +189,7 @@ pub(crate) fn is_test_path(path: &str) -> bool {
     let Some((file, dirs)) = segments.split_last() else {
         return false;
     };
-    let stem = file.split('.').next().unwrap_or(file);
+    let stem = file_stem(file);
     dirs.iter().any(|d| {
         matches!(
             d.to_ascii_lowercase().as_str(),
@@ -243,8 +243,15 @@ pub(crate) fn file_name_words(query: &str) -> Vec<String> {
 /// [`share_spelled`] does: `api.ts` for "public API", `statement` for
 /// "statements").
 pub(crate) fn file_name_gain(path: &str, words: &[String]) -> f32 {
+    FILE_NAME_GAIN * share_spelled(file_stem(path), words)
+}
+
+/// The name of the file at `path` up to its first `.` (`client_ws` for
+/// `aiohttp/client_ws.py`, `index` for `src/index.test.ts`; empty for a
+/// dotfile): what the file-name rules match.
+fn file_stem(path: &str) -> &str {
     let file = path.rsplit('/').next().unwrap_or(path);
-    FILE_NAME_GAIN * share_spelled(file.split('.').next().unwrap_or(file), words)
+    file.split('.').next().unwrap_or(file)
 }
 
 /// The directories holding `paths`, every ancestor of each, in ASCII lower
@@ -276,7 +283,7 @@ pub(crate) fn module_root_gain(path: &str, dirs: &HashSet<String>) -> f32 {
         Some((parent, file)) => (Some(parent), file),
         None => (None, lower.as_str()),
     };
-    let stem = file.split('.').next().unwrap_or(file);
+    let stem = file_stem(file);
     if stem.is_empty() {
         return 0.0;
     }
@@ -381,9 +388,8 @@ pub(crate) fn stem_gain(chunk: &ChunkRecord, stems: &[String]) -> f32 {
     if stems.is_empty() {
         return 0.0;
     }
-    let file = chunk.file_path.rsplit('/').next().unwrap_or_default();
     let mut parts = identifier_parts(&chunk.qualified_name);
-    parts.extend(identifier_parts(file.split('.').next().unwrap_or(file)));
+    parts.extend(identifier_parts(file_stem(&chunk.file_path)));
     STEM_GAIN * share_found(stems, &parts)
 }
 
