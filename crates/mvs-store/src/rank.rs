@@ -265,6 +265,17 @@ pub struct Why {
     pub factors: Vec<Factor>,
 }
 
+impl Why {
+    /// Raises the rank score by `gain` (a share: 0.2 is +20%) and records
+    /// it as `factor(1 + gain)`; no gain, no factor.
+    fn gain(&mut self, gain: f32, factor: impl FnOnce(f32) -> Factor) {
+        if gain > 0.0 {
+            self.factors.push(factor(1.0 + gain));
+            self.rank_score *= 1.0 + gain;
+        }
+    }
+}
+
 /// One code-aware adjustment of a hit's rank.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "signal", rename_all = "snake_case")]
@@ -470,35 +481,23 @@ fn code_aware(request: &SearchRequest, stems: &[String], mut candidates: Vec<Ran
             });
             why.rank_score *= kind.weight();
         }
-        let gain = priors::stem_gain(&candidate.chunk, stems);
-        if gain > 0.0 {
-            why.factors.push(Factor::NameMatch { factor: 1.0 + gain });
-            why.rank_score *= 1.0 + gain;
-        }
-        let gain = priors::file_name_gain(&candidate.chunk.file_path, &file_name_words);
-        if gain > 0.0 {
-            why.factors.push(Factor::FileName { factor: 1.0 + gain });
-            why.rank_score *= 1.0 + gain;
-        }
+        why.gain(priors::stem_gain(&candidate.chunk, stems), |factor| Factor::NameMatch {
+            factor,
+        });
+        why.gain(priors::file_name_gain(path, &file_name_words), |factor| {
+            Factor::FileName { factor }
+        });
         // A file a path prior weighs down (a test or an example named after
         // its directory, say) roots nothing.
-        let gain = if kind.is_none() {
-            priors::module_root_gain(path, &candidate_dirs)
-        } else {
-            0.0
-        };
-        if gain > 0.0 {
-            why.factors.push(Factor::ModuleRoot { factor: 1.0 + gain });
-            why.rank_score *= 1.0 + gain;
+        if kind.is_none() {
+            why.gain(priors::module_root_gain(path, &candidate_dirs), |factor| {
+                Factor::ModuleRoot { factor }
+            });
         }
-        let gain = if spelled_names_tell {
-            priors::name_spelled_gain(name_share)
-        } else {
-            0.0
-        };
-        if gain > 0.0 {
-            why.factors.push(Factor::NameSpelled { factor: 1.0 + gain });
-            why.rank_score *= 1.0 + gain;
+        if spelled_names_tell {
+            why.gain(priors::name_spelled_gain(name_share), |factor| Factor::NameSpelled {
+                factor,
+            });
         }
         // A test's stand-in or an old version's copy of the symbol does not
         // lead; it keeps its (weighed down) place.
