@@ -336,8 +336,8 @@ pub(crate) fn spelled_names_are_evidence<'a>(spelled_in_full: impl IntoIterator<
 }
 
 /// The share (0-1) of the identifier parts of `name` (2+ characters) that
-/// are among `words`: a part and a word match when the shorter starts the
-/// longer and has 4+ letters, or they are equal. 0 for a name without parts.
+/// are among `words` (matched as [`same_word`] does: `impls` for
+/// "implementations"). 0 for a name without parts.
 pub(crate) fn share_spelled(name: &str, words: &[String]) -> f32 {
     let parts: Vec<String> = identifier_parts(name)
         .into_iter()
@@ -346,17 +346,29 @@ pub(crate) fn share_spelled(name: &str, words: &[String]) -> f32 {
     if parts.is_empty() {
         return 0.0;
     }
-    let spelled = |part: &String| {
-        words.iter().any(|word| {
-            let (short, long) = if part.len() <= word.len() {
-                (part, word)
-            } else {
-                (word, part)
-            };
-            short == long || (short.len() >= 4 && long.starts_with(short.as_str()))
-        })
-    };
+    let spelled = |part: &String| words.iter().any(|word| same_word(part, word));
     parts.iter().filter(|part| spelled(part)).count() as f32 / parts.len() as f32
+}
+
+/// Whether an identifier part and a query word (both lower case) name the
+/// same thing: equal, or the shorter has 4+ letters and starts the longer
+/// (`handle` and `handler`, `config` and `configuration`), once a plural `s`
+/// is dropped from either (`impls` and `implementations`, `utils` and
+/// `utility`).
+fn same_word(a: &str, b: &str) -> bool {
+    let (a, b) = (singular(a), singular(b));
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short == long || (short.len() >= 4 && long.starts_with(short))
+}
+
+/// `word` without a plural `s` (`impls` -> `impl`); words under 5 letters
+/// and those ending in `ss`, `us` or `is` (`class`, `status`, `analysis`)
+/// unchanged.
+fn singular(word: &str) -> &str {
+    match word.strip_suffix('s') {
+        Some(stem) if stem.len() >= 4 && !stem.ends_with(['s', 'u', 'i']) => stem,
+        _ => word,
+    }
 }
 
 /// Lower-cased parts of identifiers in `text`: split on anything that is
@@ -393,9 +405,8 @@ pub(crate) fn stem_gain(chunk: &ChunkRecord, stems: &[String]) -> f32 {
     STEM_GAIN * share_found(stems, &parts)
 }
 
-/// The share of `stems` (0-1) found among identifier `parts`: a stem
-/// matches a part that starts with it or that it starts with (both 4+
-/// letters), so `handler` matches `handle`, `requests` matches `request`.
+/// The share of `stems` (0-1) found among identifier `parts` (matched as
+/// [`same_word`] does: `handler` for "handle", `utils` for "utility").
 /// 0 when there are no stems.
 pub(crate) fn share_found(stems: &[String], parts: &[String]) -> f32 {
     if stems.is_empty() {
@@ -403,11 +414,7 @@ pub(crate) fn share_found(stems: &[String], parts: &[String]) -> f32 {
     }
     let matched = stems
         .iter()
-        .filter(|stem| {
-            parts
-                .iter()
-                .any(|part| part.len() >= 4 && (part.starts_with(stem.as_str()) || stem.starts_with(part.as_str())))
-        })
+        .filter(|stem| parts.iter().any(|part| same_word(part, stem)))
         .count();
     matched as f32 / stems.len() as f32
 }
@@ -545,6 +552,29 @@ mod tests {
             "stopwords match nothing"
         );
         assert_eq!(file_name_gain("Makefile", "build"), 0.0);
+        // A plural names what its singular starts: `impls` for
+        // "implementations", `utils` for "utility", `types` for "typed".
+        assert_eq!(
+            file_name_gain("serde/src/ser/impls.rs", "Serialize implementations for std types"),
+            FILE_NAME_GAIN
+        );
+        assert_eq!(file_name_gain("src/utils.py", "utility helpers"), FILE_NAME_GAIN);
+        assert_eq!(file_name_gain("src/types.ts", "typed values"), FILE_NAME_GAIN);
+        // Only a plural `s` goes: `status` keeps its own (no prefix of
+        // "statue"), and 3 letters stay whole (`bus` is no prefix of
+        // "business").
+        assert_eq!(file_name_gain("src/status.rs", "statue"), 0.0);
+        assert_eq!(file_name_gain("src/bus.rs", "business"), 0.0);
+    }
+
+    #[test]
+    fn query_stems_match_identifier_parts_in_either_number() {
+        let parts = identifier_parts("HttpHandlers::register_utils");
+        let share = |query: &str| share_found(&query_stems(query), &parts);
+        assert_eq!(share("handle requests"), 0.5, "handle starts handlers");
+        assert_eq!(share("registering utility"), 1.0);
+        assert_eq!(share("register utilities"), 1.0, "util starts utilitie");
+        assert_eq!(share("sessions"), 0.0);
     }
 
     #[test]
