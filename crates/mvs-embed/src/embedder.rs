@@ -304,7 +304,7 @@ fn open_session(
         .and_then(|b| Ok(b.with_intra_threads(threads)?))
         // Idle intra-op workers otherwise spin for new work between calls,
         // holding a core that a search's lanes (or indexing's parsers) need:
-        // a third of a serving process's CPU on 2 cores (docs/benchmarks.md,
+        // over a quarter of a serving process's CPU on 2 cores (docs/benchmarks.md,
         // "Search latency: idle inference threads").
         .and_then(|b| Ok(b.with_config_entry("session.intra_op.allow_spinning", "0")?))
         .map_err(|err| err.to_string())?;
