@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 
+from process_cpu import cpu_seconds
+
 binary, root = sys.argv[1], sys.argv[2]
 seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
-ticks = os.sysconf("SC_CLK_TCK")
 
 
 def send(proc, message):
@@ -28,11 +29,6 @@ def call(proc, ident, name, arguments):
         answer = json.loads(proc.stdout.readline())
         if answer.get("id") == ident:
             return answer["result"]["structuredContent"]
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
 proc = subprocess.Popen([binary, "mcp", "--project-root", root], stdin=subprocess.PIPE,

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+from process_cpu import cpu_seconds
+
 binary, root = sys.argv[1], sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 100
 env = dict(os.environ, MCP_ENABLE_FILE_WATCHING="0")
@@ -44,13 +46,12 @@ identifiers = ["JoinHandle", "poll_read", "RecordBatch", "spawn_blocking", "Runt
                "TcpListener", "ExecutionPlan", "Dataset::open", "take_rows"]
 
 
-def server_cpu_ms():
-    """The server's CPU time so far (user + system), or None off Linux."""
+def server_cpu():
+    """The server's CPU seconds so far, or None off Linux."""
     try:
-        fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
+        return cpu_seconds(server.pid)
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def timed(mode, queries):
@@ -66,15 +67,6 @@ def timed(mode, queries):
     return times[len(times) // 2], times[int(len(times) * 0.95) - 1], times[-1]
 
 
-def cpu_per_call(mode, queries):
-    """Wall-clock percentiles of `timed`, plus the server's CPU per call."""
-    before = server_cpu_ms()
-    p50, p95, worst = timed(mode, queries)
-    after = server_cpu_ms()
-    cpu = "" if before is None or after is None else f"  CPU {(after - before) / n:5.1f} ms/call"
-    return p50, p95, worst, cpu
-
-
 for mode, queries in [("hybrid", words)]:  # warm-up: model load, page cache
     for query in queries:
         request("tools/call", {"name": "search_code", "arguments": {"query": query, "search_mode": mode}})
@@ -82,6 +74,9 @@ print(f"{status['chunks']} chunks, {status['files']} files; {n} calls each (quer
       f"{len(words)}: later ones add a number, so the query-vector cache misses)")
 for label, mode, queries in [("hybrid, descriptions", "hybrid", words), ("hybrid, identifiers", "hybrid", identifiers),
                              ("keyword", "keyword", words), ("vector", "vector", words)]:
-    p50, p95, worst, cpu = cpu_per_call(mode, queries)
+    before = server_cpu()
+    p50, p95, worst = timed(mode, queries)
+    after = server_cpu()
+    cpu = "" if before is None else f"  CPU {(after - before) * 1000 / n:5.1f} ms/call"
     print(f"{label:22} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {worst:6.1f} ms{cpu}")
 server.kill()
