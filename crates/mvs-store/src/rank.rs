@@ -174,7 +174,7 @@ pub struct Fused {
 /// candidate scored 0, as if the lane had not found it, and the lane's
 /// spread outweighed keyword and path evidence. Measured on semble-dev and
 /// the CSN sets (docs/benchmarks.md, "Ranking: the vector lane's floor"):
-/// 0.3 gains 0.007-0.010 file NDCG@10 on two index builds for 0.003-0.006
+/// 0.3 gains 0.004-0.010 file NDCG@10 on three index builds for 0.003-0.006
 /// CSN MRR@10; larger stretches gain little more there and cost CSN more.
 const COSINE_FLOOR_STRETCH: f32 = 0.3;
 

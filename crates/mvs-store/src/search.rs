@@ -135,9 +135,11 @@ impl Store {
         // evidence (how many of its chunks are candidates) counts: 50 -> 150
         // gained 0.008 NDCG@10 on semble-dev. The keyword lane goes 250 deep,
         // which gives the file-vector factor a better pool (+0.001-0.003) and
-        // costs little, as it runs while the query is embedded; a 250-deep
-        // vector lane would add 0.002-0.003 more at 4-8 ms per search, past
-        // issue 16's latency bound (docs/benchmarks.md, "Ranking: file vectors").
+        // costs little, as it runs while the query is embedded. A 250-deep
+        // vector lane would add 0.004-0.007 more (with the cosine floor of
+        // `rank::fuse`) at 2-3 ms per search, which issue 16's latency bound
+        // has no room for (docs/benchmarks.md, "Ranking: the vector lane's
+        // floor").
         let depth = (limit * 5).max(150);
         let keyword_depth = depth.max(250);
         let predicate = request.filter.to_sql()?;
